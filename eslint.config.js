@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.sandbox/', 'release/', 'sandbox/'] },
+  { ignores: ['dist/', 'node_modules/', '.sandbox/', 'release/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
