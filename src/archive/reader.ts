@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import type { Transform } from 'node:stream';
+import { UserError } from '../errors.js';
+import { FORMAT_VERSION_PATH, MANIFEST_PATH, parsePartPath } from './layout.js';
+import { manifestProblem, type Manifest } from './manifest.js';
+import { readTarMembers, TarFormatError } from './tar-reader.js';
+import { classifyEncryptionError, isAgeHeader, type DecryptionKeys } from './encryption.js';
+import { ArchiveError } from './errors.js';
+
+export interface EntryDigest {
+  size: number;
+  sha256: string;
+  parts: number;
+}
+
+export interface ReadResult {
+  manifest: Manifest;
+  encrypted: boolean;
+  /** What was actually read, per logical entry path. */
+  digests: Map<string, EntryDigest>;
+}
+
+/** Called once per tar member of a logical entry, in archive order; must consume `body`. */
+export type EntryVisitor = (
+  path: string,
+  part: number | undefined,
+  body: AsyncIterable<Buffer>,
+) => Promise<void>;
+
+const SNIFF_BYTES = 4096;
+
+/** How an archive file starts: age-encrypted, our plain tar, or something else. */
+export async function sniffArchive(file: string): Promise<{ encrypted: boolean; head: Buffer }> {
+  let head: Buffer;
+  try {
+    const handle = await fs.promises.open(file, 'r');
+    try {
+      const { bytesRead, buffer } = await handle.read(Buffer.alloc(SNIFF_BYTES), 0, SNIFF_BYTES, 0);
+      head = buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ArchiveError('not-found', `${file} does not exist`);
+    if (code === 'EISDIR') throw new ArchiveError('not-an-archive', `${file} is a directory`);
+    throw err;
+  }
+  if (isAgeHeader(head)) return { encrypted: true, head };
+  if (head.length >= 512 && head.subarray(0, FORMAT_VERSION_PATH.length + 1).toString() === `${FORMAT_VERSION_PATH}\0`) {
+    return { encrypted: false, head };
+  }
+  throw new ArchiveError(
+    'not-an-archive',
+    `${file} is not a kubectl-entando archive (neither age-encrypted nor our tar layout)`,
+  );
+}
+
+/**
+ * Reads a whole archive once: decrypts, walks every member, hashes every logical entry and
+ * hands members to `visit`. Ends with the manifest, checked for shape. Throws ArchiveError
+ * with a problem kind the user can act on.
+ */
+export async function readArchive(
+  file: string,
+  keys: DecryptionKeys,
+  visit?: EntryVisitor,
+): Promise<ReadResult> {
+  const { encrypted, head } = await sniffArchive(file);
+  let decrypt: Transform | undefined;
+  if (encrypted) decrypt = await keys.decryptStream(head);
+  const raw = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
+  const source = decrypt ? raw.pipe(decrypt) : raw;
+  raw.on('error', (err) => source.destroy(err));
+
+  const digests = new Map<string, EntryDigest>();
+  let manifestBytes: Buffer | undefined;
+  let first = true;
+  try {
+    for await (const member of readTarMembers(source)) {
+      if (first) {
+        first = false;
+        if (member.name !== FORMAT_VERSION_PATH) {
+          throw new ArchiveError('not-an-archive', `${file} does not start with ${FORMAT_VERSION_PATH}`);
+        }
+      }
+      if (manifestBytes) {
+        throw new ArchiveError('tampered', `member ${member.name} follows the manifest`);
+      }
+      if (member.name === MANIFEST_PATH) {
+        manifestBytes = await collect(member.body);
+        continue;
+      }
+      if (member.name === FORMAT_VERSION_PATH) {
+        await collect(member.body);
+        continue;
+      }
+      const part = parsePartPath(member.name);
+      const entryPath = part?.path ?? member.name;
+      const hashing = hashInto(digests, entryPath, part?.index, member.body);
+      if (visit) await visit(entryPath, part?.index, hashing);
+      for await (const piece of hashing) void piece; // whatever the visitor left
+    }
+  } catch (err) {
+    raw.destroy();
+    throw toArchiveError(err, file);
+  }
+  if (!manifestBytes) {
+    throw new ArchiveError('truncated', `${file} is truncated: it ends before its manifest`);
+  }
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(manifestBytes.toString('utf8'));
+  } catch {
+    throw new ArchiveError('tampered', `${file}: manifest.json is not valid JSON`);
+  }
+  const problem = manifestProblem(manifest);
+  if (problem) throw new ArchiveError('unsupported', `${file}: ${problem}`);
+  for (const digest of digests.values()) digest.sha256 = finish(digest);
+  return { manifest: manifest as Manifest, encrypted, digests };
+}
+
+const hashes = new WeakMap<EntryDigest, ReturnType<typeof createHash>>();
+
+function hashInto(
+  digests: Map<string, EntryDigest>,
+  entryPath: string,
+  part: number | undefined,
+  body: AsyncIterable<Buffer>,
+): AsyncIterable<Buffer> {
+  let digest = digests.get(entryPath);
+  if (!digest) {
+    digest = { size: 0, sha256: '', parts: 0 };
+    digests.set(entryPath, digest);
+    hashes.set(digest, createHash('sha256'));
+  }
+  const expectedPart = digest.parts;
+  if (part !== undefined && part !== expectedPart) {
+    throw new ArchiveError('tampered', `part ${part + 1} of ${entryPath} is out of order`);
+  }
+  if (part !== undefined) digest.parts++;
+  const hash = hashes.get(digest)!;
+  const d = digest;
+  const iterator = (async function* () {
+    for await (const piece of body) {
+      hash.update(piece);
+      d.size += piece.length;
+      yield piece;
+    }
+  })();
+  return iterator;
+}
+
+function finish(digest: EntryDigest): string {
+  return hashes.get(digest)!.digest('hex');
+}
+
+async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of body) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+function toArchiveError(err: unknown, file: string): Error {
+  if (err instanceof ArchiveError || err instanceof UserError) return err;
+  const crypto = classifyEncryptionError(err, file);
+  if (crypto) return crypto;
+  if (err instanceof TarFormatError) {
+    return new ArchiveError(
+      err.kind === 'truncated' ? 'truncated' : 'tampered',
+      `${file} is ${err.kind === 'truncated' ? 'truncated' : 'damaged'}: ${err.message}`,
+    );
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

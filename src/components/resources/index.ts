@@ -1,0 +1,32 @@
+import { resourcePath } from '../../archive/layout.js';
+import { describeRef, refOf, type KubeObject } from '../../kube/object.js';
+import type { BackupContext, Component, PlanContext } from '../component.js';
+import { captureAppObjects } from './capture.js';
+import { planObjectSteps } from './plan.js';
+
+export interface ResourcesSummary {
+  counts: Record<string, number>;
+  objects: { ref: ReturnType<typeof refOf>; why: string }[];
+}
+
+/** The app's Kubernetes objects: custom resources, secrets, config maps, service accounts. */
+export const resourcesComponent: Component = {
+  name: 'resources',
+
+  async backup(ctx: BackupContext) {
+    const captured = await captureAppObjects(ctx.kube, ctx.app, ctx.results);
+    const summary: ResourcesSummary = { counts: {}, objects: [] };
+    for (const { object, why } of captured) {
+      const ref = refOf(object);
+      await ctx.archive.addBuffer(resourcePath(ref), Buffer.from(JSON.stringify(object, null, 2)));
+      summary.counts[object.kind] = (summary.counts[object.kind] ?? 0) + 1;
+      summary.objects.push({ ref, why });
+      ctx.output.debug(`captured ${describeRef(ref)} (${why})`);
+    }
+    ctx.archive.manifest.components.resources = summary;
+  },
+
+  async plan(ctx: PlanContext) {
+    return planObjectSteps(ctx, ctx.archive.objects as KubeObject[]);
+  },
+};

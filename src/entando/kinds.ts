@@ -1,0 +1,48 @@
+/** The Entando custom resources (group entando.org, version v1) and their plural names. */
+export const ENTANDO_API = 'entando.org/v1';
+
+export const EntandoKind = {
+  App: 'EntandoApp',
+  Plugin: 'EntandoPlugin',
+  Link: 'EntandoAppPluginLink',
+  DatabaseService: 'EntandoDatabaseService',
+  KeycloakServer: 'EntandoKeycloakServer',
+  Bundle: 'EntandoDeBundle',
+} as const;
+export type EntandoKind = (typeof EntandoKind)[keyof typeof EntandoKind];
+
+export const ENTANDO_PLURALS: Record<EntandoKind, string> = {
+  EntandoApp: 'entandoapps',
+  EntandoPlugin: 'entandoplugins',
+  EntandoAppPluginLink: 'entandoapppluginlinks',
+  EntandoDatabaseService: 'entandodatabaseservices',
+  EntandoKeycloakServer: 'entandokeycloakservers',
+  EntandoDeBundle: 'entandodebundles',
+};
+
+/** Entando release whose CRDs the restore needs on the target (the ones we test against). */
+export const ENTANDO_RELEASE_HINT = 'Entando 7.x (e.g. 7.3.0: apply its cluster-resources.yaml)';
+
+export const OPERATOR_CONFIG = 'entando-operator-config';
+export const IMAGE_INFO = 'entando-docker-image-info';
+export const TENANTS_SECRET = 'entando-tenants-secret';
+export const PLUGIN_SERVICE_ACCOUNT = 'entando-plugin';
+export const PULL_SECRETS_KEY = 'entando.k8s.operator.image.pull.secrets';
+export const CA_SECRET_KEY = 'entando.ca.secret.name';
+export const TLS_SECRET_KEY = 'entando.tls.secret.name';
+
+/** The Entando version of an install, read from the app engine's entry in the image info. */
+export function entandoVersion(imageInfo: Record<string, string> | undefined): string | undefined {
+  if (!imageInfo) return undefined;
+  for (const key of ['entando-de-app-wildfly-6-4', 'entando-de-app-eap-6-4', 'entando-de-app-tomcat-6-4']) {
+    const raw = imageInfo[key];
+    if (!raw) continue;
+    try {
+      const version = (JSON.parse(raw) as { version?: string }).version;
+      if (version) return version;
+    } catch {
+      // a hand-edited entry: try the next one
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,42 @@
+import type { Writable } from 'node:stream';
+
+export type OutputFormat = 'text' | 'json';
+
+/**
+ * Where a command writes: results to stdout (text or json), progress and warnings to stderr.
+ * Progress is shown only on a terminal and never with --quiet, so piped output stays parseable.
+ */
+export class Output {
+  constructor(
+    readonly stdout: Writable & { isTTY?: boolean },
+    readonly stderr: Writable & { isTTY?: boolean },
+    readonly format: OutputFormat,
+    readonly quiet: boolean,
+    readonly verbosity: number,
+  ) {}
+
+  /** The command's result: JSON document, or text lines. */
+  result(text: string | string[], json: unknown): void {
+    if (this.format === 'json') {
+      this.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    } else if (!this.quiet || this.format === 'text') {
+      const lines = Array.isArray(text) ? text : [text];
+      if (lines.length > 0) this.stdout.write(`${lines.join('\n')}\n`);
+    }
+  }
+
+  /** A progress line for people watching a terminal. */
+  progress(message: string): void {
+    if (this.quiet || !this.stderr.isTTY) return;
+    this.stderr.write(`${message}\n`);
+  }
+
+  /** Detail shown with -v. */
+  debug(message: string): void {
+    if (this.verbosity > 0) this.stderr.write(`${message}\n`);
+  }
+
+  warn(message: string): void {
+    if (!this.quiet) this.stderr.write(`warning: ${message}\n`);
+  }
+}

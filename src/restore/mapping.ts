@@ -1,0 +1,19 @@
+/** How names change between the source and the restored app. */
+export interface RestoreMapping {
+  sourceNamespace: string;
+  targetNamespace: string;
+  /** The app's ingressHostName in the archive. */
+  sourceHost?: string;
+  /** The host to serve the restored app on (--ingress-host), when it changes. */
+  targetHost?: string;
+}
+
+/** The namespace an object or reference moves to: the app's namespace maps, others stay. */
+export function mapNamespace(mapping: RestoreMapping, ns: string | undefined): string | undefined {
+  if (ns === undefined) return undefined;
+  return ns === mapping.sourceNamespace ? mapping.targetNamespace : ns;
+}
+
+export function hostChanges(mapping: RestoreMapping): boolean {
+  return !!mapping.sourceHost && !!mapping.targetHost && mapping.sourceHost !== mapping.targetHost;
+}

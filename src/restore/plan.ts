@@ -1,0 +1,55 @@
+import type { KubeClient } from '../kube/client.js';
+import type { ObjectRef } from '../kube/object.js';
+import type { Results } from '../report/results.js';
+
+export type StepAction = 'create' | 'update' | 'skip' | 'exists' | 'run';
+
+/** What a step needs while it runs. */
+export interface StepContext {
+  target: KubeClient;
+  results: Results;
+  signal: AbortSignal;
+  progress(message: string): void;
+}
+
+/** One ordered unit of restore work, printable as data (dry-run) and runnable. */
+export interface PlanStep {
+  priority: number;
+  phase: string;
+  component: string;
+  action: StepAction;
+  /** The object the step writes, if it writes one. */
+  object?: ObjectRef;
+  /** Why the step is where it is (the phase's reason) or why it is skipped. */
+  reason: string;
+  /** The intended differences from the archived object (namespace, host...). */
+  changes: string[];
+  run?: (ctx: StepContext) => Promise<void>;
+}
+
+export interface Plan {
+  steps: PlanStep[];
+  /** Problems found before any change; a plan with problems is not executed. */
+  problems: string[];
+}
+
+/** Steps sorted by priority; the sort is stable, so components keep their own order within. */
+export function orderSteps(steps: PlanStep[]): PlanStep[] {
+  return [...steps].sort((a, b) => a.priority - b.priority);
+}
+
+/** The plan as JSON: no functions. */
+export function planToJson(plan: Plan): unknown {
+  return {
+    problems: plan.problems,
+    steps: plan.steps.map((s) => ({
+      priority: s.priority,
+      phase: s.phase,
+      component: s.component,
+      action: s.action,
+      object: s.object,
+      reason: s.reason,
+      changes: s.changes,
+    })),
+  };
+}
