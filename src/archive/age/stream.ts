@@ -1,0 +1,325 @@
+/**
+ * The age payload as Node streams.
+ *
+ * payload = 16-byte nonce || STREAM chunks. Payload key = HKDF-SHA256(ikm file key, salt nonce,
+ * info "payload"). Plaintext is cut into 64 KiB chunks, each sealed with ChaCha20-Poly1305 under
+ * the 12-byte nonce (11-byte big-endian chunk counter || last-chunk flag 0x00/0x01). The last chunk
+ * may be short, and is empty only when the whole payload is empty.
+ *
+ * Both Transforms hold at most one chunk plus the caller's current write, and rely on Transform's
+ * own backpressure (the next write is not accepted until the readable side drains).
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { AgeError } from './errors.js';
+import { HeaderParser, type ParsedHeader } from './header.js';
+import { hkdf, TAG_SIZE } from './primitives.js';
+
+export const CHUNK_SIZE = 64 * 1024;
+const SEALED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE;
+export const PAYLOAD_NONCE_SIZE = 16;
+
+export function payloadKey(fileKey: Buffer, nonce: Buffer): Buffer {
+  return hkdf(fileKey, nonce, 'payload');
+}
+
+/** STREAM nonce for chunk `counter`; counters fit in 48 bits, far beyond any real file. */
+function chunkNonce(counter: number, last: boolean): Buffer {
+  const nonce = Buffer.alloc(12);
+  nonce.writeUIntBE(counter, 5, 6);
+  nonce[11] = last ? 1 : 0;
+  return nonce;
+}
+
+function sealChunk(key: Buffer, counter: number, last: boolean, plaintext: Buffer): Buffer {
+  const c = createCipheriv('chacha20-poly1305', key, chunkNonce(counter, last), {
+    authTagLength: TAG_SIZE,
+  });
+  const out = Buffer.allocUnsafe(plaintext.length + TAG_SIZE);
+  const n = c.update(plaintext).copy(out, 0);
+  c.final();
+  c.getAuthTag().copy(out, n);
+  return out;
+}
+
+function openChunk(key: Buffer, counter: number, last: boolean, sealed: Buffer): Buffer | null {
+  const d = createDecipheriv('chacha20-poly1305', key, chunkNonce(counter, last), {
+    authTagLength: TAG_SIZE,
+  });
+  d.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
+  const out = d.update(sealed.subarray(0, sealed.length - TAG_SIZE));
+  try {
+    d.final();
+  } catch {
+    return null;
+  }
+  return out;
+}
+
+/**
+ * Encrypts: writes `header` (obtained asynchronously, e.g. after scrypt) and the payload nonce,
+ * then the encrypted chunks.
+ */
+export class EncryptTransform extends Transform {
+  private key: Buffer | null = null;
+  private readonly buf = Buffer.allocUnsafe(CHUNK_SIZE);
+  private fill = 0;
+  private counter = 0;
+
+  constructor(private readonly init: Promise<{ header: Buffer; fileKey: Buffer }>) {
+    super();
+  }
+
+  private async start(): Promise<Buffer> {
+    const { header, fileKey } = await this.init;
+    const nonce = randomBytes(PAYLOAD_NONCE_SIZE);
+    this.push(Buffer.concat([header, nonce]));
+    this.key = payloadKey(fileKey, nonce);
+    return this.key;
+  }
+
+  private sealNext(key: Buffer, plaintext: Buffer, last: boolean): void {
+    this.push(sealChunk(key, this.counter++, last, plaintext));
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.key === null) {
+      this.start().then(
+        (key) => this.encryptSome(key, chunk, cb),
+        (err: unknown) => cb(err as Error),
+      );
+      return;
+    }
+    this.encryptSome(this.key, chunk, cb);
+  }
+
+  private encryptSome(key: Buffer, chunk: Buffer, cb: TransformCallback): void {
+    let off = 0;
+    while (off < chunk.length) {
+      // A full buffered chunk is not the last one: more data follows.
+      if (this.fill === CHUNK_SIZE) {
+        this.sealNext(key, this.buf, false);
+        this.fill = 0;
+      }
+      if (this.fill === 0 && chunk.length - off > CHUNK_SIZE) {
+        this.sealNext(key, chunk.subarray(off, off + CHUNK_SIZE), false);
+        off += CHUNK_SIZE;
+        continue;
+      }
+      const n = Math.min(CHUNK_SIZE - this.fill, chunk.length - off);
+      chunk.copy(this.buf, this.fill, off, off + n);
+      this.fill += n;
+      off += n;
+    }
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    const finish = (key: Buffer): void => {
+      this.sealNext(key, this.buf.subarray(0, this.fill), true);
+      cb();
+    };
+    if (this.key === null) {
+      this.start().then(finish, (err: unknown) => cb(err as Error));
+    } else {
+      finish(this.key);
+    }
+  }
+}
+
+/** A FIFO of buffers from which exact byte counts can be taken without repeated concatenation. */
+class ByteQueue {
+  private parts: Buffer[] = [];
+  length = 0;
+
+  push(b: Buffer): void {
+    if (b.length === 0) return;
+    this.parts.push(b);
+    this.length += b.length;
+  }
+
+  take(n: number): Buffer {
+    const first = this.parts[0];
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.parts.shift();
+      else this.parts[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let got = 0;
+      while (got < n) {
+        const p = this.parts[0];
+        const k = Math.min(p.length, n - got);
+        p.copy(out, got, 0, k);
+        got += k;
+        if (k === p.length) this.parts.shift();
+        else this.parts[0] = p.subarray(k);
+      }
+    }
+    this.length -= n;
+    return out;
+  }
+}
+
+const truncated = (where: string): AgeError =>
+  new AgeError(
+    'TRUNCATED',
+    `archive is truncated: it ends ${where} (the file was cut short, e.g. an interrupted copy)`,
+  );
+
+/**
+ * Decrypts: parses the header from the first bytes, asks `openHeader` for the file key (it runs
+ * the identities and checks the header MAC), then decrypts and authenticates the chunks.
+ * Errors are AgeError: NOT_AGE / BAD_HEADER / UNSUPPORTED (header), whatever `openHeader` throws,
+ * TRUNCATED (input ends early), TAMPERED (a chunk fails authentication, or trailing data).
+ */
+export class DecryptTransform extends Transform {
+  private parser: HeaderParser | null = new HeaderParser();
+  private fileKey: Buffer | null = null;
+  private key: Buffer | null = null;
+  private readonly queue = new ByteQueue();
+  private counter = 0;
+  private done = false;
+
+  constructor(private readonly openHeader: (header: ParsedHeader) => Promise<Buffer>) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.parser !== null) {
+      let header: ParsedHeader | undefined;
+      try {
+        header = this.parser.push(chunk);
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
+      if (header === undefined) {
+        cb();
+        return;
+      }
+      const rest = this.parser.buffered.subarray(header.length);
+      this.parser = null;
+      this.openHeader(header).then(
+        (fileKey) => {
+          this.fileKey = fileKey;
+          this.consume(rest, cb);
+        },
+        (err: unknown) => cb(err as Error),
+      );
+      return;
+    }
+    this.consume(chunk, cb);
+  }
+
+  private consume(chunk: Buffer, cb: TransformCallback): void {
+    if (this.done) {
+      if (chunk.length > 0) cb(trailingData());
+      else cb();
+      return;
+    }
+    this.queue.push(chunk);
+    if (this.key === null) {
+      if (this.queue.length < PAYLOAD_NONCE_SIZE) {
+        cb();
+        return;
+      }
+      this.key = payloadKey(this.fileKey!, this.queue.take(PAYLOAD_NONCE_SIZE));
+    }
+    // While more than a sealed chunk is buffered, the first one cannot be the last.
+    while (this.queue.length > SEALED_CHUNK_SIZE) {
+      const sealed = this.queue.take(SEALED_CHUNK_SIZE);
+      const plain = openChunk(this.key, this.counter, false, sealed);
+      if (plain === null) {
+        cb(
+          openChunk(this.key, this.counter, true, sealed) !== null
+            ? trailingData()
+            : tampered(this.counter),
+        );
+        return;
+      }
+      this.counter++;
+      this.push(plain);
+    }
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.done) {
+      cb();
+      return;
+    }
+    if (this.parser !== null) {
+      cb(
+        this.parser.buffered.length === 0
+          ? truncated('before the age header (it is empty)')
+          : truncated('inside the age header'),
+      );
+      return;
+    }
+    if (this.key === null) {
+      cb(truncated('right after the age header, before the payload'));
+      return;
+    }
+    const n = this.queue.length;
+    if (n === 0) {
+      cb(
+        truncated(
+          this.counter === 0
+            ? 'right after the age header, before the payload'
+            : 'at a chunk boundary, before the last encrypted chunk',
+        ),
+      );
+      return;
+    }
+    if (n < TAG_SIZE) {
+      cb(truncated('inside an encrypted chunk, before the last one'));
+      return;
+    }
+    const sealed = this.queue.take(n);
+    const plain = openChunk(this.key, this.counter, true, sealed);
+    if (plain !== null) {
+      if (plain.length === 0 && this.counter > 0) {
+        cb(new AgeError('TAMPERED', 'archive is corrupt: its last encrypted chunk is empty'));
+        return;
+      }
+      this.done = true;
+      this.push(plain);
+      cb();
+      return;
+    }
+    if (n === SEALED_CHUNK_SIZE) {
+      // A full chunk that authenticates as a non-final chunk: the last chunk is missing.
+      cb(
+        openChunk(this.key, this.counter, false, sealed) !== null
+          ? truncated('at a chunk boundary, before the last encrypted chunk')
+          : tampered(this.counter),
+      );
+      return;
+    }
+    // A short final piece that does not authenticate as the last chunk: either the file was cut
+    // inside a chunk (by far the likeliest) or its last chunk was modified. The two cannot be
+    // told apart cryptographically.
+    cb(
+      new AgeError(
+        'TRUNCATED',
+        'archive is truncated or damaged at its end: the last encrypted chunk is incomplete or fails authentication (e.g. an interrupted copy)',
+      ),
+    );
+  }
+}
+
+function tampered(counter: number): AgeError {
+  return new AgeError(
+    'TAMPERED',
+    `archive is corrupted or was modified: encrypted chunk ${counter} (at about byte ${counter * SEALED_CHUNK_SIZE} of the payload) fails authentication`,
+  );
+}
+
+function trailingData(): AgeError {
+  return new AgeError(
+    'TAMPERED',
+    'archive has unexpected data after its last encrypted chunk (it was modified or concatenated)',
+  );
+}
