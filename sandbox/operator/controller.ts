@@ -1,0 +1,151 @@
+// Watch + work queue. A watch per kind (all namespaces) feeds a queue of keys; a periodic
+// resync lists everything again (catches missed events); a key is never reconciled twice at once.
+import { Watch } from '@kubernetes/client-node';
+import { errorMessage } from './kube.js';
+import {
+  GROUP,
+  PLURALS,
+  VERSION,
+  needsProcessing,
+  type EntandoResource,
+  type Kind,
+} from './model.js';
+import {
+  forget,
+  reconcileLink,
+  reconcileWorkload,
+  type ReconcileContext,
+  type ReconcileResult,
+} from './reconcile.js';
+
+const KINDS: Kind[] = ['EntandoApp', 'EntandoPlugin', 'EntandoAppPluginLink'];
+
+export class Controller {
+  private readonly queue = new Set<string>();
+  private readonly running = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly aborts = new Map<Kind, AbortController>();
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: ReconcileContext,
+    private readonly opts: { concurrency: number; resyncMs: number },
+  ) {}
+
+  async start(): Promise<void> {
+    for (const kind of KINDS) void this.watch(kind);
+    const resync = setInterval(() => void this.resync(), this.opts.resyncMs);
+    this.timers.add(resync);
+    await this.resync();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    for (const a of this.aborts.values()) a.abort();
+  }
+
+  private async watch(kind: Kind): Promise<void> {
+    if (this.stopped) return;
+    const path = `/apis/${GROUP}/${VERSION}/${PLURALS[kind]}`;
+    const restart = (why: string) => {
+      if (this.stopped) return;
+      this.ctx.log(`watch ${kind}: ${why}; restarting`);
+      this.later(() => void this.watch(kind), 1000);
+    };
+    try {
+      const abort = await new Watch(this.ctx.kube.kc).watch(
+        path,
+        { allowWatchBookmarks: false },
+        (type: string, obj: EntandoResource) => {
+          if (!obj?.metadata) return;
+          if (type === 'DELETED') {
+            forget(obj.metadata.uid);
+            return;
+          }
+          if (type === 'ADDED' || type === 'MODIFIED') {
+            if (needsProcessing({ ...obj, kind })) this.enqueue(kind, obj);
+          }
+        },
+        (err: unknown) => restart(err ? errorMessage(err) : 'closed'),
+      );
+      this.aborts.set(kind, abort);
+    } catch (err) {
+      restart(errorMessage(err));
+    }
+  }
+
+  private async resync(): Promise<void> {
+    for (const kind of KINDS) {
+      try {
+        for (const cr of await this.ctx.kube.listCrs(kind)) {
+          if (needsProcessing(cr)) this.enqueue(kind, cr);
+        }
+      } catch (err) {
+        this.ctx.log(`resync ${kind}: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  private later(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private enqueue(kind: Kind, cr: Pick<EntandoResource, 'metadata'>): void {
+    this.enqueueKey(`${kind}/${cr.metadata.namespace}/${cr.metadata.name}`);
+  }
+
+  private enqueueKey(key: string): void {
+    if (this.running.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    this.queue.add(key);
+    this.pump();
+  }
+
+  private pump(): void {
+    for (const key of this.queue) {
+      if (this.running.size >= this.opts.concurrency) return;
+      this.queue.delete(key);
+      this.running.add(key);
+      void this.process(key).finally(() => {
+        this.running.delete(key);
+        if (this.dirty.delete(key)) this.queue.add(key);
+        this.pump();
+      });
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const [kind, namespace, name] = key.split('/') as [Kind, string, string];
+    let result: ReconcileResult = {};
+    try {
+      const cr = await this.ctx.kube.getCr(kind, namespace, name);
+      if (!cr) return;
+      cr.kind = kind;
+      result =
+        kind === 'EntandoAppPluginLink'
+          ? await reconcileLink(this.ctx, cr)
+          : await reconcileWorkload(this.ctx, cr);
+      this.failures.delete(key);
+    } catch (err) {
+      const n = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, n);
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(n, 6));
+      this.ctx.log(
+        `${key}: reconcile failed (attempt ${n}, retry in ${delay} ms): ${errorMessage(err)}`,
+      );
+      result = { requeueAfterMs: delay };
+    }
+    if (result.requeueAfterMs !== undefined && !this.stopped) {
+      this.later(() => this.enqueueKey(key), result.requeueAfterMs);
+    }
+  }
+}
