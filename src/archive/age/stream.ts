@@ -232,11 +232,11 @@ export class DecryptTransform extends Transform {
       const sealed = this.queue.take(SEALED_CHUNK_SIZE);
       const plain = openChunk(this.key, this.counter, false, sealed);
       if (plain === null) {
-        cb(
-          openChunk(this.key, this.counter, true, sealed) !== null
-            ? trailingData()
-            : tampered(this.counter),
-        );
+        // Authentic as the last chunk, but more data follows: release it (as the reference
+        // implementation does), then fail.
+        const last = openChunk(this.key, this.counter, true, sealed);
+        if (last !== null) this.push(last);
+        cb(last !== null ? trailingData() : tampered(this.counter));
         return;
       }
       this.counter++;
@@ -291,8 +291,10 @@ export class DecryptTransform extends Transform {
     }
     if (n === SEALED_CHUNK_SIZE) {
       // A full chunk that authenticates as a non-final chunk: the last chunk is missing.
+      const inner = openChunk(this.key, this.counter, false, sealed);
+      if (inner !== null) this.push(inner);
       cb(
-        openChunk(this.key, this.counter, false, sealed) !== null
+        inner !== null
           ? truncated('at a chunk boundary, before the last encrypted chunk')
           : tampered(this.counter),
       );
