@@ -84,7 +84,9 @@ describe('age bech32', () => {
     } catch (e) {
       expect(e).to.be.instanceOf(AgeError);
       expect((e as AgeError).code).to.equal('BAD_KEY');
-      expect((e as AgeError).message).to.contain('line 2').and.not.contain(bad.slice(16, 40));
+      expect((e as AgeError).message)
+        .to.contain('line 2')
+        .and.not.contain(bad.slice(16, 40));
     }
     expect(() => parseIdentities('# nothing\n')).to.throw(AgeError, /no identities/);
     expect(() => parseIdentities(KEYGEN_RECIPIENT)).to.throw(AgeError);
