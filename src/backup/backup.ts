@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EncryptionKeys } from '../archive/encryption.js';
+import { newManifest, type Manifest } from '../archive/manifest.js';
+import { ArchiveWriter } from '../archive/writer.js';
+import { COMPONENTS } from '../components/index.js';
+import type { Component } from '../components/component.js';
+import { findApp } from '../components/resources/find-app.js';
+import { entandoVersion, IMAGE_INFO } from '../entando/kinds.js';
+import { OperationError, UserError } from '../errors.js';
+import { KubeClient, apiErrorMessage } from '../kube/client.js';
+import type { ResolvedKube } from '../kube/kubeconfig.js';
+import type { Output } from '../report/output.js';
+import { Results } from '../report/results.js';
+import { TOOL } from '../version.js';
+
+export interface BackupRequest {
+  kube: ResolvedKube;
+  appName?: string;
+  /** Destination file; default `<app>-<namespace>-<UTC timestamp>.tar[.age]` in the cwd. */
+  file?: string;
+  /** Undefined: a plain tar (the user asked for --no-encrypt). */
+  keys: EncryptionKeys | undefined;
+  output: Output;
+  signal: AbortSignal;
+  components?: readonly Component[];
+  now?: Date;
+}
+
+export interface BackupOutcome {
+  file: string;
+  manifest: Manifest;
+  results: Results;
+  encryption: string;
+}
+
+export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
+  const kube = new KubeClient(req.kube.config);
+  const ns = req.kube.namespace;
+  const app = await findApp(kube, ns, req.appName);
+  const appName = app.metadata.name;
+  const now = req.now ?? new Date();
+  const file = req.file ?? defaultFileName(appName, ns, now, !!req.keys);
+  const imageInfo = await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: IMAGE_INFO });
+  const manifest = newManifest(
+    TOOL,
+    {
+      server: req.kube.server,
+      context: req.kube.contextName,
+      namespace: ns,
+      app: appName,
+      entandoVersion: entandoVersion(imageInfo?.data as Record<string, string> | undefined),
+    },
+    now,
+  );
+  const results = new Results();
+  if (fs.existsSync(file)) throw new UserError(`${file} already exists: choose another --file or remove it`);
+  let writer: ArchiveWriter;
+  try {
+    writer = await ArchiveWriter.open(file, manifest, { encrypt: req.keys ? await req.keys.encryptStream() : undefined });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOENT' || code === 'EACCES') {
+      throw new UserError(`cannot write next to ${file} (${code}): choose another --file`);
+    }
+    throw err;
+  }
+  const onAbort = () => void writer.abort(new OperationError('interrupted'));
+  req.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (const component of req.components ?? COMPONENTS) {
+      if (req.signal.aborted) throw new OperationError('interrupted');
+      req.output.progress(`backing up ${component.name}...`);
+      await component.backup({ kube, namespace: ns, app, archive: writer, results, output: req.output, signal: req.signal });
+    }
+    if (!results.ok) throw new OperationError(`backup failed: ${results.errors.map((e) => `${e.where}: ${e.message}`).join('; ')}`);
+    manifest.warnings = results.warnings.map((w) => `${w.where}: ${w.message}`);
+    await writer.commit();
+  } catch (err) {
+    await writer.abort(err instanceof Error ? err : new Error(String(err)));
+    if (req.signal.aborted) throw new OperationError('backup interrupted: no archive was written');
+    if (err instanceof UserError || err instanceof OperationError) throw err;
+    throw new OperationError(`backup failed: ${apiErrorMessage(err)}`, { cause: err });
+  } finally {
+    req.signal.removeEventListener('abort', onAbort);
+  }
+  return { file, manifest, results, encryption: req.keys?.description ?? 'none' };
+}
+
+export function defaultFileName(app: string, ns: string, now: Date, encrypted: boolean): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return path.join(process.cwd(), `${app}-${ns}-${stamp}.tar${encrypted ? '.age' : ''}`);
+}

@@ -1,0 +1,47 @@
+import type { CommandModule } from 'yargs';
+import { UserError } from '../../errors.js';
+import type { CliContext } from '../context.js';
+import type { GlobalArgs } from '../options.js';
+
+interface CompletionArgs extends GlobalArgs {
+  shell: string;
+}
+
+const COMMANDS = ['backup', 'restore', 'inspect', 'verify', 'keygen', 'version', 'completion'];
+const FLAGS = [
+  '--kubeconfig', '--context', '--namespace', '--output', '--quiet', '--verbose', '--help',
+  '--file', '--recipient', '--recipients-file', '--passphrase-file', '--no-encrypt', '--identity',
+  '--to-context', '--to-namespace', '--ingress-host', '--dry-run', '--yes', '--existing',
+];
+
+/**
+ * Completion for `kubectl-entando` and, through kubectl's plugin completion (kubectl 1.26+
+ * runs an executable named kubectl_complete-entando), for `kubectl entando`.
+ */
+export function completionCommand(ctx: CliContext): CommandModule<GlobalArgs, CompletionArgs> {
+  return {
+    command: 'completion <shell>',
+    describe: 'Print a shell completion script (bash or zsh)',
+    builder: (y) =>
+      y
+        .positional('shell', { type: 'string', choices: ['bash', 'zsh'], demandOption: true })
+        .example('source <($0 completion bash)', 'enable completion in this shell') as never,
+    handler: (args) => {
+      if (args.shell !== 'bash' && args.shell !== 'zsh') throw new UserError('completion: shell must be bash or zsh');
+      const words = `${COMMANDS.join(' ')} ${FLAGS.join(' ')}`;
+      const prefix = args.shell === 'zsh' ? 'autoload -U +X bashcompinit && bashcompinit\n' : '';
+      ctx.io.stdout.write(`${prefix}_kubectl_entando() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
+  case "$prev" in
+    -o|--output) COMPREPLY=( $(compgen -W "text json" -- "$cur") ); return ;;
+    --existing) COMPREPLY=( $(compgen -W "fail skip update" -- "$cur") ); return ;;
+    --context|--to-context) COMPREPLY=( $(compgen -W "$(kubectl config get-contexts -o name 2>/dev/null)" -- "$cur") ); return ;;
+    --kubeconfig|-f|--file|-i|--identity|-R|--recipients-file|--passphrase-file) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+  esac
+  COMPREPLY=( $(compgen -W "${words}" -- "$cur") $(compgen -f -- "$cur") )
+}
+complete -F _kubectl_entando kubectl-entando
+`);
+    },
+  };
+}

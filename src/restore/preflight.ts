@@ -1,0 +1,107 @@
+import { ENTANDO_API, ENTANDO_PLURALS, ENTANDO_RELEASE_HINT, type EntandoKind } from '../entando/kinds.js';
+import { apiErrorMessage, type KubeClient } from '../kube/client.js';
+import type { KubeObject } from '../kube/object.js';
+import type { RestoreMapping } from './mapping.js';
+import type { PlanStep } from './plan.js';
+
+const CORE_RESOURCES: Record<string, { group: string; resource: string }> = {
+  Namespace: { group: '', resource: 'namespaces' },
+  Secret: { group: '', resource: 'secrets' },
+  ConfigMap: { group: '', resource: 'configmaps' },
+  ServiceAccount: { group: '', resource: 'serviceaccounts' },
+};
+
+function resourceOf(kind: string): { group: string; resource: string } | undefined {
+  if (CORE_RESOURCES[kind]) return CORE_RESOURCES[kind];
+  const plural = ENTANDO_PLURALS[kind as EntandoKind];
+  return plural ? { group: 'entando.org', resource: plural } : undefined;
+}
+
+/** The target cluster can be reached; nothing else can be checked when it cannot. */
+export async function checkReachable(target: KubeClient, context: string): Promise<string | undefined> {
+  try {
+    await target.serverVersion();
+    return undefined;
+  } catch (err) {
+    return `target cluster (context ${context}) is not reachable: ${apiErrorMessage(err)}`;
+  }
+}
+
+/**
+ * Checks everything a restore needs before it changes anything, and reports every problem
+ * together: Entando CRDs installed, permissions for each write, and no Ingress anywhere in
+ * the target already serving the restored host (two instances on one domain collide).
+ */
+export async function preflight(
+  target: KubeClient,
+  steps: PlanStep[],
+  mapping: RestoreMapping,
+  appName: string,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const writing = steps.filter((s) => s.run && s.object);
+
+  const entandoKinds = [...new Set(steps.filter((s) => s.object?.apiVersion === ENTANDO_API).map((s) => s.object!.kind))];
+  const missingCrds: string[] = [];
+  for (const kind of entandoKinds) {
+    const name = `${ENTANDO_PLURALS[kind as EntandoKind]}.entando.org`;
+    const crd = await target.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name });
+    if (!crd) missingCrds.push(name);
+  }
+  if (missingCrds.length > 0) {
+    problems.push(`Entando CRDs missing in the target: ${missingCrds.join(', ')} (install ${ENTANDO_RELEASE_HINT} first)`);
+  }
+
+  const checks = new Map<string, { verb: string; group: string; resource: string; namespace?: string }>();
+  for (const step of writing) {
+    const res = resourceOf(step.object!.kind);
+    if (!res) continue;
+    const verb = step.action === 'update' ? 'patch' : 'create';
+    const namespace = step.object!.kind === 'Namespace' ? undefined : step.object!.namespace;
+    checks.set(`${verb} ${res.resource} ${namespace ?? ''}`, { verb, ...res, namespace });
+  }
+  for (const check of checks.values()) {
+    try {
+      if (!(await target.canI(check))) {
+        problems.push(`not allowed to ${check.verb} ${check.resource}${check.namespace ? ` in namespace ${check.namespace}` : ''} in the target`);
+      }
+    } catch (err) {
+      problems.push(`cannot check permission to ${check.verb} ${check.resource}: ${apiErrorMessage(err)}`);
+    }
+  }
+
+  const host = mapping.targetHost ?? mapping.sourceHost;
+  if (host) {
+    const collision = await hostCollision(target, host, mapping.targetNamespace, appName);
+    if (collision) problems.push(collision);
+  }
+  return problems;
+}
+
+/** An Ingress of another app already serving `host`, described; undefined when free. */
+export async function hostCollision(
+  target: KubeClient,
+  host: string,
+  namespace: string,
+  appName: string,
+): Promise<string | undefined> {
+  let ingresses: KubeObject[];
+  try {
+    ingresses = await target.list('networking.k8s.io/v1', 'Ingress');
+  } catch (err) {
+    return `cannot list Ingresses in the target to check that ${host} is free: ${apiErrorMessage(err)} (ask for list access to ingresses cluster-wide)`;
+  }
+  for (const ingress of ingresses) {
+    if (!servesHost(ingress, host)) continue;
+    const ours = ingress.metadata.namespace === namespace && ingress.metadata.labels?.EntandoApp === appName;
+    if (ours) continue;
+    return `host ${host} is already served by Ingress ${ingress.metadata.namespace}/${ingress.metadata.name} in the target: two instances on one domain collide; pass --ingress-host with another host`;
+  }
+  return undefined;
+}
+
+export function servesHost(ingress: KubeObject, host: string): boolean {
+  const spec = (ingress.spec ?? {}) as { rules?: { host?: string }[]; tls?: { hosts?: string[] }[] };
+  if (spec.rules?.some((r) => r.host === host)) return true;
+  return spec.tls?.some((t) => t.hosts?.includes(host)) ?? false;
+}

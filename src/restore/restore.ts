@@ -1,0 +1,86 @@
+import type { DecryptionKeys } from '../archive/encryption.js';
+import { isResourcePath } from '../archive/layout.js';
+import { verifyArchive } from '../archive/verify.js';
+import type { ExistingPolicy, LoadedArchive } from '../components/component.js';
+import { COMPONENTS } from '../components/index.js';
+import { EntandoKind } from '../entando/kinds.js';
+import { OperationError } from '../errors.js';
+import { apiErrorMessage, KubeClient } from '../kube/client.js';
+import { describeRef, spec, type KubeObject } from '../kube/object.js';
+import type { Output } from '../report/output.js';
+import { Results } from '../report/results.js';
+import type { RestoreMapping } from './mapping.js';
+import { orderSteps, type Plan, type PlanStep } from './plan.js';
+import { checkReachable, preflight } from './preflight.js';
+
+/** Reads, decrypts and verifies the archive, keeping the captured objects in memory. */
+export async function loadArchive(file: string, keys: DecryptionKeys): Promise<LoadedArchive> {
+  const objects: KubeObject[] = [];
+  const { manifest } = await verifyArchive(file, keys, async (path, _part, body) => {
+    if (!isResourcePath(path)) return;
+    const chunks: Buffer[] = [];
+    for await (const c of body) chunks.push(c);
+    objects.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeObject);
+  });
+  return { file, manifest, objects };
+}
+
+export interface PlanRequest {
+  archive: LoadedArchive;
+  target: KubeClient;
+  targetContext: string;
+  targetNamespace?: string;
+  ingressHost?: string;
+  existing: ExistingPolicy;
+}
+
+export function mappingFor(archive: LoadedArchive, targetNamespace?: string, ingressHost?: string): RestoreMapping {
+  const source = archive.manifest.source;
+  const app = archive.objects.find((o) => o.kind === EntandoKind.App && o.metadata.name === source.app);
+  const sourceHost = app ? (spec(app).ingressHostName as string | undefined) : undefined;
+  return {
+    sourceNamespace: source.namespace,
+    targetNamespace: targetNamespace ?? source.namespace,
+    sourceHost,
+    targetHost: ingressHost ?? sourceHost,
+  };
+}
+
+/** Builds the ordered plan and runs the preflight; changes nothing. */
+export async function planRestore(req: PlanRequest): Promise<{ plan: Plan; mapping: RestoreMapping; results: Results }> {
+  const mapping = mappingFor(req.archive, req.targetNamespace, req.ingressHost);
+  const results = new Results();
+  const unreachable = await checkReachable(req.target, req.targetContext);
+  if (unreachable) return { plan: { steps: [], problems: [unreachable] }, mapping, results };
+  const steps: PlanStep[] = [];
+  for (const component of COMPONENTS) {
+    steps.push(...(await component.plan({ archive: req.archive, existing: req.existing, mapping, target: req.target, results })));
+  }
+  const ordered = orderSteps(steps);
+  const problems = await preflight(req.target, ordered, mapping, req.archive.manifest.source.app);
+  problems.push(...results.errors.map((e) => `${e.where}: ${e.message}`));
+  results.errors.length = 0;
+  return { plan: { steps: ordered, problems }, mapping, results };
+}
+
+/**
+ * Runs the steps in order. A failed step stops the restore after its phase: what follows may
+ * depend on it (an app restored without its secrets would get new credentials).
+ */
+export async function executePlan(plan: Plan, target: KubeClient, output: Output, signal: AbortSignal, results: Results): Promise<Results> {
+  let failedPhase: string | undefined;
+  for (const step of plan.steps) {
+    if (failedPhase && step.phase !== failedPhase) break;
+    if (!step.run) continue;
+    if (signal.aborted) throw new OperationError('restore interrupted: run the same restore with --existing update to finish');
+    const what = step.object ? describeRef(step.object) : step.phase;
+    output.progress(`${step.action} ${what}`);
+    try {
+      await step.run({ target, results, signal, progress: (m) => output.progress(m) });
+    } catch (err) {
+      results.error(what, apiErrorMessage(err));
+      failedPhase = step.phase;
+    }
+  }
+  return results;
+}
