@@ -64,6 +64,8 @@ export class EncryptTransform extends Transform {
   private key: Buffer | null = null;
   private readonly buf = Buffer.allocUnsafe(CHUNK_SIZE);
   private fill = 0;
+  /** A full chunk waiting to learn whether it is the last one (a view of the input, or buf). */
+  private held: Buffer | null = null;
   private counter = 0;
 
   constructor(private readonly init: Promise<{ header: Buffer; fileKey: Buffer }>) {
@@ -96,13 +98,14 @@ export class EncryptTransform extends Transform {
   private encryptSome(key: Buffer, chunk: Buffer, cb: TransformCallback): void {
     let off = 0;
     while (off < chunk.length) {
-      // A full buffered chunk is not the last one: more data follows.
-      if (this.fill === CHUNK_SIZE) {
-        this.sealNext(key, this.buf, false);
-        this.fill = 0;
+      // A held full chunk is not the last one: more data follows.
+      if (this.held !== null) {
+        this.sealNext(key, this.held, false);
+        this.held = null;
       }
-      if (this.fill === 0 && chunk.length - off > CHUNK_SIZE) {
-        this.sealNext(key, chunk.subarray(off, off + CHUNK_SIZE), false);
+      if (this.fill === 0 && chunk.length - off >= CHUNK_SIZE) {
+        // Hold a whole chunk of the input by reference (no copy).
+        this.held = chunk.subarray(off, off + CHUNK_SIZE);
         off += CHUNK_SIZE;
         continue;
       }
@@ -110,13 +113,17 @@ export class EncryptTransform extends Transform {
       chunk.copy(this.buf, this.fill, off, off + n);
       this.fill += n;
       off += n;
+      if (this.fill === CHUNK_SIZE) {
+        this.held = this.buf; // sealed before anything is copied into buf again
+        this.fill = 0;
+      }
     }
     cb();
   }
 
   override _flush(cb: TransformCallback): void {
     const finish = (key: Buffer): void => {
-      this.sealNext(key, this.buf.subarray(0, this.fill), true);
+      this.sealNext(key, this.held ?? this.buf.subarray(0, this.fill), true);
       cb();
     };
     if (this.key === null) {
