@@ -187,7 +187,6 @@ export class DecryptTransform extends Transform {
   private key: Buffer | null = null;
   private readonly queue = new ByteQueue();
   private counter = 0;
-  private done = false;
 
   constructor(private readonly openHeader: (header: ParsedHeader) => Promise<Buffer>) {
     super();
@@ -221,11 +220,6 @@ export class DecryptTransform extends Transform {
   }
 
   private consume(chunk: Buffer, cb: TransformCallback): void {
-    if (this.done) {
-      if (chunk.length > 0) cb(trailingData());
-      else cb();
-      return;
-    }
     this.queue.push(chunk);
     if (this.key === null) {
       if (this.queue.length < PAYLOAD_NONCE_SIZE) {
@@ -253,10 +247,6 @@ export class DecryptTransform extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.done) {
-      cb();
-      return;
-    }
     if (this.parser !== null) {
       cb(
         this.parser.buffered.length === 0
@@ -291,7 +281,6 @@ export class DecryptTransform extends Transform {
         cb(new AgeError('TAMPERED', 'archive is corrupt: its last encrypted chunk is empty'));
         return;
       }
-      this.done = true;
       this.push(plain);
       cb();
       return;
