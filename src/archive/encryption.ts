@@ -146,7 +146,10 @@ export function classifyEncryptionError(err: unknown, file: string): ArchiveErro
   if (!(err instanceof AgeError)) return undefined;
   switch (err.code) {
     case 'NO_IDENTITY_MATCHED':
-      return new ArchiveError('wrong-key', `cannot decrypt ${file}: none of the given identities matches its recipients (wrong key)`);
+      return new ArchiveError(
+        'wrong-key',
+        `cannot decrypt ${file}: none of the given identities matches its recipients (wrong key)`,
+      );
     case 'WRONG_PASSPHRASE':
       return new ArchiveError('wrong-key', `cannot decrypt ${file}: wrong passphrase`);
     case 'TRUNCATED':
@@ -156,7 +159,10 @@ export function classifyEncryptionError(err: unknown, file: string): ArchiveErro
     case 'NOT_AGE':
       return new ArchiveError('not-an-archive', `${file} is not an age file: ${err.message}`);
     case 'BAD_HEADER':
-      return new ArchiveError('tampered', `${file} has a damaged encryption header: ${err.message}`);
+      return new ArchiveError(
+        'tampered',
+        `${file} has a damaged encryption header: ${err.message}`,
+      );
     default:
       return new ArchiveError('unsupported', `${file}: ${err.message}`);
   }
@@ -166,7 +172,9 @@ function parseRecipientOrExplain(text: string): Recipient {
   try {
     return parseRecipient(text.trim());
   } catch (err) {
-    throw new UserError(`bad age recipient "${text.slice(0, 20)}...": ${(err as Error).message} (expected age1...)`);
+    throw new UserError(
+      `bad age recipient "${text.slice(0, 20)}...": ${(err as Error).message} (expected age1...)`,
+    );
   }
 }
 
@@ -174,7 +182,9 @@ function readKeyFile(file: string, flag: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UserError(`cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw new UserError(
+      `cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+    );
   }
 }
 

@@ -48,7 +48,10 @@ export async function sniffArchive(file: string): Promise<{ encrypted: boolean; 
     throw err;
   }
   if (isAgeHeader(head)) return { encrypted: true, head };
-  if (head.length >= 512 && head.subarray(0, FORMAT_VERSION_PATH.length + 1).toString() === `${FORMAT_VERSION_PATH}\0`) {
+  if (
+    head.length >= 512 &&
+    head.subarray(0, FORMAT_VERSION_PATH.length + 1).toString() === `${FORMAT_VERSION_PATH}\0`
+  ) {
     return { encrypted: false, head };
   }
   throw new ArchiveError(
@@ -82,7 +85,10 @@ export async function readArchive(
       if (first) {
         first = false;
         if (member.name !== FORMAT_VERSION_PATH) {
-          throw new ArchiveError('not-an-archive', `${file} does not start with ${FORMAT_VERSION_PATH}`);
+          throw new ArchiveError(
+            'not-an-archive',
+            `${file} does not start with ${FORMAT_VERSION_PATH}`,
+          );
         }
       }
       if (manifestBytes) {

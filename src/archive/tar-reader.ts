@@ -35,7 +35,8 @@ export async function* readTarMembers(
     if (header.length === 0) {
       throw new TarFormatError('archive ends without its end-of-archive marker', 'truncated');
     }
-    if (header.length < BLOCK) throw new TarFormatError('archive ends inside a header', 'truncated');
+    if (header.length < BLOCK)
+      throw new TarFormatError('archive ends inside a header', 'truncated');
     if (header.every((b) => b === 0)) return;
     checkHeader(header, reader.offset - BLOCK);
     const type = String.fromCharCode(header[156] || 0x30);
@@ -46,8 +47,7 @@ export async function* readTarMembers(
     if (pax.path) name = pax.path;
     if (pax.size) size = Number(pax.size);
     pax = {};
-    const truncated = () =>
-      new TarFormatError(`archive ends inside member ${name}`, 'truncated');
+    const truncated = () => new TarFormatError(`archive ends inside member ${name}`, 'truncated');
     if (type === 'x') {
       pax = parsePax(await collect(reader.pieces(size, truncated)));
       await skipPadding(reader, size, truncated);
@@ -70,7 +70,10 @@ function checkHeader(header: Buffer, offset: number): void {
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
   if (sum !== stored) {
-    throw new TarFormatError(`tar header at byte ${offset} is corrupt (checksum mismatch)`, 'corrupt');
+    throw new TarFormatError(
+      `tar header at byte ${offset} is corrupt (checksum mismatch)`,
+      'corrupt',
+    );
   }
 }
 
@@ -96,7 +99,8 @@ function cString(buf: Buffer, start: number, length: number): string {
 function parseOctal(buf: Buffer, start: number, length: number): number {
   const text = cString(buf, start, length).trim();
   if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw new TarFormatError(`bad number "${text}" in tar header`, 'corrupt');
+  if (!/^[0-7]+$/.test(text))
+    throw new TarFormatError(`bad number "${text}" in tar header`, 'corrupt');
   return parseInt(text, 8);
 }
 

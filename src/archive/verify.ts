@@ -12,19 +12,33 @@ export function checkDigests(manifest: Manifest, digests: Map<string, EntryDiges
   for (const entry of manifest.entries) {
     listed.add(entry.path);
     const got = digests.get(entry.path);
-    if (!got) throw new ArchiveError('tampered', `entry ${entry.path} is listed in the manifest but missing`);
+    if (!got)
+      throw new ArchiveError(
+        'tampered',
+        `entry ${entry.path} is listed in the manifest but missing`,
+      );
     if (got.size !== entry.size) {
-      throw new ArchiveError('tampered', `entry ${entry.path} has ${got.size} bytes, the manifest says ${entry.size}`);
+      throw new ArchiveError(
+        'tampered',
+        `entry ${entry.path} has ${got.size} bytes, the manifest says ${entry.size}`,
+      );
     }
     if (got.sha256 !== entry.sha256) {
-      throw new ArchiveError('tampered', `entry ${entry.path} does not match its sha256 in the manifest`);
+      throw new ArchiveError(
+        'tampered',
+        `entry ${entry.path} does not match its sha256 in the manifest`,
+      );
     }
     if ((entry.parts ?? 0) !== got.parts) {
-      throw new ArchiveError('tampered', `entry ${entry.path} has ${got.parts} parts, the manifest says ${entry.parts ?? 0}`);
+      throw new ArchiveError(
+        'tampered',
+        `entry ${entry.path} has ${got.parts} parts, the manifest says ${entry.parts ?? 0}`,
+      );
     }
   }
   for (const path of digests.keys()) {
-    if (!listed.has(path)) throw new ArchiveError('tampered', `entry ${path} is not listed in the manifest`);
+    if (!listed.has(path))
+      throw new ArchiveError('tampered', `entry ${path} is not listed in the manifest`);
   }
 }
 

@@ -41,7 +41,12 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   const appName = app.metadata.name;
   const now = req.now ?? new Date();
   const file = req.file ?? defaultFileName(appName, ns, now, !!req.keys);
-  const imageInfo = await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: IMAGE_INFO });
+  const imageInfo = await kube.get({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    namespace: ns,
+    name: IMAGE_INFO,
+  });
   const manifest = newManifest(
     TOOL,
     {
@@ -54,10 +59,13 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     now,
   );
   const results = new Results();
-  if (fs.existsSync(file)) throw new UserError(`${file} already exists: choose another --file or remove it`);
+  if (fs.existsSync(file))
+    throw new UserError(`${file} already exists: choose another --file or remove it`);
   let writer: ArchiveWriter;
   try {
-    writer = await ArchiveWriter.open(file, manifest, { encrypt: req.keys ? await req.keys.encryptStream() : undefined });
+    writer = await ArchiveWriter.open(file, manifest, {
+      encrypt: req.keys ? await req.keys.encryptStream() : undefined,
+    });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOENT' || code === 'EACCES') {
@@ -71,9 +79,20 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     for (const component of req.components ?? COMPONENTS) {
       if (req.signal.aborted) throw new OperationError('interrupted');
       req.output.progress(`backing up ${component.name}...`);
-      await component.backup({ kube, namespace: ns, app, archive: writer, results, output: req.output, signal: req.signal });
+      await component.backup({
+        kube,
+        namespace: ns,
+        app,
+        archive: writer,
+        results,
+        output: req.output,
+        signal: req.signal,
+      });
     }
-    if (!results.ok) throw new OperationError(`backup failed: ${results.errors.map((e) => `${e.where}: ${e.message}`).join('; ')}`);
+    if (!results.ok)
+      throw new OperationError(
+        `backup failed: ${results.errors.map((e) => `${e.where}: ${e.message}`).join('; ')}`,
+      );
     manifest.warnings = results.warnings.map((w) => `${w.where}: ${w.message}`);
     await writer.commit();
   } catch (err) {
@@ -88,6 +107,9 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
 }
 
 export function defaultFileName(app: string, ns: string, now: Date, encrypted: boolean): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return path.join(process.cwd(), `${app}-${ns}-${stamp}.tar${encrypted ? '.age' : ''}`);
 }

@@ -38,12 +38,21 @@ export class CliContext {
   }
 }
 
-function promptHidden(stdin: NonNullable<CliIo['stdin']>, stderr: Writable, question: string): Promise<string> {
+function promptHidden(
+  stdin: NonNullable<CliIo['stdin']>,
+  stderr: Writable,
+  question: string,
+): Promise<string> {
   return promptLine(stdin, stderr, question, true);
 }
 
 /** Reads one line from the terminal, echoing nothing when `hidden` (passphrases). */
-function promptLine(stdin: NonNullable<CliIo['stdin']>, stderr: Writable, question: string, hidden: boolean): Promise<string> {
+function promptLine(
+  stdin: NonNullable<CliIo['stdin']>,
+  stderr: Writable,
+  question: string,
+  hidden: boolean,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     stderr.write(question);
     let line = '';

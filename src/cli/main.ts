@@ -22,7 +22,9 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
   let failure: unknown;
   const parser = yargs(argv)
     .scriptName('kubectl entando')
-    .usage('Usage: $0 <command> [options]\n\nBack up an Entando application and restore it into another cluster or namespace.')
+    .usage(
+      'Usage: $0 <command> [options]\n\nBack up an Entando application and restore it into another cluster or namespace.',
+    )
     .options(outputOptions)
     .command(backupCommand(ctx))
     .command(restoreCommand(ctx))
@@ -31,7 +33,10 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     .command(keygenCommand(ctx))
     .command(versionCommand(ctx))
     .command(completionCommand(ctx))
-    .demandCommand(1, 'name a command: backup, restore, inspect, verify, keygen, version or completion')
+    .demandCommand(
+      1,
+      'name a command: backup, restore, inspect, verify, keygen, version or completion',
+    )
     .strict()
     .recommendCommands()
     .version(false)

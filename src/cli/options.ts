@@ -2,30 +2,76 @@ import type { Options } from 'yargs';
 
 /** kubectl's own flags, shared by every command that talks to a cluster. */
 export const kubeOptions = {
-  kubeconfig: { type: 'string', describe: 'Path to the kubeconfig file (default: KUBECONFIG, merged as kubectl does, or ~/.kube/config)' },
+  kubeconfig: {
+    type: 'string',
+    describe:
+      'Path to the kubeconfig file (default: KUBECONFIG, merged as kubectl does, or ~/.kube/config)',
+  },
   context: { type: 'string', describe: 'The kubeconfig context to use' },
-  namespace: { alias: 'n', type: 'string', describe: "Namespace of the app (default: the context's namespace)" },
+  namespace: {
+    alias: 'n',
+    type: 'string',
+    describe: "Namespace of the app (default: the context's namespace)",
+  },
 } as const satisfies Record<string, Options>;
 
 /** Output flags shared by every command. */
 export const outputOptions = {
-  output: { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'Output format' },
-  quiet: { alias: 'q', type: 'boolean', default: false, describe: 'Print only the result (no progress, no warnings)' },
+  output: {
+    alias: 'o',
+    choices: ['text', 'json'] as const,
+    default: 'text' as const,
+    describe: 'Output format',
+  },
+  quiet: {
+    alias: 'q',
+    type: 'boolean',
+    default: false,
+    describe: 'Print only the result (no progress, no warnings)',
+  },
   verbose: { alias: 'v', type: 'count', describe: 'More detail on stderr (repeatable)' },
 } as const satisfies Record<string, Options>;
 
 /** Keys that open an archive. */
 export const decryptOptions = {
-  identity: { alias: 'i', type: 'string', array: true, describe: 'age identity file (AGE-SECRET-KEY-1...) to decrypt with; repeatable (env ENTANDO_BACKUP_IDENTITY)' },
-  'passphrase-file': { type: 'string', describe: 'File whose first line is the passphrase (env ENTANDO_BACKUP_PASSPHRASE; else asked on a terminal)' },
+  identity: {
+    alias: 'i',
+    type: 'string',
+    array: true,
+    describe:
+      'age identity file (AGE-SECRET-KEY-1...) to decrypt with; repeatable (env ENTANDO_BACKUP_IDENTITY)',
+  },
+  'passphrase-file': {
+    type: 'string',
+    describe:
+      'File whose first line is the passphrase (env ENTANDO_BACKUP_PASSPHRASE; else asked on a terminal)',
+  },
 } as const satisfies Record<string, Options>;
 
 /** Keys a backup is encrypted to. */
 export const encryptOptions = {
-  recipient: { alias: 'r', type: 'string', array: true, describe: 'age recipient (age1...) to encrypt to; repeatable (env ENTANDO_BACKUP_RECIPIENTS)' },
-  'recipients-file': { alias: 'R', type: 'string', array: true, describe: 'File of age recipients, one per line; repeatable' },
-  'passphrase-file': { type: 'string', describe: 'File whose first line is the passphrase (env ENTANDO_BACKUP_PASSPHRASE; else asked on a terminal)' },
-  encrypt: { type: 'boolean', default: true, describe: 'Encrypt with age; --no-encrypt writes a plain tar (it holds secrets: keep it safe)' },
+  recipient: {
+    alias: 'r',
+    type: 'string',
+    array: true,
+    describe: 'age recipient (age1...) to encrypt to; repeatable (env ENTANDO_BACKUP_RECIPIENTS)',
+  },
+  'recipients-file': {
+    alias: 'R',
+    type: 'string',
+    array: true,
+    describe: 'File of age recipients, one per line; repeatable',
+  },
+  'passphrase-file': {
+    type: 'string',
+    describe:
+      'File whose first line is the passphrase (env ENTANDO_BACKUP_PASSPHRASE; else asked on a terminal)',
+  },
+  encrypt: {
+    type: 'boolean',
+    default: true,
+    describe: 'Encrypt with age; --no-encrypt writes a plain tar (it holds secrets: keep it safe)',
+  },
 } as const satisfies Record<string, Options>;
 
 export interface GlobalArgs {

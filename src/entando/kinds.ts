@@ -34,7 +34,11 @@ export const TLS_SECRET_KEY = 'entando.tls.secret.name';
 /** The Entando version of an install, read from the app engine's entry in the image info. */
 export function entandoVersion(imageInfo: Record<string, string> | undefined): string | undefined {
   if (!imageInfo) return undefined;
-  for (const key of ['entando-de-app-wildfly-6-4', 'entando-de-app-eap-6-4', 'entando-de-app-tomcat-6-4']) {
+  for (const key of [
+    'entando-de-app-wildfly-6-4',
+    'entando-de-app-eap-6-4',
+    'entando-de-app-tomcat-6-4',
+  ]) {
     const raw = imageInfo[key];
     if (!raw) continue;
     try {

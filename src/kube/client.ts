@@ -120,13 +120,15 @@ export class KubeClient {
   }
 
   async canI(check: AccessCheck): Promise<boolean> {
-    const review = await this.config.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
-      body: {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectAccessReview',
-        spec: { resourceAttributes: { ...check } },
-      },
-    });
+    const review = await this.config
+      .makeApiClient(AuthorizationV1Api)
+      .createSelfSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { ...check } },
+        },
+      });
     return review.status?.allowed === true;
   }
 }

@@ -94,7 +94,9 @@ export function selectContext(
   }
   const cluster = base.getCluster(context.cluster);
   if (!cluster) {
-    throw new UserError(`context "${name}" refers to cluster "${context.cluster}", not in kubeconfig`);
+    throw new UserError(
+      `context "${name}" refers to cluster "${context.cluster}", not in kubeconfig`,
+    );
   }
   const config = new KubeConfig();
   config.loadFromOptions({

@@ -27,7 +27,8 @@ export const PHASES: readonly Phase[] = [
     name: 'configmaps',
     priority: 30,
     kinds: ['ConfigMap'],
-    reason: 'entando-operator-config and env references are read when the operator processes the app',
+    reason:
+      'entando-operator-config and env references are read when the operator processes the app',
   },
   {
     name: 'service-accounts',

@@ -1,4 +1,9 @@
-import { ENTANDO_API, ENTANDO_PLURALS, ENTANDO_RELEASE_HINT, type EntandoKind } from '../entando/kinds.js';
+import {
+  ENTANDO_API,
+  ENTANDO_PLURALS,
+  ENTANDO_RELEASE_HINT,
+  type EntandoKind,
+} from '../entando/kinds.js';
 import { apiErrorMessage, type KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
 import type { RestoreMapping } from './mapping.js';
@@ -18,7 +23,10 @@ function resourceOf(kind: string): { group: string; resource: string } | undefin
 }
 
 /** The target cluster can be reached; nothing else can be checked when it cannot. */
-export async function checkReachable(target: KubeClient, context: string): Promise<string | undefined> {
+export async function checkReachable(
+  target: KubeClient,
+  context: string,
+): Promise<string | undefined> {
   try {
     await target.serverVersion();
     return undefined;
@@ -41,18 +49,31 @@ export async function preflight(
   const problems: string[] = [];
   const writing = steps.filter((s) => s.run && s.object);
 
-  const entandoKinds = [...new Set(steps.filter((s) => s.object?.apiVersion === ENTANDO_API).map((s) => s.object!.kind))];
+  const entandoKinds = [
+    ...new Set(
+      steps.filter((s) => s.object?.apiVersion === ENTANDO_API).map((s) => s.object!.kind),
+    ),
+  ];
   const missingCrds: string[] = [];
   for (const kind of entandoKinds) {
     const name = `${ENTANDO_PLURALS[kind as EntandoKind]}.entando.org`;
-    const crd = await target.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name });
+    const crd = await target.get({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      name,
+    });
     if (!crd) missingCrds.push(name);
   }
   if (missingCrds.length > 0) {
-    problems.push(`Entando CRDs missing in the target: ${missingCrds.join(', ')} (install ${ENTANDO_RELEASE_HINT} first)`);
+    problems.push(
+      `Entando CRDs missing in the target: ${missingCrds.join(', ')} (install ${ENTANDO_RELEASE_HINT} first)`,
+    );
   }
 
-  const checks = new Map<string, { verb: string; group: string; resource: string; namespace?: string }>();
+  const checks = new Map<
+    string,
+    { verb: string; group: string; resource: string; namespace?: string }
+  >();
   for (const step of writing) {
     const res = resourceOf(step.object!.kind);
     if (!res) continue;
@@ -63,10 +84,14 @@ export async function preflight(
   for (const check of checks.values()) {
     try {
       if (!(await target.canI(check))) {
-        problems.push(`not allowed to ${check.verb} ${check.resource}${check.namespace ? ` in namespace ${check.namespace}` : ''} in the target`);
+        problems.push(
+          `not allowed to ${check.verb} ${check.resource}${check.namespace ? ` in namespace ${check.namespace}` : ''} in the target`,
+        );
       }
     } catch (err) {
-      problems.push(`cannot check permission to ${check.verb} ${check.resource}: ${apiErrorMessage(err)}`);
+      problems.push(
+        `cannot check permission to ${check.verb} ${check.resource}: ${apiErrorMessage(err)}`,
+      );
     }
   }
 
@@ -93,7 +118,8 @@ export async function hostCollision(
   }
   for (const ingress of ingresses) {
     if (!servesHost(ingress, host)) continue;
-    const ours = ingress.metadata.namespace === namespace && ingress.metadata.labels?.EntandoApp === appName;
+    const ours =
+      ingress.metadata.namespace === namespace && ingress.metadata.labels?.EntandoApp === appName;
     if (ours) continue;
     return `host ${host} is already served by Ingress ${ingress.metadata.namespace}/${ingress.metadata.name} in the target: two instances on one domain collide; pass --ingress-host with another host`;
   }
@@ -101,7 +127,10 @@ export async function hostCollision(
 }
 
 export function servesHost(ingress: KubeObject, host: string): boolean {
-  const spec = (ingress.spec ?? {}) as { rules?: { host?: string }[]; tls?: { hosts?: string[] }[] };
+  const spec = (ingress.spec ?? {}) as {
+    rules?: { host?: string }[];
+    tls?: { hosts?: string[] }[];
+  };
   if (spec.rules?.some((r) => r.host === host)) return true;
   return spec.tls?.some((t) => t.hosts?.includes(host)) ?? false;
 }

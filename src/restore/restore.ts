@@ -34,9 +34,15 @@ export interface PlanRequest {
   existing: ExistingPolicy;
 }
 
-export function mappingFor(archive: LoadedArchive, targetNamespace?: string, ingressHost?: string): RestoreMapping {
+export function mappingFor(
+  archive: LoadedArchive,
+  targetNamespace?: string,
+  ingressHost?: string,
+): RestoreMapping {
   const source = archive.manifest.source;
-  const app = archive.objects.find((o) => o.kind === EntandoKind.App && o.metadata.name === source.app);
+  const app = archive.objects.find(
+    (o) => o.kind === EntandoKind.App && o.metadata.name === source.app,
+  );
   const sourceHost = app ? (spec(app).ingressHostName as string | undefined) : undefined;
   return {
     sourceNamespace: source.namespace,
@@ -47,14 +53,24 @@ export function mappingFor(archive: LoadedArchive, targetNamespace?: string, ing
 }
 
 /** Builds the ordered plan and runs the preflight; changes nothing. */
-export async function planRestore(req: PlanRequest): Promise<{ plan: Plan; mapping: RestoreMapping; results: Results }> {
+export async function planRestore(
+  req: PlanRequest,
+): Promise<{ plan: Plan; mapping: RestoreMapping; results: Results }> {
   const mapping = mappingFor(req.archive, req.targetNamespace, req.ingressHost);
   const results = new Results();
   const unreachable = await checkReachable(req.target, req.targetContext);
   if (unreachable) return { plan: { steps: [], problems: [unreachable] }, mapping, results };
   const steps: PlanStep[] = [];
   for (const component of COMPONENTS) {
-    steps.push(...(await component.plan({ archive: req.archive, existing: req.existing, mapping, target: req.target, results })));
+    steps.push(
+      ...(await component.plan({
+        archive: req.archive,
+        existing: req.existing,
+        mapping,
+        target: req.target,
+        results,
+      })),
+    );
   }
   const ordered = orderSteps(steps);
   const problems = await preflight(req.target, ordered, mapping, req.archive.manifest.source.app);
@@ -67,12 +83,21 @@ export async function planRestore(req: PlanRequest): Promise<{ plan: Plan; mappi
  * Runs the steps in order. A failed step stops the restore after its phase: what follows may
  * depend on it (an app restored without its secrets would get new credentials).
  */
-export async function executePlan(plan: Plan, target: KubeClient, output: Output, signal: AbortSignal, results: Results): Promise<Results> {
+export async function executePlan(
+  plan: Plan,
+  target: KubeClient,
+  output: Output,
+  signal: AbortSignal,
+  results: Results,
+): Promise<Results> {
   let failedPhase: string | undefined;
   for (const step of plan.steps) {
     if (failedPhase && step.phase !== failedPhase) break;
     if (!step.run) continue;
-    if (signal.aborted) throw new OperationError('restore interrupted: run the same restore with --existing update to finish');
+    if (signal.aborted)
+      throw new OperationError(
+        'restore interrupted: run the same restore with --existing update to finish',
+      );
     const what = step.object ? describeRef(step.object) : step.phase;
     output.progress(`${step.action} ${what}`);
     try {

@@ -15,6 +15,11 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promi
   const err: Buffer[] = [];
   stdout.on('data', (c: Buffer) => out.push(c));
   stderr.on('data', (c: Buffer) => err.push(c));
-  const code = await run(argv, { stdout, stderr, env: { PATH: process.env.PATH, ...env }, signal: new AbortController().signal });
+  const code = await run(argv, {
+    stdout,
+    stderr,
+    env: { PATH: process.env.PATH, ...env },
+    signal: new AbortController().signal,
+  });
   return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }

@@ -13,20 +13,43 @@ import { verifyArchive } from '../../src/archive/verify.js';
 import { ArchiveWriter } from '../../src/archive/writer.js';
 import { seededBytes, tempDir } from '../helpers/tmp.js';
 
-const source = { server: 'https://127.0.0.1:16443', context: 'sandbox-source', namespace: 'ns', app: 'quickstart' };
+const source = {
+  server: 'https://127.0.0.1:16443',
+  context: 'sandbox-source',
+  namespace: 'ns',
+  app: 'quickstart',
+};
 const big = seededBytes(5 * 1024 * 1024 + 123, 7);
-const secretObject = Buffer.from(JSON.stringify({ kind: 'Secret', data: { password: 'c2VjcmV0' } }));
+const secretObject = Buffer.from(
+  JSON.stringify({ kind: 'Secret', data: { password: 'c2VjcmV0' } }),
+);
 
-async function writeArchive(file: string, encrypt: boolean, env: NodeJS.ProcessEnv, recipient?: string) {
-  const keys = encrypt ? await encryptionKeys({ recipient: recipient ? [recipient] : undefined }, { env }) : undefined;
-  const writer = await ArchiveWriter.open(file, newManifest({ name: 't', version: '0' }, source, new Date('2026-11-23T00:00:00Z')), {
-    encrypt: keys ? await keys.encryptStream() : undefined,
-    partSize: 1024 * 1024,
-  });
-  await writer.addBuffer(resourcePath({ apiVersion: 'v1', kind: 'Secret', namespace: 'ns', name: 's' }), secretObject);
-  const slow = Readable.from((function* () {
-    for (let i = 0; i < big.length; i += 70_000) yield big.subarray(i, i + 70_000);
-  })());
+async function writeArchive(
+  file: string,
+  encrypt: boolean,
+  env: NodeJS.ProcessEnv,
+  recipient?: string,
+) {
+  const keys = encrypt
+    ? await encryptionKeys({ recipient: recipient ? [recipient] : undefined }, { env })
+    : undefined;
+  const writer = await ArchiveWriter.open(
+    file,
+    newManifest({ name: 't', version: '0' }, source, new Date('2026-11-23T00:00:00Z')),
+    {
+      encrypt: keys ? await keys.encryptStream() : undefined,
+      partSize: 1024 * 1024,
+    },
+  );
+  await writer.addBuffer(
+    resourcePath({ apiVersion: 'v1', kind: 'Secret', namespace: 'ns', name: 's' }),
+    secretObject,
+  );
+  const slow = Readable.from(
+    (function* () {
+      for (let i = 0; i < big.length; i += 70_000) yield big.subarray(i, i + 70_000);
+    })(),
+  );
   await writer.addStream(dataPath('files', 'resources.tar'), slow);
   return writer.commit();
 }
@@ -43,7 +66,10 @@ describe('archive', () => {
   afterEach(() => tmp.cleanup());
 
   it('layout: part names round-trip', () => {
-    expect(parsePartPath(partPath('data/db/x.sql', 0))).to.deep.equal({ path: 'data/db/x.sql', index: 0 });
+    expect(parsePartPath(partPath('data/db/x.sql', 0))).to.deep.equal({
+      path: 'data/db/x.sql',
+      index: 0,
+    });
     expect(parsePartPath('resources/Secret.core/ns/a.json')).to.equal(undefined);
     expect(() => dataPath('db', '../x')).to.throw();
   });
@@ -57,9 +83,13 @@ describe('archive', () => {
     expect(streamed.parts).to.equal(6);
     expect(streamed.sha256).to.equal(createHash('sha256').update(big).digest('hex'));
     const pieces: Buffer[] = [];
-    const result = await verifyArchive(file, decryptionKeys({ identity: [keyFile] }, { env: {} }), async (p, _part, body) => {
-      for await (const c of body) if (p === 'data/files/resources.tar') pieces.push(c);
-    });
+    const result = await verifyArchive(
+      file,
+      decryptionKeys({ identity: [keyFile] }, { env: {} }),
+      async (p, _part, body) => {
+        for await (const c of body) if (p === 'data/files/resources.tar') pieces.push(c);
+      },
+    );
     expect(result.encrypted).to.equal(true);
     expect(Buffer.concat(pieces).equals(big)).to.equal(true);
     expect(result.manifest.source).to.deep.equal(source);
@@ -79,7 +109,9 @@ describe('archive', () => {
     execFileSync('tar', ['-xf', file, '-C', out]);
     const parts = fs.readdirSync(path.join(out, 'data/files')).sort();
     expect(parts[0]).to.equal('resources.tar.part-00001');
-    const joined = Buffer.concat(parts.map((p) => fs.readFileSync(path.join(out, 'data/files', p))));
+    const joined = Buffer.concat(
+      parts.map((p) => fs.readFileSync(path.join(out, 'data/files', p))),
+    );
     expect(joined.equals(big)).to.equal(true);
     expect(fs.readFileSync(path.join(out, 'format-version'), 'utf8')).to.equal('1\n');
   });
@@ -87,27 +119,84 @@ describe('archive', () => {
   it('passphrase round trip', async () => {
     const file = path.join(tmp.dir, 'p.tar.age');
     await writeArchive(file, true, { ENTANDO_BACKUP_PASSPHRASE: 'correct horse' });
-    await verifyArchive(file, decryptionKeys({}, { env: { ENTANDO_BACKUP_PASSPHRASE: 'correct horse' } }));
-    const err = await verifyArchive(file, decryptionKeys({}, { env: { ENTANDO_BACKUP_PASSPHRASE: 'wrong' } })).catch((e) => e);
+    await verifyArchive(
+      file,
+      decryptionKeys({}, { env: { ENTANDO_BACKUP_PASSPHRASE: 'correct horse' } }),
+    );
+    const err = await verifyArchive(
+      file,
+      decryptionKeys({}, { env: { ENTANDO_BACKUP_PASSPHRASE: 'wrong' } }),
+    ).catch((e) => e);
     expect(err).to.be.instanceOf(ArchiveError);
     expect(err.problem).to.equal('wrong-key');
   });
 
-  const damage: { name: string; encrypted: boolean; damage: (b: Buffer) => Buffer; problem: string; message: RegExp }[] = [
-    { name: 'encrypted, truncated mid payload', encrypted: true, damage: (b) => b.subarray(0, Math.floor(b.length / 2)), problem: 'truncated', message: /truncated/ },
-    { name: 'encrypted, truncated inside the header', encrypted: true, damage: (b) => b.subarray(0, 60), problem: 'truncated', message: /truncated|header/ },
-    { name: 'encrypted, last byte removed', encrypted: true, damage: (b) => b.subarray(0, b.length - 1), problem: 'truncated', message: /truncated/ },
-    { name: 'encrypted, one byte flipped', encrypted: true, damage: (b) => flip(b, Math.floor(b.length / 3)), problem: 'tampered', message: /modified|corrupted/ },
-    { name: 'plain, truncated', encrypted: false, damage: (b) => b.subarray(0, b.length - 3000), problem: 'truncated', message: /truncated/ },
-    { name: 'plain, data byte flipped', encrypted: false, damage: (b) => flip(b, 4096), problem: 'tampered', message: /data\/files\/resources.tar does not match its sha256/ },
-    { name: 'plain, header byte flipped', encrypted: false, damage: (b) => flip(b, 1030), problem: 'tampered', message: /checksum/ },
+  const damage: {
+    name: string;
+    encrypted: boolean;
+    damage: (b: Buffer) => Buffer;
+    problem: string;
+    message: RegExp;
+  }[] = [
+    {
+      name: 'encrypted, truncated mid payload',
+      encrypted: true,
+      damage: (b) => b.subarray(0, Math.floor(b.length / 2)),
+      problem: 'truncated',
+      message: /truncated/,
+    },
+    {
+      name: 'encrypted, truncated inside the header',
+      encrypted: true,
+      damage: (b) => b.subarray(0, 60),
+      problem: 'truncated',
+      message: /truncated|header/,
+    },
+    {
+      name: 'encrypted, last byte removed',
+      encrypted: true,
+      damage: (b) => b.subarray(0, b.length - 1),
+      problem: 'truncated',
+      message: /truncated/,
+    },
+    {
+      name: 'encrypted, one byte flipped',
+      encrypted: true,
+      damage: (b) => flip(b, Math.floor(b.length / 3)),
+      problem: 'tampered',
+      message: /modified|corrupted/,
+    },
+    {
+      name: 'plain, truncated',
+      encrypted: false,
+      damage: (b) => b.subarray(0, b.length - 3000),
+      problem: 'truncated',
+      message: /truncated/,
+    },
+    {
+      name: 'plain, data byte flipped',
+      encrypted: false,
+      damage: (b) => flip(b, 4096),
+      problem: 'tampered',
+      message: /data\/files\/resources.tar does not match its sha256/,
+    },
+    {
+      name: 'plain, header byte flipped',
+      encrypted: false,
+      damage: (b) => flip(b, 1030),
+      problem: 'tampered',
+      message: /checksum/,
+    },
   ];
   for (const d of damage) {
     it(`detects: ${d.name}`, async () => {
       const file = path.join(tmp.dir, 'd');
       await writeArchive(file, d.encrypted, {}, identity.recipient);
       fs.writeFileSync(file, d.damage(fs.readFileSync(file)));
-      const err = await verifyArchive(file, decryptionKeys({ identity: [keyFile] }, { env: {} })).catch((e) => e);
+      const err = await verifyArchive(
+        file,
+        decryptionKeys({ identity: [keyFile] }, { env: {} }),
+      ).catch((e) => e);
       expect(err, String(err)).to.be.instanceOf(ArchiveError);
       expect(err.problem, err.message).to.equal(d.problem);
       expect(err.message).to.match(d.message);
@@ -119,23 +208,40 @@ describe('archive', () => {
     await writeArchive(file, true, {}, identity.recipient);
     const other = path.join(tmp.dir, 'other.txt');
     fs.writeFileSync(other, `${generateIdentity().identity}\n`);
-    const wrong = await verifyArchive(file, decryptionKeys({ identity: [other] }, { env: {} })).catch((e) => e);
+    const wrong = await verifyArchive(
+      file,
+      decryptionKeys({ identity: [other] }, { env: {} }),
+    ).catch((e) => e);
     expect(wrong.problem).to.equal('wrong-key');
     const none = await verifyArchive(file, decryptionKeys({}, { env: {} })).catch((e) => e);
     expect(none.problem).to.equal('no-key');
     expect(none.message).to.match(/--identity/);
     fs.writeFileSync(other, 'hello world, not a backup\n'.repeat(100));
-    expect((await verifyArchive(other, decryptionKeys({}, { env: {} })).catch((e) => e)).problem).to.equal('not-an-archive');
-    expect((await verifyArchive(path.join(tmp.dir, 'nope'), decryptionKeys({}, { env: {} })).catch((e) => e)).problem).to.equal('not-found');
+    expect(
+      (await verifyArchive(other, decryptionKeys({}, { env: {} })).catch((e) => e)).problem,
+    ).to.equal('not-an-archive');
+    expect(
+      (
+        await verifyArchive(path.join(tmp.dir, 'nope'), decryptionKeys({}, { env: {} })).catch(
+          (e) => e,
+        )
+      ).problem,
+    ).to.equal('not-found');
   });
 
   it('abort removes the partial file and nothing looks complete', async () => {
     const file = path.join(tmp.dir, 'x.tar');
-    const writer = await ArchiveWriter.open(file, newManifest({ name: 't', version: '0' }, source, new Date()), {});
-    const failing = Readable.from((async function* () {
-      yield Buffer.alloc(1000);
-      throw new Error('pod went away');
-    })());
+    const writer = await ArchiveWriter.open(
+      file,
+      newManifest({ name: 't', version: '0' }, source, new Date()),
+      {},
+    );
+    const failing = Readable.from(
+      (async function* () {
+        yield Buffer.alloc(1000);
+        throw new Error('pod went away');
+      })(),
+    );
     const err = await writer.addStream(dataPath('files', 'x.tar'), failing).catch((e) => e);
     expect(err.message).to.equal('pod went away');
     await writer.abort(err);
@@ -147,7 +253,10 @@ describe('archive', () => {
     expect(none.message).to.match(/no encryption key.*--no-encrypt/);
     const pf = path.join(tmp.dir, 'pass');
     fs.writeFileSync(pf, 'pw\n');
-    const mixed = await encryptionKeys({ recipient: [identity.recipient], passphraseFile: pf }, { env: {} }).catch((e) => e);
+    const mixed = await encryptionKeys(
+      { recipient: [identity.recipient], passphraseFile: pf },
+      { env: {} },
+    ).catch((e) => e);
     expect(mixed.message).to.match(/cannot mix/);
     expect(await encryptionKeys({ noEncrypt: true }, { env: {} })).to.equal(undefined);
     const bad = await encryptionKeys({ recipient: ['age1nope'] }, { env: {} }).catch((e) => e);

@@ -20,8 +20,19 @@ describe('CLI (in-process)', () => {
     fs.writeFileSync(keyFile, `${id.identity}\n`);
     archive = path.join(tmp.dir, 'qs.tar.age');
     const keys = await encryptionKeys({ recipient: [id.recipient] }, { env: {} });
-    const w = await ArchiveWriter.open(archive, newManifest({ name: 'kubectl-entando', version: '0.1.0' }, { server: 's', context: 'c', namespace: 'ns', app: 'qs', entandoVersion: '7.3.0' }, new Date()), { encrypt: await keys!.encryptStream() });
-    await w.addBuffer(resourcePath({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'x' }), Buffer.from('{}'));
+    const w = await ArchiveWriter.open(
+      archive,
+      newManifest(
+        { name: 'kubectl-entando', version: '0.1.0' },
+        { server: 's', context: 'c', namespace: 'ns', app: 'qs', entandoVersion: '7.3.0' },
+        new Date(),
+      ),
+      { encrypt: await keys!.encryptStream() },
+    );
+    await w.addBuffer(
+      resourcePath({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'x' }),
+      Buffer.from('{}'),
+    );
     w.manifest.components.resources = { counts: { ConfigMap: 1 } };
     await w.commit();
   });
@@ -30,7 +41,8 @@ describe('CLI (in-process)', () => {
   it('help reads "kubectl entando" and lists every command', async () => {
     const r = await runCli(['--help']);
     expect(r.code).to.equal(0);
-    for (const c of ['backup', 'restore', 'inspect', 'verify', 'version', 'completion']) expect(r.stdout).to.contain(`kubectl entando ${c}`);
+    for (const c of ['backup', 'restore', 'inspect', 'verify', 'version', 'completion'])
+      expect(r.stdout).to.contain(`kubectl entando ${c}`);
     expect(r.stdout).to.contain('Exit codes');
   });
 
@@ -51,8 +63,14 @@ describe('CLI (in-process)', () => {
   it('inspect text and json', async () => {
     const text = await runCli(['inspect', archive, '-i', keyFile]);
     expect(text.code, text.stderr).to.equal(0);
-    expect(text.stdout).to.match(/age-encrypted/).and.match(/app qs in ns/).and.match(/ConfigMap 1/).and.match(/entando:\s+7.3.0/);
-    const json = JSON.parse((await runCli(['inspect', archive, '-i', keyFile, '-o', 'json'])).stdout);
+    expect(text.stdout)
+      .to.match(/age-encrypted/)
+      .and.match(/app qs in ns/)
+      .and.match(/ConfigMap 1/)
+      .and.match(/entando:\s+7.3.0/);
+    const json = JSON.parse(
+      (await runCli(['inspect', archive, '-i', keyFile, '-o', 'json'])).stdout,
+    );
     expect(json.source.app).to.equal('qs');
     expect(json.entries).to.have.length(1);
   });
@@ -83,7 +101,15 @@ describe('CLI (in-process)', () => {
     const kc = await runCli(['backup', '--kubeconfig', path.join(tmp.dir, 'none'), '--no-encrypt']);
     expect(kc.code).to.equal(2);
     expect(kc.stderr).to.match(/kubeconfig .* does not exist/);
-    const host = await runCli(['restore', archive, '-i', keyFile, '--ingress-host', 'Not A Host', '--dry-run']);
+    const host = await runCli([
+      'restore',
+      archive,
+      '-i',
+      keyFile,
+      '--ingress-host',
+      'Not A Host',
+      '--dry-run',
+    ]);
     expect(host.code).to.equal(2);
     expect(host.stderr).to.match(/not a valid DNS host name/);
   });

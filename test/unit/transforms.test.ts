@@ -7,7 +7,12 @@ import type { RestoreMapping } from '../../src/restore/mapping.js';
 import { PHASES, phaseOfKind } from '../../src/restore/order.js';
 import { orderSteps, type PlanStep } from '../../src/restore/plan.js';
 
-const mapping: RestoreMapping = { sourceNamespace: 'src', targetNamespace: 'dst', sourceHost: 'qs.example.com', targetHost: 'qs2.example.com' };
+const mapping: RestoreMapping = {
+  sourceNamespace: 'src',
+  targetNamespace: 'dst',
+  sourceHost: 'qs.example.com',
+  targetHost: 'qs2.example.com',
+};
 
 function app(extra: Record<string, unknown> = {}): KubeObject {
   return {
@@ -57,7 +62,9 @@ describe('cleaning', () => {
   it('keeps user processing instructions other than force', () => {
     const obj = app();
     obj.metadata.annotations = { 'entando.org/processing-instruction': 'ignore' };
-    expect(cleanObject(obj).metadata.annotations).to.deep.equal({ 'entando.org/processing-instruction': 'ignore' });
+    expect(cleanObject(obj).metadata.annotations).to.deep.equal({
+      'entando.org/processing-instruction': 'ignore',
+    });
   });
 
   it('does not modify its input', () => {
@@ -68,7 +75,14 @@ describe('cleaning', () => {
 });
 
 describe('remapping and host rewrite (table)', () => {
-  const cases: { name: string; input: KubeObject; expectSpec?: Record<string, unknown>; expectNs?: string; expectChanges: number; skip?: boolean }[] = [
+  const cases: {
+    name: string;
+    input: KubeObject;
+    expectSpec?: Record<string, unknown>;
+    expectNs?: string;
+    expectChanges: number;
+    skip?: boolean;
+  }[] = [
     {
       name: 'EntandoApp: namespace, keycloak namespace, repo namespaces, host and URLs',
       input: app(),
@@ -88,28 +102,57 @@ describe('remapping and host rewrite (table)', () => {
         apiVersion: 'entando.org/v1',
         kind: 'EntandoAppPluginLink',
         metadata: { name: 'l', namespace: 'src' },
-        spec: { entandoAppName: 'quickstart', entandoAppNamespace: 'src', entandoPluginName: 'p', entandoPluginNamespace: 'src' },
+        spec: {
+          entandoAppName: 'quickstart',
+          entandoAppNamespace: 'src',
+          entandoPluginName: 'p',
+          entandoPluginNamespace: 'src',
+        },
       },
       expectNs: 'dst',
-      expectSpec: { entandoAppName: 'quickstart', entandoAppNamespace: 'dst', entandoPluginName: 'p', entandoPluginNamespace: 'dst' },
+      expectSpec: {
+        entandoAppName: 'quickstart',
+        entandoAppNamespace: 'dst',
+        entandoPluginName: 'p',
+        entandoPluginNamespace: 'dst',
+      },
       expectChanges: 3,
     },
     {
       name: 'other namespaces are left alone',
-      input: { apiVersion: 'entando.org/v1', kind: 'EntandoPlugin', metadata: { name: 'p', namespace: 'elsewhere' }, spec: { keycloakToUse: { namespace: 'kc-ns' } } },
+      input: {
+        apiVersion: 'entando.org/v1',
+        kind: 'EntandoPlugin',
+        metadata: { name: 'p', namespace: 'elsewhere' },
+        spec: { keycloakToUse: { namespace: 'kc-ns' } },
+      },
       expectNs: 'elsewhere',
       expectSpec: { keycloakToUse: { namespace: 'kc-ns' } },
       expectChanges: 0,
     },
     {
       name: 'a longer host that merely contains the old one is not rewritten',
-      input: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'src' }, data: { a: 'myqs.example.com', b: 'qs.example.com.evil.org', c: 'http://qs.example.com:8080/x' } },
+      input: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'c', namespace: 'src' },
+        data: {
+          a: 'myqs.example.com',
+          b: 'qs.example.com.evil.org',
+          c: 'http://qs.example.com:8080/x',
+        },
+      },
       expectNs: 'dst',
       expectChanges: 2,
     },
     {
       name: 'service account tokens are skipped',
-      input: { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 't', namespace: 'src' } },
+      input: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/service-account-token',
+        metadata: { name: 't', namespace: 'src' },
+      },
       expectNs: 'dst',
       expectChanges: 0,
       skip: true,
@@ -127,13 +170,30 @@ describe('remapping and host rewrite (table)', () => {
   }
 
   it('config map data: only whole host names change', () => {
-    const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'src' }, data: { a: 'myqs.example.com', b: 'qs.example.com.evil.org', c: 'http://qs.example.com:8080/x', d: 'qs.example.com' } };
-    expect(prepareObject(cm, mapping).object.data).to.deep.equal({ a: 'myqs.example.com', b: 'qs.example.com.evil.org', c: 'http://qs2.example.com:8080/x', d: 'qs2.example.com' });
+    const cm: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c', namespace: 'src' },
+      data: {
+        a: 'myqs.example.com',
+        b: 'qs.example.com.evil.org',
+        c: 'http://qs.example.com:8080/x',
+        d: 'qs.example.com',
+      },
+    };
+    expect(prepareObject(cm, mapping).object.data).to.deep.equal({
+      a: 'myqs.example.com',
+      b: 'qs.example.com.evil.org',
+      c: 'http://qs2.example.com:8080/x',
+      d: 'qs2.example.com',
+    });
   });
 
   it('no host flag, no host change', () => {
     const result = prepareObject(app(), { ...mapping, targetHost: 'qs.example.com' });
-    expect((result.object.spec as { ingressHostName: string }).ingressHostName).to.equal('qs.example.com');
+    expect((result.object.spec as { ingressHostName: string }).ingressHostName).to.equal(
+      'qs.example.com',
+    );
   });
 
   it('host pattern escapes dots', () => {
@@ -143,7 +203,17 @@ describe('remapping and host rewrite (table)', () => {
 
 describe('restore order', () => {
   it('puts secrets before the app, the app before plugins, links and bundles', () => {
-    const order = ['Namespace', 'Secret', 'ConfigMap', 'ServiceAccount', 'EntandoDatabaseService', 'EntandoApp', 'EntandoPlugin', 'EntandoAppPluginLink', 'EntandoDeBundle'];
+    const order = [
+      'Namespace',
+      'Secret',
+      'ConfigMap',
+      'ServiceAccount',
+      'EntandoDatabaseService',
+      'EntandoApp',
+      'EntandoPlugin',
+      'EntandoAppPluginLink',
+      'EntandoDeBundle',
+    ];
     const priorities = order.map((k) => phaseOfKind(k)!.priority);
     expect(priorities).to.deep.equal([...priorities].sort((a, b) => a - b));
     expect(new Set(priorities).size).to.equal(order.length);
@@ -151,8 +221,22 @@ describe('restore order', () => {
   });
 
   it('sorts steps by priority and keeps component order within one', () => {
-    const step = (priority: number, name: string): PlanStep => ({ priority, phase: String(priority), component: 'c', action: 'create', reason: 'r', changes: [], object: { apiVersion: 'v1', kind: 'K', name } });
-    const sorted = orderSteps([step(60, 'app'), step(20, 's1'), step(100, 'b'), step(20, 's2'), step(10, 'ns')]);
+    const step = (priority: number, name: string): PlanStep => ({
+      priority,
+      phase: String(priority),
+      component: 'c',
+      action: 'create',
+      reason: 'r',
+      changes: [],
+      object: { apiVersion: 'v1', kind: 'K', name },
+    });
+    const sorted = orderSteps([
+      step(60, 'app'),
+      step(20, 's1'),
+      step(100, 'b'),
+      step(20, 's2'),
+      step(10, 'ns'),
+    ]);
     expect(sorted.map((s) => s.object!.name)).to.deep.equal(['ns', 's1', 's2', 'app', 'b']);
   });
 });

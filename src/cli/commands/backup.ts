@@ -21,23 +21,53 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
     describe: 'Back up an Entando app into one encrypted archive',
     builder: (y) =>
       y
-        .positional('app', { type: 'string', describe: 'EntandoApp name (default: the only one in the namespace)' })
+        .positional('app', {
+          type: 'string',
+          describe: 'EntandoApp name (default: the only one in the namespace)',
+        })
         .options(kubeOptions)
         .options(encryptOptions)
-        .option('file', { alias: 'f', type: 'string', describe: 'Archive to write (default: <app>-<namespace>-<time>.tar.age)' })
-        .example('$0 backup -n entando -r age1...', 'back up the only app of namespace entando to an age recipient')
-        .example('ENTANDO_BACKUP_PASSPHRASE=... $0 backup quickstart -f qs.tar.age', 'with a passphrase from the environment') as never,
+        .option('file', {
+          alias: 'f',
+          type: 'string',
+          describe: 'Archive to write (default: <app>-<namespace>-<time>.tar.age)',
+        })
+        .example(
+          '$0 backup -n entando -r age1...',
+          'back up the only app of namespace entando to an age recipient',
+        )
+        .example(
+          'ENTANDO_BACKUP_PASSPHRASE=... $0 backup quickstart -f qs.tar.age',
+          'with a passphrase from the environment',
+        ) as never,
     handler: async (args) => {
       const output = ctx.output(args.output, args.quiet, args.verbose);
       const kube = resolveKube(args);
       const keys = await encryptionKeys(
-        { recipient: args.recipient, recipientsFile: args['recipients-file'], passphraseFile: args['passphrase-file'], noEncrypt: !args.encrypt },
+        {
+          recipient: args.recipient,
+          recipientsFile: args['recipients-file'],
+          passphraseFile: args['passphrase-file'],
+          noEncrypt: !args.encrypt,
+        },
         ctx.keySources(),
       );
-      if (!keys) output.warn('writing an UNENCRYPTED archive (--no-encrypt): it holds secrets and password hashes');
-      const outcome = await runBackup({ kube, appName: args.app, file: args.file, keys, output, signal: ctx.io.signal });
+      if (!keys)
+        output.warn(
+          'writing an UNENCRYPTED archive (--no-encrypt): it holds secrets and password hashes',
+        );
+      const outcome = await runBackup({
+        kube,
+        appName: args.app,
+        file: args.file,
+        keys,
+        output,
+        signal: ctx.io.signal,
+      });
       for (const w of outcome.results.warnings) output.warn(formatFinding(w));
-      const counts = (outcome.manifest.components.resources as { counts?: Record<string, number> })?.counts ?? {};
+      const counts =
+        (outcome.manifest.components.resources as { counts?: Record<string, number> })?.counts ??
+        {};
       const bytes = outcome.manifest.entries.reduce((n, e) => n + e.size, 0);
       output.result(
         [
@@ -45,7 +75,9 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           `  encryption: ${outcome.encryption}`,
           ...Object.entries(counts).map(([kind, n]) => `  ${kind}: ${n}`),
           `  entries: ${outcome.manifest.entries.length}, ${bytes} bytes`,
-          ...(outcome.results.warnings.length ? [`  warnings: ${outcome.results.warnings.length}`] : []),
+          ...(outcome.results.warnings.length
+            ? [`  warnings: ${outcome.results.warnings.length}`]
+            : []),
         ],
         {
           file: outcome.file,

@@ -9,9 +9,25 @@ interface CompletionArgs extends GlobalArgs {
 
 const COMMANDS = ['backup', 'restore', 'inspect', 'verify', 'keygen', 'version', 'completion'];
 const FLAGS = [
-  '--kubeconfig', '--context', '--namespace', '--output', '--quiet', '--verbose', '--help',
-  '--file', '--recipient', '--recipients-file', '--passphrase-file', '--no-encrypt', '--identity',
-  '--to-context', '--to-namespace', '--ingress-host', '--dry-run', '--yes', '--existing',
+  '--kubeconfig',
+  '--context',
+  '--namespace',
+  '--output',
+  '--quiet',
+  '--verbose',
+  '--help',
+  '--file',
+  '--recipient',
+  '--recipients-file',
+  '--passphrase-file',
+  '--no-encrypt',
+  '--identity',
+  '--to-context',
+  '--to-namespace',
+  '--ingress-host',
+  '--dry-run',
+  '--yes',
+  '--existing',
 ];
 
 /**
@@ -27,7 +43,8 @@ export function completionCommand(ctx: CliContext): CommandModule<GlobalArgs, Co
         .positional('shell', { type: 'string', choices: ['bash', 'zsh'], demandOption: true })
         .example('source <($0 completion bash)', 'enable completion in this shell') as never,
     handler: (args) => {
-      if (args.shell !== 'bash' && args.shell !== 'zsh') throw new UserError('completion: shell must be bash or zsh');
+      if (args.shell !== 'bash' && args.shell !== 'zsh')
+        throw new UserError('completion: shell must be bash or zsh');
       const words = `${COMMANDS.join(' ')} ${FLAGS.join(' ')}`;
       const prefix = args.shell === 'zsh' ? 'autoload -U +X bashcompinit && bashcompinit\n' : '';
       ctx.io.stdout.write(`${prefix}_kubectl_entando() {

@@ -21,10 +21,14 @@ export function inspectCommand(ctx: CliContext): CommandModule<GlobalArgs, Archi
         .example('$0 inspect qs.tar.age -i key.txt -o json', 'the manifest as JSON') as never,
     handler: async (args) => {
       const output = ctx.output(args.output, args.quiet, args.verbose);
-      const keys = decryptionKeys({ identity: args.identity, passphraseFile: args['passphrase-file'] }, ctx.keySources());
+      const keys = decryptionKeys(
+        { identity: args.identity, passphraseFile: args['passphrase-file'] },
+        ctx.keySources(),
+      );
       const { manifest, encrypted } = await readArchive(args.archive, keys);
       const s = manifest.source;
-      const counts = (manifest.components.resources as { counts?: Record<string, number> })?.counts ?? {};
+      const counts =
+        (manifest.components.resources as { counts?: Record<string, number> })?.counts ?? {};
       const bytes = manifest.entries.reduce((n, e) => n + e.size, 0);
       output.result(
         [
@@ -32,7 +36,11 @@ export function inspectCommand(ctx: CliContext): CommandModule<GlobalArgs, Archi
           `created:    ${manifest.createdAt} by ${manifest.tool.name} ${manifest.tool.version}`,
           `source:     app ${s.app} in ${s.namespace}, context ${s.context}, server ${s.server}`,
           `entando:    ${s.entandoVersion ?? 'unknown'}`,
-          `objects:    ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+          `objects:    ${
+            Object.entries(counts)
+              .map(([k, n]) => `${k} ${n}`)
+              .join(', ') || 'none'
+          }`,
           `entries:    ${manifest.entries.length}, ${bytes} bytes`,
           ...manifest.warnings.map((w) => `warning:    ${w}`),
         ],

@@ -15,8 +15,16 @@ export function keygenCommand(ctx: CliContext): CommandModule<GlobalArgs, Keygen
     describe: 'Create an age identity file (like age-keygen) and print its recipient',
     builder: (y) =>
       y
-        .option('file', { alias: 'f', type: 'string', demandOption: true, describe: 'Identity file to create (mode 0600; never overwritten)' })
-        .example('$0 keygen -f backup-key.txt', 'then: backup -r <printed recipient>, restore -i backup-key.txt') as never,
+        .option('file', {
+          alias: 'f',
+          type: 'string',
+          demandOption: true,
+          describe: 'Identity file to create (mode 0600; never overwritten)',
+        })
+        .example(
+          '$0 keygen -f backup-key.txt',
+          'then: backup -r <printed recipient>, restore -i backup-key.txt',
+        ) as never,
     handler: (args) => {
       const { identity, recipient } = generateIdentity();
       const text = `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`;
@@ -24,9 +32,13 @@ export function keygenCommand(ctx: CliContext): CommandModule<GlobalArgs, Keygen
         fs.writeFileSync(args.file, text, { mode: 0o600, flag: 'wx' });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw new UserError(`cannot create ${args.file} (${code}): ${code === 'EEXIST' ? 'it exists; keys are never overwritten' : 'check the path'}`);
+        throw new UserError(
+          `cannot create ${args.file} (${code}): ${code === 'EEXIST' ? 'it exists; keys are never overwritten' : 'check the path'}`,
+        );
       }
-      ctx.output(args.output, args.quiet, args.verbose).result(recipient, { file: args.file, recipient });
+      ctx
+        .output(args.output, args.quiet, args.verbose)
+        .result(recipient, { file: args.file, recipient });
     },
   };
 }

@@ -35,25 +35,64 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         .positional('archive', { type: 'string', demandOption: true, describe: 'Archive file' })
         .options(kubeOptions)
         .options(decryptOptions)
-        .option('to-context', { type: 'string', describe: 'Context of the target cluster (default: --context, else the current one)' })
-        .option('to-namespace', { type: 'string', describe: 'Namespace to restore into (default: the source namespace)' })
-        .option('ingress-host', { type: 'string', describe: 'Serve the restored app on this host (rewrites ingressHostName and every spec carrying the old host)' })
-        .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan and the preflight result; change nothing' })
-        .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Act without asking for confirmation' })
-        .option('existing', { choices: ['fail', 'skip', 'update'] as const, default: 'fail' as const, describe: 'Objects already in the target: report and stop, leave them, or update them' })
-        .example('$0 restore qs.tar.age -i key.txt --to-context prod --to-namespace qs2 --ingress-host qs2.example.com --dry-run', 'show the plan')
-        .example('$0 restore qs.tar.age -i key.txt --to-context prod --to-namespace qs2 --ingress-host qs2.example.com --yes', 'restore') as never,
+        .option('to-context', {
+          type: 'string',
+          describe: 'Context of the target cluster (default: --context, else the current one)',
+        })
+        .option('to-namespace', {
+          type: 'string',
+          describe: 'Namespace to restore into (default: the source namespace)',
+        })
+        .option('ingress-host', {
+          type: 'string',
+          describe:
+            'Serve the restored app on this host (rewrites ingressHostName and every spec carrying the old host)',
+        })
+        .option('dry-run', {
+          type: 'boolean',
+          default: false,
+          describe: 'Print the plan and the preflight result; change nothing',
+        })
+        .option('yes', {
+          alias: 'y',
+          type: 'boolean',
+          default: false,
+          describe: 'Act without asking for confirmation',
+        })
+        .option('existing', {
+          choices: ['fail', 'skip', 'update'] as const,
+          default: 'fail' as const,
+          describe: 'Objects already in the target: report and stop, leave them, or update them',
+        })
+        .example(
+          '$0 restore qs.tar.age -i key.txt --to-context prod --to-namespace qs2 --ingress-host qs2.example.com --dry-run',
+          'show the plan',
+        )
+        .example(
+          '$0 restore qs.tar.age -i key.txt --to-context prod --to-namespace qs2 --ingress-host qs2.example.com --yes',
+          'restore',
+        ) as never,
     handler: async (args) => {
       const output = ctx.output(args.output, args.quiet, args.verbose);
       if (args['ingress-host'] && !HOST.test(args['ingress-host'])) {
-        throw new UserError(`--ingress-host ${args['ingress-host']} is not a valid DNS host name (lower case, e.g. app.example.com)`);
+        throw new UserError(
+          `--ingress-host ${args['ingress-host']} is not a valid DNS host name (lower case, e.g. app.example.com)`,
+        );
       }
       if (args['to-namespace'] && !NAMESPACE.test(args['to-namespace'])) {
-        throw new UserError(`--to-namespace ${args['to-namespace']} is not a valid namespace name (lower case letters, digits, '-')`);
+        throw new UserError(
+          `--to-namespace ${args['to-namespace']} is not a valid namespace name (lower case letters, digits, '-')`,
+        );
       }
-      const keys = decryptionKeys({ identity: args.identity, passphraseFile: args['passphrase-file'] }, ctx.keySources());
+      const keys = decryptionKeys(
+        { identity: args.identity, passphraseFile: args['passphrase-file'] },
+        ctx.keySources(),
+      );
       const archive = await loadArchive(args.archive, keys);
-      const kube = resolveKube({ kubeconfig: args.kubeconfig, context: args['to-context'] ?? args.context });
+      const kube = resolveKube({
+        kubeconfig: args.kubeconfig,
+        context: args['to-context'] ?? args.context,
+      });
       const target = new KubeClient(kube.config);
       const { plan, mapping, results } = await planRestore({
         archive,
@@ -66,27 +105,45 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
       const summary = {
         archive: args.archive,
         source: archive.manifest.source,
-        target: { context: kube.contextName, server: kube.server, namespace: mapping.targetNamespace, host: mapping.targetHost },
+        target: {
+          context: kube.contextName,
+          server: kube.server,
+          namespace: mapping.targetNamespace,
+          host: mapping.targetHost,
+        },
       };
       for (const w of results.warnings) output.warn(formatFinding(w));
       if (args['dry-run'] || plan.problems.length > 0) {
-        output.result(planText(plan, summary.target), { dryRun: true, ...summary, ...(planToJson(plan) as object) });
+        output.result(planText(plan, summary.target), {
+          dryRun: true,
+          ...summary,
+          ...(planToJson(plan) as object),
+        });
         if (plan.problems.length > 0) {
-          throw new UserError(`restore refused: ${plan.problems.length} problem${plan.problems.length > 1 ? 's' : ''} found before any change (listed above)`);
+          throw new UserError(
+            `restore refused: ${plan.problems.length} problem${plan.problems.length > 1 ? 's' : ''} found before any change (listed above)`,
+          );
         }
         return;
       }
       if (!args.yes) {
         if (args.output === 'text') output.result(planText(plan, summary.target), null);
         const writes = plan.steps.filter((s) => s.run).length;
-        const go = await ctx.confirm(`Apply ${writes} changes to ${kube.contextName}/${mapping.targetNamespace}? [y/N] `);
-        if (!go) throw new UserError('restore not confirmed: pass --yes to act without a prompt (or --dry-run to see the plan only)');
+        const go = await ctx.confirm(
+          `Apply ${writes} changes to ${kube.contextName}/${mapping.targetNamespace}? [y/N] `,
+        );
+        if (!go)
+          throw new UserError(
+            'restore not confirmed: pass --yes to act without a prompt (or --dry-run to see the plan only)',
+          );
       }
       await executePlan(plan, target, output, ctx.io.signal, results);
       const done = plan.steps.filter((s) => s.run).length;
       if (!results.ok) {
         for (const e of results.errors) output.warn(formatFinding(e));
-        throw new OperationError(`restore failed: ${results.errors.map(formatFinding).join('; ')} (fix it and run the same restore with --existing update to finish)`);
+        throw new OperationError(
+          `restore failed: ${results.errors.map(formatFinding).join('; ')} (fix it and run the same restore with --existing update to finish)`,
+        );
       }
       output.result(
         `restored ${archive.manifest.source.app} into ${kube.contextName}/${mapping.targetNamespace}${mapping.targetHost ? ` on host ${mapping.targetHost}` : ''}: ${done} changes`,
@@ -96,8 +153,13 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
   };
 }
 
-function planText(plan: Plan, target: { context: string; namespace: string; host?: string }): string[] {
-  const lines = [`plan: restore into ${target.context}/${target.namespace}${target.host ? `, host ${target.host}` : ''}`];
+function planText(
+  plan: Plan,
+  target: { context: string; namespace: string; host?: string },
+): string[] {
+  const lines = [
+    `plan: restore into ${target.context}/${target.namespace}${target.host ? `, host ${target.host}` : ''}`,
+  ];
   let phase = '';
   for (const step of plan.steps) {
     if (step.phase !== phase) {

@@ -18,19 +18,28 @@ export function verifyCommand(ctx: CliContext): CommandModule<GlobalArgs, Verify
       y
         .positional('archive', { type: 'string', demandOption: true, describe: 'Archive file' })
         .options(decryptOptions)
-        .example('$0 verify qs.tar.age -i key.txt', 'exit 0 when intact, non-zero naming the first bad entry') as never,
+        .example(
+          '$0 verify qs.tar.age -i key.txt',
+          'exit 0 when intact, non-zero naming the first bad entry',
+        ) as never,
     handler: async (args) => {
       const output = ctx.output(args.output, args.quiet, args.verbose);
-      const keys = decryptionKeys({ identity: args.identity, passphraseFile: args['passphrase-file'] }, ctx.keySources());
+      const keys = decryptionKeys(
+        { identity: args.identity, passphraseFile: args['passphrase-file'] },
+        ctx.keySources(),
+      );
       const { manifest, encrypted } = await verifyArchive(args.archive, keys);
       const bytes = manifest.entries.reduce((n, e) => n + e.size, 0);
-      output.result(`ok: ${args.archive}: ${manifest.entries.length} entries, ${bytes} bytes verified${encrypted ? '' : ' (not encrypted)'}`, {
-        file: args.archive,
-        ok: true,
-        encrypted,
-        entries: manifest.entries.length,
-        bytes,
-      });
+      output.result(
+        `ok: ${args.archive}: ${manifest.entries.length} entries, ${bytes} bytes verified${encrypted ? '' : ' (not encrypted)'}`,
+        {
+          file: args.archive,
+          ok: true,
+          encrypted,
+          entries: manifest.entries.length,
+          bytes,
+        },
+      );
     },
   };
 }

@@ -9,11 +9,16 @@ export function versionCommand(ctx: CliContext): CommandModule<GlobalArgs, Globa
     command: 'version',
     describe: 'Print the version of kubectl-entando',
     handler: (args) => {
-      ctx.output(args.output, args.quiet, args.verbose).result(`${TOOL.name} ${TOOL.version} (archive format ${FORMAT_VERSION}, node ${process.versions.node})`, {
-        ...TOOL,
-        archiveFormat: FORMAT_VERSION,
-        node: process.versions.node,
-      });
+      ctx
+        .output(args.output, args.quiet, args.verbose)
+        .result(
+          `${TOOL.name} ${TOOL.version} (archive format ${FORMAT_VERSION}, node ${process.versions.node})`,
+          {
+            ...TOOL,
+            archiveFormat: FORMAT_VERSION,
+            node: process.versions.node,
+          },
+        );
     },
   };
 }

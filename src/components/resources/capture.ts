@@ -1,4 +1,10 @@
-import { ENTANDO_API, EntandoKind, IMAGE_INFO, OPERATOR_CONFIG, PLUGIN_SERVICE_ACCOUNT } from '../../entando/kinds.js';
+import {
+  ENTANDO_API,
+  EntandoKind,
+  IMAGE_INFO,
+  OPERATOR_CONFIG,
+  PLUGIN_SERVICE_ACCOUNT,
+} from '../../entando/kinds.js';
 import type { KubeClient } from '../../kube/client.js';
 import { describeRef, refOf, spec, type KubeObject } from '../../kube/object.js';
 import type { Results } from '../../report/results.js';
@@ -47,22 +53,43 @@ export async function captureAppObjects(
     const s = spec(link);
     const pluginNs = (s.entandoPluginNamespace as string | undefined) ?? ns;
     const pluginName = s.entandoPluginName as string;
-    const plugin = await kube.get({ apiVersion: ENTANDO_API, kind: EntandoKind.Plugin, namespace: pluginNs, name: pluginName });
+    const plugin = await kube.get({
+      apiVersion: ENTANDO_API,
+      kind: EntandoKind.Plugin,
+      namespace: pluginNs,
+      name: pluginName,
+    });
     if (!plugin) {
-      results.warn(`${EntandoKind.Plugin} ${pluginNs}/${pluginName}`, `linked by ${link.metadata.name} but not found`);
+      results.warn(
+        `${EntandoKind.Plugin} ${pluginNs}/${pluginName}`,
+        `linked by ${link.metadata.name} but not found`,
+      );
       continue;
     }
     add(plugin, `plugin linked by ${link.metadata.name}`);
     refs.push(...pluginReferences(plugin));
-    for (const d of await kube.list('apps/v1', 'Deployment', pluginNs, `EntandoPlugin=${pluginName}`)) {
+    for (const d of await kube.list(
+      'apps/v1',
+      'Deployment',
+      pluginNs,
+      `EntandoPlugin=${pluginName}`,
+    )) {
       refs.push(...deploymentReferences(d));
     }
   }
 
-  const repoNamespaces = new Set([ns, ...((spec(app).componentRepositoryNamespaces as string[]) ?? [])]);
+  const repoNamespaces = new Set([
+    ns,
+    ...((spec(app).componentRepositoryNamespaces as string[]) ?? []),
+  ]);
   for (const repoNs of repoNamespaces) {
     for (const bundle of await kube.list(ENTANDO_API, EntandoKind.Bundle, repoNs)) {
-      add(bundle, repoNs === ns ? 'bundle in the app namespace' : `bundle in componentRepositoryNamespaces (${repoNs})`);
+      add(
+        bundle,
+        repoNs === ns
+          ? 'bundle in the app namespace'
+          : `bundle in componentRepositoryNamespaces (${repoNs})`,
+      );
     }
   }
 
@@ -75,7 +102,12 @@ export async function captureAppObjects(
   }
   const keycloak = spec(app).keycloakToUse as { name?: string; namespace?: string } | undefined;
   if (keycloak?.name && keycloak.namespace && keycloak.namespace !== ns) {
-    const server = await kube.get({ apiVersion: ENTANDO_API, kind: EntandoKind.KeycloakServer, namespace: keycloak.namespace, name: keycloak.name });
+    const server = await kube.get({
+      apiVersion: ENTANDO_API,
+      kind: EntandoKind.KeycloakServer,
+      namespace: keycloak.namespace,
+      name: keycloak.name,
+    });
     if (server && !isOperatorGenerated(server)) {
       add(server, 'the Keycloak named in spec.keycloakToUse');
       refs.push(...serviceReferences(server));
@@ -86,12 +118,32 @@ export async function captureAppObjects(
     refs.push(...deploymentReferences(d));
   }
 
-  const operatorConfig = await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: OPERATOR_CONFIG });
+  const operatorConfig = await kube.get({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    namespace: ns,
+    name: OPERATOR_CONFIG,
+  });
   refs.push(...operatorConfigReferences(operatorConfig));
-  refs.push({ kind: 'ConfigMap', name: OPERATOR_CONFIG, why: 'operator settings', referenced: false });
-  refs.push({ kind: 'ConfigMap', name: IMAGE_INFO, why: 'image versions of the release', referenced: false });
+  refs.push({
+    kind: 'ConfigMap',
+    name: OPERATOR_CONFIG,
+    why: 'operator settings',
+    referenced: false,
+  });
+  refs.push({
+    kind: 'ConfigMap',
+    name: IMAGE_INFO,
+    why: 'image versions of the release',
+    referenced: false,
+  });
 
-  const sa = await kube.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: ns, name: PLUGIN_SERVICE_ACCOUNT });
+  const sa = await kube.get({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    namespace: ns,
+    name: PLUGIN_SERVICE_ACCOUNT,
+  });
   if (sa) {
     add(sa, 'plugins run with its image pull secrets');
     refs.push(...serviceAccountReferences(sa));
@@ -100,7 +152,8 @@ export async function captureAppObjects(
   for (const ref of dedupeReferences(refs)) {
     const obj = await kube.get({ apiVersion: 'v1', kind: ref.kind, namespace: ns, name: ref.name });
     if (obj) add(obj, ref.why);
-    else if (ref.referenced) results.warn(`${ref.kind} ${ns}/${ref.name}`, `referenced (${ref.why}) but not found`);
+    else if (ref.referenced)
+      results.warn(`${ref.kind} ${ns}/${ref.name}`, `referenced (${ref.why}) but not found`);
   }
   return [...captured.values()];
 }
@@ -111,5 +164,8 @@ export async function captureAppObjects(
  * them again. Objects without either were written by a user and must travel.
  */
 export function isOperatorGenerated(obj: KubeObject): boolean {
-  return (obj.metadata.ownerReferences?.length ?? 0) > 0 || !!obj.metadata.annotations?.['entando.org/origin-uuid'];
+  return (
+    (obj.metadata.ownerReferences?.length ?? 0) > 0 ||
+    !!obj.metadata.annotations?.['entando.org/origin-uuid']
+  );
 }

@@ -8,7 +8,10 @@ import type { PlanContext } from '../component.js';
 const COMPONENT = 'resources';
 
 /** One step per archived object (plus the namespace), each placed by its kind's phase. */
-export async function planObjectSteps(ctx: PlanContext, objects: KubeObject[]): Promise<PlanStep[]> {
+export async function planObjectSteps(
+  ctx: PlanContext,
+  objects: KubeObject[],
+): Promise<PlanStep[]> {
   const steps: PlanStep[] = [await namespaceStep(ctx)];
   for (const archived of objects) {
     const prepared = prepareObject(archived, ctx.mapping);
@@ -19,21 +22,44 @@ export async function planObjectSteps(ctx: PlanContext, objects: KubeObject[]): 
       ctx.results.warn(describeRef(ref), 'kind not restored by this version: left out');
       continue;
     }
-    const base = { priority: phase.priority, phase: phase.name, component: COMPONENT, object: ref, changes: prepared.changes };
+    const base = {
+      priority: phase.priority,
+      phase: phase.name,
+      component: COMPONENT,
+      object: ref,
+      changes: prepared.changes,
+    };
     if (prepared.skip) {
       steps.push({ ...base, action: 'skip', reason: prepared.skip });
       continue;
     }
     const existing = await ctx.target.get(ref);
     if (!existing) {
-      steps.push({ ...base, action: 'create', reason: phase.reason, run: (c) => createObject(c, object) });
+      steps.push({
+        ...base,
+        action: 'create',
+        reason: phase.reason,
+        run: (c) => createObject(c, object),
+      });
     } else if (ctx.existing === 'update') {
-      steps.push({ ...base, action: 'update', reason: `exists: updated (--existing update); ${phase.reason}`, run: (c) => c.target.apply(object).then(() => undefined) });
+      steps.push({
+        ...base,
+        action: 'update',
+        reason: `exists: updated (--existing update); ${phase.reason}`,
+        run: (c) => c.target.apply(object).then(() => undefined),
+      });
     } else if (ctx.existing === 'skip') {
-      steps.push({ ...base, action: 'exists', reason: 'exists in the target: left as it is (--existing skip)' });
+      steps.push({
+        ...base,
+        action: 'exists',
+        reason: 'exists in the target: left as it is (--existing skip)',
+      });
     } else {
       steps.push({ ...base, action: 'exists', reason: 'exists in the target' });
-      ctx.results.error(describeRef(ref), 'already exists in the target: pass --existing skip or --existing update');
+      ctx.results.error(
+        describeRef(ref),
+        'already exists in the target: pass --existing skip or --existing update',
+      );
     }
   }
   return steps;
@@ -44,7 +70,13 @@ async function namespaceStep(ctx: PlanContext): Promise<PlanStep> {
   const phase = PHASES[0];
   const ref = { apiVersion: 'v1', kind: 'Namespace', name: ns };
   const exists = await ctx.target.get(ref);
-  const base = { priority: phase.priority, phase: phase.name, component: COMPONENT, object: ref, changes: [] };
+  const base = {
+    priority: phase.priority,
+    phase: phase.name,
+    component: COMPONENT,
+    object: ref,
+    changes: [],
+  };
   if (exists) return { ...base, action: 'exists', reason: 'namespace exists' };
   const object: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
   return { ...base, action: 'create', reason: phase.reason, run: (c) => createObject(c, object) };
@@ -55,7 +87,9 @@ async function createObject(ctx: StepContext, object: KubeObject): Promise<void>
     await ctx.target.create(object);
   } catch (err) {
     if (isStatus(err, 409)) {
-      throw new Error(`${describeRef(refOf(object))} appeared in the target meanwhile: run again with --existing update or skip`);
+      throw new Error(
+        `${describeRef(refOf(object))} appeared in the target meanwhile: run again with --existing update or skip`,
+      );
     }
     throw new Error(`cannot create ${describeRef(refOf(object))}: ${apiErrorMessage(err)}`);
   }

@@ -53,7 +53,9 @@ export function appReferences(app: KubeObject): Reference[] {
   const name = app.metadata.name;
   const s = spec(app);
   const out: Reference[] = [
-    ...['portdb', 'servdb', 'dedb'].map((q) => secret(`${name}-${q}-secret`, 'database credentials', false)),
+    ...['portdb', 'servdb', 'dedb'].map((q) =>
+      secret(`${name}-${q}-secret`, 'database credentials', false),
+    ),
     secret(`${name}-secret`, 'SSO client credentials', false),
     secret(`${name}-de-secret`, 'SSO client credentials (component manager)', false),
     ...envReferences(s.environmentVariables, `${EntandoKind.App} ${name}`),
@@ -85,7 +87,8 @@ export function serviceReferences(obj: KubeObject): Reference[] {
   const out: Reference[] = [];
   for (const field of ['secretName', 'adminSecretName', 'tlsSecretName']) {
     const value = s[field];
-    if (typeof value === 'string') out.push(secret(value, `${obj.kind} ${obj.metadata.name} spec.${field}`));
+    if (typeof value === 'string')
+      out.push(secret(value, `${obj.kind} ${obj.metadata.name} spec.${field}`));
   }
   return out;
 }

@@ -32,7 +32,9 @@ export const entandoNamespaceRefsTransform: Transform = {
     }
     const repos = copy.spec.componentRepositoryNamespaces;
     if (Array.isArray(repos)) {
-      repos.forEach((_, i) => remap(repos as unknown as Spec, String(i), `spec.componentRepositoryNamespaces[${i}]`));
+      repos.forEach((_, i) =>
+        remap(repos as unknown as Spec, String(i), `spec.componentRepositoryNamespaces[${i}]`),
+      );
     }
     return { object: changes.length ? copy : obj, changes };
   },

@@ -39,10 +39,12 @@ function rewriteStrings(
   rewrite: (s: string, where: string) => string,
 ): unknown {
   if (typeof value === 'string') return rewrite(value, where);
-  if (Array.isArray(value)) return value.map((v, i) => rewriteStrings(v, `${where}[${i}]`, rewrite));
+  if (Array.isArray(value))
+    return value.map((v, i) => rewriteStrings(v, `${where}[${i}]`, rewrite));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = rewriteStrings(v, `${where}.${k}`, rewrite);
+    for (const [k, v] of Object.entries(value))
+      out[k] = rewriteStrings(v, `${where}.${k}`, rewrite);
     return out;
   }
   return value;
