@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../src/kube/client.js';
+
+const run = promisify(execFile);
+export const ROOT = path.resolve(import.meta.dirname, '../../..');
+export const KUBECONFIG = process.env.SANDBOX_KUBECONFIG ?? path.join(ROOT, '.sandbox/kubeconfig');
+export const SOURCE = 'sandbox-source';
+export const TARGET = 'sandbox-target';
+
+/** Fails loudly when the sandbox is not up: `npm test` brings it up before the suites run. */
+export function requireSandbox(): void {
+  if (!fs.existsSync(KUBECONFIG)) {
+    throw new Error(
+      `sandbox kubeconfig ${KUBECONFIG} missing: run 'bash scripts/sandbox up' (npm test does)`,
+    );
+  }
+}
+
+export function client(context: string): KubeClient {
+  const kc = new KubeConfig();
+  kc.loadFromFile(KUBECONFIG);
+  kc.setCurrentContext(context);
+  return new KubeClient(kc);
+}
+
+/** Applies a fixture file to a cluster, into `namespace`. */
+export async function applyFixture(
+  file: string,
+  context: string,
+  namespace: string,
+): Promise<void> {
+  await run(
+    'bash',
+    [
+      path.join(ROOT, 'scripts/sandbox'),
+      'fixture',
+      'apply',
+      path.join(ROOT, file),
+      '--context',
+      context,
+      '-n',
+      namespace,
+    ],
+    {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, SANDBOX_KUBECONFIG: KUBECONFIG },
+    },
+  );
+}
+
+export async function deleteNamespace(context: string, namespace: string): Promise<void> {
+  await client(context).delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
+}
+
+export function randomSuffix(): string {
+  return Math.random().toString(36).slice(2, 7);
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
