@@ -9,7 +9,13 @@
  * Both Transforms hold at most one chunk plus the caller's current write, and rely on Transform's
  * own backpressure (the next write is not accepted until the readable side drains).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { AgeError } from './errors.js';
 import { HeaderParser, type ParsedHeader } from './header.js';
@@ -19,8 +25,12 @@ export const CHUNK_SIZE = 64 * 1024;
 const SEALED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE;
 export const PAYLOAD_NONCE_SIZE = 16;
 
-export function payloadKey(fileKey: Buffer, nonce: Buffer): Buffer {
-  return hkdf(fileKey, nonce, 'payload');
+/**
+ * The payload key, as a KeyObject: createCipheriv is ~5x cheaper per call with a KeyObject than
+ * with raw key bytes, which matters at one call per 64 KiB chunk.
+ */
+export function payloadKey(fileKey: Buffer, nonce: Buffer): KeyObject {
+  return createSecretKey(hkdf(fileKey, nonce, 'payload'));
 }
 
 /** STREAM nonce for chunk `counter`; counters fit in 48 bits, far beyond any real file. */
@@ -31,23 +41,35 @@ function chunkNonce(counter: number, last: boolean): Buffer {
   return nonce;
 }
 
-function sealChunk(key: Buffer, counter: number, last: boolean, plaintext: Buffer): Buffer {
+/** Seals one chunk; returns [ciphertext, tag] (pushed separately to avoid copying). */
+function sealChunk(key: KeyObject, counter: number, last: boolean, plaintext: Buffer): Buffer[] {
   const c = createCipheriv('chacha20-poly1305', key, chunkNonce(counter, last), {
     authTagLength: TAG_SIZE,
   });
-  const out = Buffer.allocUnsafe(plaintext.length + TAG_SIZE);
-  const n = c.update(plaintext).copy(out, 0);
+  const ciphertext = c.update(plaintext);
   c.final();
-  c.getAuthTag().copy(out, n);
-  return out;
+  return [ciphertext, c.getAuthTag()];
 }
 
-function openChunk(key: Buffer, counter: number, last: boolean, sealed: Buffer): Buffer | null {
+/** A sealed chunk as taken from the input: ciphertext pieces (views, not copies) and the tag. */
+interface Sealed {
+  parts: Buffer[];
+  tag: Buffer;
+  length: number; // ciphertext + tag
+}
+
+/** Opens one chunk; returns the plaintext pieces, or null if authentication fails. */
+function openChunk(
+  key: KeyObject,
+  counter: number,
+  last: boolean,
+  sealed: Sealed,
+): Buffer[] | null {
   const d = createDecipheriv('chacha20-poly1305', key, chunkNonce(counter, last), {
     authTagLength: TAG_SIZE,
   });
-  d.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
-  const out = d.update(sealed.subarray(0, sealed.length - TAG_SIZE));
+  d.setAuthTag(sealed.tag);
+  const out = sealed.parts.map((p) => d.update(p));
   try {
     d.final();
   } catch {
@@ -61,7 +83,7 @@ function openChunk(key: Buffer, counter: number, last: boolean, sealed: Buffer):
  * then the encrypted chunks.
  */
 export class EncryptTransform extends Transform {
-  private key: Buffer | null = null;
+  private key: KeyObject | null = null;
   private readonly buf = Buffer.allocUnsafe(CHUNK_SIZE);
   private fill = 0;
   /** A full chunk waiting to learn whether it is the last one (a view of the input, or buf). */
@@ -72,7 +94,7 @@ export class EncryptTransform extends Transform {
     super();
   }
 
-  private async start(): Promise<Buffer> {
+  private async start(): Promise<KeyObject> {
     const { header, fileKey } = await this.init;
     const nonce = randomBytes(PAYLOAD_NONCE_SIZE);
     this.push(Buffer.concat([header, nonce]));
@@ -80,8 +102,10 @@ export class EncryptTransform extends Transform {
     return this.key;
   }
 
-  private sealNext(key: Buffer, plaintext: Buffer, last: boolean): void {
-    this.push(sealChunk(key, this.counter++, last, plaintext));
+  private sealNext(key: KeyObject, plaintext: Buffer, last: boolean): void {
+    for (const b of sealChunk(key, this.counter++, last, plaintext)) {
+      if (b.length > 0) this.push(b);
+    }
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -95,7 +119,7 @@ export class EncryptTransform extends Transform {
     this.encryptSome(this.key, chunk, cb);
   }
 
-  private encryptSome(key: Buffer, chunk: Buffer, cb: TransformCallback): void {
+  private encryptSome(key: KeyObject, chunk: Buffer, cb: TransformCallback): void {
     let off = 0;
     while (off < chunk.length) {
       // A held full chunk is not the last one: more data follows.
@@ -122,7 +146,7 @@ export class EncryptTransform extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    const finish = (key: Buffer): void => {
+    const finish = (key: KeyObject): void => {
       this.sealNext(key, this.held ?? this.buf.subarray(0, this.fill), true);
       cb();
     };
@@ -143,6 +167,26 @@ class ByteQueue {
     if (b.length === 0) return;
     this.parts.push(b);
     this.length += b.length;
+  }
+
+  /** Takes `n` >= TAG_SIZE bytes as a sealed chunk, without copying the ciphertext. */
+  takeSealed(n: number): Sealed {
+    const parts: Buffer[] = [];
+    let need = n - TAG_SIZE;
+    while (need > 0) {
+      const p = this.parts[0];
+      if (p.length <= need) {
+        parts.push(p);
+        this.parts.shift();
+        need -= p.length;
+      } else {
+        parts.push(p.subarray(0, need));
+        this.parts[0] = p.subarray(need);
+        need = 0;
+      }
+    }
+    this.length -= n - TAG_SIZE;
+    return { parts, tag: this.take(TAG_SIZE), length: n };
   }
 
   take(n: number): Buffer {
@@ -184,7 +228,7 @@ const truncated = (where: string): AgeError =>
 export class DecryptTransform extends Transform {
   private parser: HeaderParser | null = new HeaderParser();
   private fileKey: Buffer | null = null;
-  private key: Buffer | null = null;
+  private key: KeyObject | null = null;
   private readonly queue = new ByteQueue();
   private counter = 0;
 
@@ -230,20 +274,24 @@ export class DecryptTransform extends Transform {
     }
     // While more than a sealed chunk is buffered, the first one cannot be the last.
     while (this.queue.length > SEALED_CHUNK_SIZE) {
-      const sealed = this.queue.take(SEALED_CHUNK_SIZE);
+      const sealed = this.queue.takeSealed(SEALED_CHUNK_SIZE);
       const plain = openChunk(this.key, this.counter, false, sealed);
       if (plain === null) {
         // Authentic as the last chunk, but more data follows: release it (as the reference
         // implementation does), then fail.
         const last = openChunk(this.key, this.counter, true, sealed);
-        if (last !== null) this.push(last);
+        if (last !== null) this.pushAll(last);
         cb(last !== null ? trailingData() : tampered(this.counter));
         return;
       }
       this.counter++;
-      this.push(plain);
+      this.pushAll(plain);
     }
     cb();
+  }
+
+  private pushAll(buffers: Buffer[]): void {
+    for (const b of buffers) if (b.length > 0) this.push(b);
   }
 
   override _flush(cb: TransformCallback): void {
@@ -274,21 +322,21 @@ export class DecryptTransform extends Transform {
       cb(truncated('inside an encrypted chunk, before the last one'));
       return;
     }
-    const sealed = this.queue.take(n);
+    const sealed = this.queue.takeSealed(n);
     const plain = openChunk(this.key, this.counter, true, sealed);
     if (plain !== null) {
-      if (plain.length === 0 && this.counter > 0) {
+      if (n === TAG_SIZE && this.counter > 0) {
         cb(new AgeError('TAMPERED', 'archive is corrupt: its last encrypted chunk is empty'));
         return;
       }
-      this.push(plain);
+      this.pushAll(plain);
       cb();
       return;
     }
     if (n === SEALED_CHUNK_SIZE) {
       // A full chunk that authenticates as a non-final chunk: the last chunk is missing.
       const inner = openChunk(this.key, this.counter, false, sealed);
-      if (inner !== null) this.push(inner);
+      if (inner !== null) this.pushAll(inner);
       cb(
         inner !== null
           ? truncated('at a chunk boundary, before the last encrypted chunk')
