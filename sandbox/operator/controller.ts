@@ -69,7 +69,12 @@ export class Controller {
             if (needsProcessing({ ...obj, kind })) this.enqueue(kind, obj);
           }
         },
-        (err: unknown) => restart(err ? errorMessage(err) : 'closed'),
+        (err: unknown) => {
+          // client-node aborts an idle watch after 30 s: routine, restart quietly.
+          const routine = !err || (err as { name?: string }).name === 'TimeoutError';
+          if (routine && !this.stopped) this.later(() => void this.watch(kind), 100);
+          else restart(errorMessage(err));
+        },
       );
       this.aborts.set(kind, abort);
     } catch (err) {
