@@ -14,7 +14,11 @@
 # Binaries: ${KUBECTL_ENTANDO_SANDBOX_CACHE:-$HOME/.cache/kubectl-entando-sandbox}/bin/<k8s>-<etcd>/
 
 : "${SANDBOX_REPO_ROOT:?SANDBOX_REPO_ROOT must be set}"
-SANDBOX_DIR="${SANDBOX_DIR:-$SANDBOX_REPO_ROOT/.sandbox}"
+# For developing the sandbox itself next to a running one, both can be moved:
+#   KUBECTL_ENTANDO_SANDBOX_DIR=/tmp/sbx KUBECTL_ENTANDO_SANDBOX_PORT_PREFIXES="4 5" scripts/sandbox up --control-plane-only
+# (prefix N gives ports N6443, N6379, ...; the defaults are .sandbox and "1 2").
+SANDBOX_DIR="${KUBECTL_ENTANDO_SANDBOX_DIR:-$SANDBOX_REPO_ROOT/.sandbox}"
+read -r -a SANDBOX_PORT_PREFIXES <<<"${KUBECTL_ENTANDO_SANDBOX_PORT_PREFIXES:-1 2}"
 SANDBOX_CACHE="${KUBECTL_ENTANDO_SANDBOX_CACHE:-$HOME/.cache/kubectl-entando-sandbox}"
 SANDBOX_CLUSTERS=(source target)
 # Components in start order; stopped in reverse.
@@ -29,7 +33,6 @@ SANDBOX_BIN_DIR="$SANDBOX_CACHE/bin/$K8S_VERSION-$ETCD_VERSION"
 SANDBOX_KUBECTL="$SANDBOX_DIR/bin/kubectl"
 SANDBOX_KUBECONFIG="$SANDBOX_DIR/kubeconfig"
 export SANDBOX_REPO_ROOT SANDBOX_DIR SANDBOX_CACHE SANDBOX_BIN_DIR SANDBOX_KUBECTL SANDBOX_KUBECONFIG
-export K8S_VERSION ETCD_VERSION
 
 sbx_log() { printf 'sandbox: %s\n' "$*" >&2; }
 sbx_die() {
@@ -43,10 +46,11 @@ sbx_die() {
 cluster_port() {
   local p
   case "$1" in
-    source) p=1 ;;
-    target) p=2 ;;
+    source) p="${SANDBOX_PORT_PREFIXES[0]}" ;;
+    target) p="${SANDBOX_PORT_PREFIXES[1]}" ;;
     *) sbx_die "unknown cluster '$1' (expected source or target)" ;;
   esac
+  [[ "$p" =~ ^[1-5]$ ]] || sbx_die "port prefixes must be two digits 1-5 (KUBECTL_ENTANDO_SANDBOX_PORT_PREFIXES)"
   case "$2" in
     apiserver | kube-apiserver) echo "${p}6443" ;;
     etcd) echo "${p}6379" ;;
@@ -230,14 +234,24 @@ sandbox_build() {
 
 # ------------------------------------------------------------------ PKI ---
 
-# pki_cert <dir> <name> <subject> <ext-lines>: a key + cert signed by <dir>/ca.
+# pki_ca <dir> <name> <cn>: a self-signed CA (kept once made).
+pki_ca() {
+  local dir="$1" name="$2" cn="$3"
+  [ -s "$dir/$name.crt" ] && [ -s "$dir/$name.key" ] && return 0
+  openssl genrsa -out "$dir/$name.key" 2048 2>/dev/null
+  openssl req -x509 -new -key "$dir/$name.key" -subj "/CN=$cn" -days 3650 -sha256 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+    -out "$dir/$name.crt" 2>/dev/null
+}
+
+# pki_cert <dir> <name> <subject> <ext-lines> [<ca>]: a key + cert signed by <dir>/<ca> (default ca).
 pki_cert() {
-  local dir="$1" name="$2" subj="$3" ext="$4"
+  local dir="$1" name="$2" subj="$3" ext="$4" ca="${5:-ca}"
   [ -s "$dir/$name.crt" ] && [ -s "$dir/$name.key" ] && return 0
   openssl genrsa -out "$dir/$name.key" 2048 2>/dev/null
   openssl req -new -key "$dir/$name.key" -subj "$subj" -out "$dir/$name.csr" 2>/dev/null
   printf '%s\n' "$ext" >"$dir/$name.ext"
-  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" -CAcreateserial \
     -days 3650 -sha256 -extfile "$dir/$name.ext" -out "$dir/$name.crt" 2>/dev/null
   rm -f "$dir/$name.csr" "$dir/$name.ext"
 }
@@ -251,11 +265,10 @@ cluster_pki() {
   if [ ! -s "$dir/ca.crt" ] || [ ! -s "$dir/ca.key" ]; then
     sbx_log "[$c] creating PKI in $dir"
     rm -f "$dir"/*.crt "$dir"/*.key
-    openssl genrsa -out "$dir/ca.key" 2048 2>/dev/null
-    openssl req -x509 -new -key "$dir/ca.key" -subj "/CN=sandbox-$c-ca" -days 3650 -sha256 \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-      -out "$dir/ca.crt" 2>/dev/null
+    pki_ca "$dir" ca "sandbox-$c-ca"
   fi
+  # the aggregation layer's front proxy (request-header authentication)
+  pki_ca "$dir" front-proxy-ca "sandbox-$c-front-proxy-ca"
   local client="basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
@@ -267,6 +280,7 @@ subjectAltName=IP:127.0.0.1,DNS:localhost,IP:$(cluster_service_ip "$c"),DNS:kube
   pki_cert "$dir" apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
   pki_cert "$dir" controller-manager "/CN=system:kube-controller-manager" "$client"
   pki_cert "$dir" scheduler "/CN=system:kube-scheduler" "$client"
+  pki_cert "$dir" front-proxy-client "/CN=front-proxy-client" "$client" front-proxy-ca
   if [ ! -s "$dir/sa.key" ]; then
     openssl genrsa -out "$dir/sa.key" 2048 2>/dev/null
     openssl rsa -in "$dir/sa.key" -pubout -out "$dir/sa.pub" 2>/dev/null
@@ -399,6 +413,14 @@ comp_args() {
         "--authorization-mode=Node,RBAC" \
         "--allow-privileged=true" \
         "--enable-admission-plugins=NodeRestriction" \
+        "--endpoint-reconciler-type=none" \
+        "--requestheader-client-ca-file=$pki/front-proxy-ca.crt" \
+        "--requestheader-allowed-names=front-proxy-client" \
+        "--requestheader-username-headers=X-Remote-User" \
+        "--requestheader-group-headers=X-Remote-Group" \
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-" \
+        "--proxy-client-cert-file=$pki/front-proxy-client.crt" \
+        "--proxy-client-key-file=$pki/front-proxy-client.key" \
         "--cert-dir=$dir/run/apiserver-certs" \
         "--profiling=false" "--v=1"
       ;;
@@ -472,7 +494,8 @@ comp_start() {
   } >>"$dir/logs/$comp.log"
   # setsid: own session and process group (pgid = pid), detached from our terminal.
   # 9>&-: do not hand scripts/sandbox's lock to the daemon.
-  setsid "${args[@]}" </dev/null >>"$dir/logs/$comp.log" 2>&1 9>&- &
+  # env -u: etcd reads every ETCD_* variable as a flag.
+  setsid env -u ETCD_VERSION "${args[@]}" </dev/null >>"$dir/logs/$comp.log" 2>&1 9>&- &
   pid=$!
   echo "$pid" >"$dir/run/$comp.pid"
   sbx_log "[$c] $comp started (pid $pid, 127.0.0.1:$port, log $dir/logs/$comp.log)"
@@ -486,11 +509,11 @@ comp_wait() {
       tail -n 25 "$(cluster_dir "$c")/logs/$comp.log" >&2 || true
       sbx_die "[$c] $comp exited during start-up (log: $(cluster_dir "$c")/logs/$comp.log)"
     fi
-    if [ "$i" -ge "$timeout" ]; then
+    if [ "$i" -ge $((timeout * 4)) ]; then
       tail -n 25 "$(cluster_dir "$c")/logs/$comp.log" >&2 || true
       sbx_die "[$c] $comp not healthy after ${timeout}s (log: $(cluster_dir "$c")/logs/$comp.log)"
     fi
-    sleep 1
+    sleep 0.25
     i=$((i + 1))
   done
 }
@@ -523,25 +546,34 @@ comp_stop() {
 
 # ------------------------------------------------------------- clusters ---
 
-# cluster_up <cluster>: start (or keep) its control plane and wait until ready.
-cluster_up() {
-  local c="$1" dir comp
+# cluster_prepare <cluster>: directories, PKI and component kubeconfigs.
+cluster_prepare() {
+  local c="$1" dir
   dir=$(cluster_dir "$c")
   mkdir -p "$dir"/{pki,etcd,logs,run,pv,node}
   chmod 700 "$dir/etcd"
   cluster_pki "$c"
   cluster_kubeconfigs "$c"
+}
+
+# clusters_up <cluster...>: start (or keep) their control planes, one layer at
+# a time across all clusters (etcd, then apiserver, then kcm + scheduler), and
+# wait until each layer is healthy.
+clusters_up() {
+  local c comp
+  for c in "$@"; do cluster_prepare "$c"; done
   for comp in "${SANDBOX_COMPONENTS[@]}"; do
-    comp_start "$c" "$comp"
-    # the apiserver needs etcd, kcm/scheduler are happier with a ready apiserver
+    for c in "$@"; do comp_start "$c" "$comp"; done
     case "$comp" in
-      etcd) comp_wait "$c" etcd 60 ;;
-      kube-apiserver) comp_wait "$c" kube-apiserver 120 ;;
+      etcd) for c in "$@"; do comp_wait "$c" etcd 60; done ;;
+      kube-apiserver) for c in "$@"; do comp_wait "$c" kube-apiserver 120; done ;;
     esac
   done
-  comp_wait "$c" kube-controller-manager 60
-  comp_wait "$c" kube-scheduler 60
-  sbx_log "[$c] control plane ready at https://127.0.0.1:$(cluster_port "$c" apiserver)"
+  for c in "$@"; do
+    comp_wait "$c" kube-controller-manager 60
+    comp_wait "$c" kube-scheduler 60
+    sbx_log "[$c] control plane ready at https://127.0.0.1:$(cluster_port "$c" apiserver)"
+  done
 }
 
 # cluster_wait_default_sa <cluster>: pods can only be created once the
@@ -568,10 +600,17 @@ cluster_apply_crds() {
   sbx_log "[$c] Entando 7.3.0 CRDs established (${#names[@]})"
 }
 
-cluster_down() {
-  local c="$1" i
+# clusters_down <cluster...>: stop components layer by layer (scheduler + kcm,
+# apiserver, etcd), each layer in all clusters at once.
+clusters_down() {
+  local i c pids=()
   for ((i = ${#SANDBOX_COMPONENTS[@]} - 1; i >= 0; i--)); do
-    comp_stop "$c" "${SANDBOX_COMPONENTS[$i]}"
+    pids=()
+    for c in "$@"; do
+      comp_stop "$c" "${SANDBOX_COMPONENTS[$i]}" &
+      pids+=($!)
+    done
+    for c in "${pids[@]}"; do wait "$c" || true; done
   done
 }
 
