@@ -44,7 +44,7 @@ export async function preflight(
   target: KubeClient,
   steps: PlanStep[],
   mapping: RestoreMapping,
-  appName: string,
+  owners: RestoredOwners,
 ): Promise<string[]> {
   const problems: string[] = [];
   const writing = steps.filter((s) => s.run && s.object);
@@ -97,10 +97,16 @@ export async function preflight(
 
   const host = mapping.targetHost ?? mapping.sourceHost;
   if (host) {
-    const collision = await hostCollision(target, host, mapping.targetNamespace, appName);
+    const collision = await hostCollision(target, host, mapping.targetNamespace, owners);
     if (collision) problems.push(collision);
   }
   return problems;
+}
+
+/** The app and plugins being restored: their own Ingresses are not collisions. */
+export interface RestoredOwners {
+  app: string;
+  plugins: string[];
 }
 
 /** An Ingress of another app already serving `host`, described; undefined when free. */
@@ -108,7 +114,7 @@ export async function hostCollision(
   target: KubeClient,
   host: string,
   namespace: string,
-  appName: string,
+  owners: RestoredOwners,
 ): Promise<string | undefined> {
   let ingresses: KubeObject[];
   try {
@@ -118,8 +124,10 @@ export async function hostCollision(
   }
   for (const ingress of ingresses) {
     if (!servesHost(ingress, host)) continue;
+    const labels = ingress.metadata.labels ?? {};
     const ours =
-      ingress.metadata.namespace === namespace && ingress.metadata.labels?.EntandoApp === appName;
+      ingress.metadata.namespace === namespace &&
+      (labels.EntandoApp === owners.app || owners.plugins.includes(labels.EntandoPlugin));
     if (ours) continue;
     return `host ${host} is already served by Ingress ${ingress.metadata.namespace}/${ingress.metadata.name} in the target: two instances on one domain collide; pass --ingress-host with another host`;
   }

@@ -73,7 +73,13 @@ export async function planRestore(
     );
   }
   const ordered = orderSteps(steps);
-  const problems = await preflight(req.target, ordered, mapping, req.archive.manifest.source.app);
+  const owners = {
+    app: req.archive.manifest.source.app,
+    plugins: req.archive.objects
+      .filter((o) => o.kind === EntandoKind.Plugin)
+      .map((o) => o.metadata.name),
+  };
+  const problems = await preflight(req.target, ordered, mapping, owners);
   problems.push(...results.errors.map((e) => `${e.where}: ${e.message}`));
   results.errors.length = 0;
   return { plan: { steps: ordered, problems }, mapping, results };

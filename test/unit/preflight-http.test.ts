@@ -37,7 +37,7 @@ describe('API error handling (nock)', () => {
         kind: 'Status',
         message: 'ingresses is forbidden: User "u" cannot list resource "ingresses"',
       });
-    const problem = await hostCollision(client, 'a.example.com', 'ns', 'qs');
+    const problem = await hostCollision(client, 'a.example.com', 'ns', { app: 'qs', plugins: [] });
     expect(problem).to.match(/cannot list Ingresses.*HTTP 403.*forbidden/);
   });
 
