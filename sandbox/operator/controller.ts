@@ -26,6 +26,8 @@ export class Controller {
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Keys with a requeue timer pending: at most one per key. */
+  private readonly scheduled = new Set<string>();
   private readonly aborts = new Map<Kind, AbortController>();
   private stopped = false;
 
@@ -149,8 +151,12 @@ export class Controller {
       );
       result = { requeueAfterMs: delay };
     }
-    if (result.requeueAfterMs !== undefined && !this.stopped) {
-      this.later(() => this.enqueueKey(key), result.requeueAfterMs);
+    if (result.requeueAfterMs !== undefined && !this.stopped && !this.scheduled.has(key)) {
+      this.scheduled.add(key);
+      this.later(() => {
+        this.scheduled.delete(key);
+        this.enqueueKey(key);
+      }, result.requeueAfterMs);
     }
   }
 }

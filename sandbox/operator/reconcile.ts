@@ -40,8 +40,12 @@ export interface ReconcileResult {
 /** uid -> generation whose objects and databases are in place (readiness may be pending). */
 const provisioned = new Map<string, number>();
 
+/** uid -> what it last logged waiting for (logged once per change). */
+const lastWaiting = new Map<string, string>();
+
 export function forget(uid: string): void {
   provisioned.delete(uid);
+  lastWaiting.delete(uid);
 }
 
 const decode = (s: V1Secret | undefined, key: string) =>
@@ -283,9 +287,12 @@ export async function reconcileWorkload(
   if (hasInNamespaceDbms(dbms)) deployments.push(names.dbmsDeployment(dbms));
   const waiting = await unready(ctx.kube, cr.metadata.namespace, deployments);
   if (ctx.waitReady && waiting.length > 0) {
-    ctx.log(`${key(cr)}: waiting for ${waiting.join(', ')}`);
+    const what = waiting.join(', ');
+    if (lastWaiting.get(cr.metadata.uid) !== what) ctx.log(`${key(cr)}: waiting for ${what}`);
+    lastWaiting.set(cr.metadata.uid, what);
     return { requeueAfterMs: 2000 };
   }
+  lastWaiting.delete(cr.metadata.uid);
   await ctx.kube.patchCrStatus(cr, {
     phase: 'successful',
     entandoDeploymentPhase: 'successful',
