@@ -615,24 +615,26 @@ clusters_down() {
 }
 
 # cluster_verify_ports_free <cluster>: after down, nothing of ours may listen.
-# A leftover listener whose executable is one of the sandbox binaries (e.g. a
-# process whose pid file was lost) is ours and is killed; anything else is
-# reported, never killed.
+# A leftover listener that runs one of the cached sandbox binaries on this
+# cluster's directory (e.g. a process whose pid file was lost) is ours and is
+# stopped; anything else is reported, never killed.
 cluster_verify_ports_free() {
-  local c="$1" comp port pid exe rc=0
+  local c="$1" comp port pid exe cmdline i rc=0
   for comp in "${SANDBOX_COMPONENTS[@]}" etcd-peer; do
     port=$(cluster_port "$c" "$comp")
     port_listening "$port" || continue
     for pid in $(port_pids "$port"); do
       exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
-      case "$exe" in
-        "$SANDBOX_CACHE"/bin/*)
-          sbx_log "[$c] killing leftover sandbox process $pid ($exe) on port $port"
-          kill -TERM "$pid" 2>/dev/null || true
-          sleep 2
-          kill -KILL "$pid" 2>/dev/null || true
-          ;;
-      esac
+      cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
+      case "$exe" in "$SANDBOX_CACHE"/bin/*) ;; *) continue ;; esac
+      case "$cmdline" in *"$(cluster_dir "$c")/"*) ;; *) continue ;; esac
+      sbx_log "[$c] stopping leftover sandbox process $pid ($exe) on port $port"
+      kill -TERM "$pid" 2>/dev/null || true
+      for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -KILL "$pid" 2>/dev/null || true
     done
     sleep 0.2
     if port_listening "$port"; then
