@@ -1,0 +1,191 @@
+import { Readable, Writable } from 'node:stream';
+import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+import { OperationError } from '../errors.js';
+
+/** The parts of the `ws` WebSocket (what client-node's exec returns) used here. */
+interface WebSocket {
+  protocol: string;
+  bufferedAmount: number;
+  pause(): void;
+  resume(): void;
+  terminate(): void;
+  send(data: Buffer, cb: (err?: Error) => void): void;
+  send(data: Buffer): void;
+  on(event: 'close', listener: () => void): void;
+  on(event: 'error', listener: (err: Error) => void): void;
+}
+
+const STDIN = 0;
+const CLOSE = 255;
+/** Bytes of stdin allowed in the socket's send buffer before we wait for it to drain. */
+const STDIN_HIGH_WATER = 4 * 1024 * 1024;
+/** How much of stderr is kept for error messages. */
+const STDERR_TAIL = 16 * 1024;
+
+export interface PodExecRequest {
+  namespace: string;
+  pod: string;
+  container?: string;
+  command: string[];
+  /** Bytes for the command's stdin; its end closes stdin (the command sees EOF). */
+  stdin?: AsyncIterable<Buffer | string> | Iterable<Buffer | string>;
+  /** Where stdout goes; backpressure is honoured (the socket pauses while it is full). */
+  stdout?: Writable;
+  signal?: AbortSignal;
+}
+
+export interface PodExecResult {
+  exitCode: number;
+  /** The last bytes of stderr (for messages), never the whole of a long stream. */
+  stderr: string;
+}
+
+/**
+ * Runs a command in a pod and resolves when the command has ended, with its exit code, after
+ * stdout was fully written. Wraps client-node's Exec, whose promise resolves when the socket
+ * opens and which ignores backpressure both ways: here stdout pauses the socket while the
+ * consumer is full, and stdin is sent only as fast as the socket drains, ending with a
+ * close-stdin frame (v5.channel.k8s.io) so the command sees EOF.
+ */
+export async function podExec(config: KubeConfig, req: PodExecRequest): Promise<PodExecResult> {
+  let socket: WebSocket | undefined;
+  let stderrTail = '';
+  let status: V1Status | undefined;
+  const stdoutDone = new Promise<void>((resolve, reject) => {
+    if (!req.stdout) return resolve();
+    req.stdout.once('finish', resolve);
+    req.stdout.once('close', resolve);
+    req.stdout.once('error', reject);
+  });
+  const stdoutProxy = req.stdout
+    ? new Writable({
+        write(chunk: Buffer, _enc, done) {
+          if (!req.stdout!.write(chunk)) {
+            socket?.pause();
+            req.stdout!.once('drain', () => socket?.resume());
+          }
+          done();
+        },
+        final(done) {
+          req.stdout!.end();
+          done();
+        },
+      })
+    : null;
+  const stderrSink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+      done();
+    },
+  });
+  // A stdin that never emits: client-node then asks for a stdin channel, and we feed it.
+  const stdinPlaceholder = req.stdin ? new Readable({ read() {} }) : null;
+
+  const ended = new Promise<void>((resolve, reject) => {
+    const exec = new Exec(config);
+    exec
+      .exec(
+        req.namespace,
+        req.pod,
+        req.container ?? '',
+        req.command,
+        stdoutProxy,
+        stderrSink,
+        stdinPlaceholder,
+        false,
+        (s) => {
+          status = s;
+        },
+      )
+      .then((ws) => {
+        socket = ws as unknown as WebSocket;
+        socket.on('close', () => resolve());
+        socket.on('error', (err) => reject(err));
+        if (req.signal) {
+          const abort = () => socket?.terminate();
+          if (req.signal.aborted) abort();
+          req.signal.addEventListener('abort', abort, { once: true });
+        }
+        if (req.stdin)
+          sendStdin(socket, req.stdin).catch((err) => {
+            socket?.terminate();
+            reject(err);
+          });
+      }, reject);
+  });
+
+  try {
+    await ended;
+  } catch (err) {
+    req.stdout?.destroy(err as Error);
+    throw new OperationError(`exec in pod ${req.namespace}/${req.pod} failed: ${describe(err)}`, {
+      cause: err,
+    });
+  }
+  if (req.signal?.aborted) {
+    req.stdout?.destroy(new Error('interrupted'));
+    throw new OperationError('interrupted');
+  }
+  if (!status) {
+    const error = new OperationError(
+      `exec in pod ${req.namespace}/${req.pod} ended without an exit status (the pod or the connection went away)`,
+    );
+    req.stdout?.destroy(error);
+    throw error;
+  }
+  if (stdoutProxy && !stdoutProxy.writableEnded) stdoutProxy.end();
+  await stdoutDone;
+  return { exitCode: exitCodeOf(status), stderr: stderrTail };
+}
+
+/** Like podExec, but a non-zero exit is an error that carries the command's stderr. */
+export async function podExecOk(
+  config: KubeConfig,
+  req: PodExecRequest,
+  what: string,
+): Promise<PodExecResult> {
+  const result = await podExec(config, req);
+  if (result.exitCode !== 0) {
+    const detail = result.stderr.trim().split('\n').slice(-3).join(' | ');
+    throw new OperationError(
+      `${what} failed in pod ${req.namespace}/${req.pod} (exit code ${result.exitCode})${detail ? `: ${detail}` : ''}`,
+    );
+  }
+  return result;
+}
+
+/** The exit code a V1Status reports: 0 on Success, the ExitCode cause on NonZeroExitCode. */
+export function exitCodeOf(status: V1Status): number {
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  if (cause?.message !== undefined) return Number(cause.message);
+  throw new OperationError(`exec failed: ${status.message ?? status.reason ?? 'unknown error'}`);
+}
+
+async function sendStdin(
+  socket: WebSocket,
+  stdin: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+): Promise<void> {
+  for await (const raw of stdin) {
+    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    const frame = Buffer.allocUnsafe(chunk.length + 1);
+    frame[0] = STDIN;
+    chunk.copy(frame, 1);
+    await new Promise<void>((resolve, reject) =>
+      socket.send(frame, (err) => (err ? reject(err) : resolve())),
+    );
+    while (socket.bufferedAmount > STDIN_HIGH_WATER) await new Promise((r) => setTimeout(r, 5));
+  }
+  if (socket.protocol === 'v5.channel.k8s.io') {
+    socket.send(Buffer.from([CLOSE, STDIN]));
+  } else {
+    throw new OperationError(
+      `the API server does not support closing stdin (protocol ${socket.protocol}): Kubernetes 1.29 or newer is needed`,
+    );
+  }
+}
+
+function describe(err: unknown): string {
+  if (err && typeof err === 'object' && 'message' in err) return String((err as Error).message);
+  return String(err);
+}
