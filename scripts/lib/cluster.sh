@@ -34,6 +34,11 @@ SANDBOX_KUBECTL="$SANDBOX_DIR/bin/kubectl"
 SANDBOX_KUBECONFIG="$SANDBOX_DIR/kubeconfig"
 export SANDBOX_REPO_ROOT SANDBOX_DIR SANDBOX_CACHE SANDBOX_BIN_DIR SANDBOX_KUBECTL SANDBOX_KUBECONFIG
 
+# Go is often installed off PATH (/usr/local/go); the builds need it.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  PATH="/usr/local/go/bin:$PATH"
+fi
+
 sbx_log() { printf 'sandbox: %s\n' "$*" >&2; }
 sbx_die() {
   printf 'sandbox: ERROR: %s\n' "$*" >&2
