@@ -26,7 +26,7 @@ node_src_hash() {
     cd "$NODE_REPO_ROOT/sandbox/node" || exit 1
     {
       go env GOVERSION 2>/dev/null || echo nogo
-      find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -not -path './testdata/*' -print0 |
+      find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -not -name '*_test.go' -not -path './testdata/*' -print0 |
         LC_ALL=C sort -z | xargs -0 sha256sum
     } | sha256sum | cut -c1-16
   )

@@ -423,9 +423,8 @@ func (rt *podRuntime) setState(cs *containerState, st corev1.ContainerState, not
 	rt.mu.Lock()
 	cs.state = st
 	rt.mu.Unlock()
-	if notify || true {
-		rt.notify()
-	}
+	_ = notify
+	rt.notify()
 }
 
 func containerID(uid types.UID, cs *containerState) string {

@@ -114,10 +114,20 @@ type executor struct {
 // ExecInContainer implements remotecommand.Executor.
 func (e *executor) ExecInContainer(ctx context.Context, _ string, _ string, container string, cmd []string,
 	in io.Reader, out, errOut io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize, _ time.Duration) error {
-	go func() { // resize events are not supported; drain them
-		for range resize {
-		}
-	}()
+	if resize != nil { // no terminal is allocated: drain resize events
+		go func() {
+			for {
+				select {
+				case _, ok := <-resize:
+					if !ok {
+						return
+					}
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
 	if len(cmd) == 0 {
 		return errors.New("no command given")
 	}
