@@ -292,4 +292,5 @@ dbms_status() {
     my='running'
   fi
   printf '%s: postgresql %s, mariadb %s\n' "$cluster" "$pg" "$my"
+  [ "$pg" = running ] && [ "$my" = running ]
 }

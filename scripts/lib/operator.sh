@@ -73,14 +73,14 @@ operator_up() {
 }
 
 operator_down() {
-  local cluster=$1 dir=$2 pid i
+  local cluster=$1 dir=$2 pid _
   pid=$(_operator_pid "$dir") || {
     rm -f "$dir/run/operator.pid"
     return 0
   }
   echo "[operator] $cluster: stopping (pid $pid)" >&2
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 20); do
+  for _ in $(seq 1 20); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.5
   done
@@ -94,5 +94,6 @@ operator_status() {
     printf '%s: operator stand-in running (pid %s)\n' "$cluster" "$pid"
   else
     printf '%s: operator stand-in stopped\n' "$cluster"
+    return 1
   fi
 }
