@@ -214,7 +214,7 @@ sandbox_build() {
       ld="$ld -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
     done
     start=$(date +%s)
-    sbx_log "building Kubernetes $K8S_VERSION and etcd $ETCD_VERSION with go build -p 2 (cold: tens of minutes on 2 cores; log: $log)"
+    sbx_log "building Kubernetes $K8S_VERSION and etcd $ETCD_VERSION with go build -p 2 (cold: about 10 min on 2 cores; log: $log)"
     if ! (
       export GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false"
       cd "$SANDBOX_REPO_ROOT/sandbox/k8s"
