@@ -4,7 +4,12 @@ import type { EncryptionKeys } from '../archive/encryption.js';
 import { newManifest, type Manifest } from '../archive/manifest.js';
 import { ArchiveWriter } from '../archive/writer.js';
 import { COMPONENTS } from '../components/index.js';
-import type { Component } from '../components/component.js';
+import {
+  DEFAULT_BACKUP_OPTIONS,
+  type BackupOptions,
+  type Component,
+} from '../components/component.js';
+import { StreamProgress } from '../report/progress.js';
 import { findApp } from '../components/resources/find-app.js';
 import { entandoVersion, IMAGE_INFO } from '../entando/kinds.js';
 import { OperationError, UserError } from '../errors.js';
@@ -24,6 +29,7 @@ export interface BackupRequest {
   output: Output;
   signal: AbortSignal;
   components?: readonly Component[];
+  options?: Partial<BackupOptions>;
   now?: Date;
 }
 
@@ -59,6 +65,10 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     now,
   );
   const results = new Results();
+  const options = { ...DEFAULT_BACKUP_OPTIONS, ...req.options };
+  const progress = req.output.quiet
+    ? StreamProgress.silent()
+    : new StreamProgress(req.output.stderr);
   if (fs.existsSync(file))
     throw new UserError(`${file} already exists: choose another --file or remove it`);
   let writer: ArchiveWriter;
@@ -80,6 +90,8 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
       if (req.signal.aborted) throw new OperationError('interrupted');
       req.output.progress(`backing up ${component.name}...`);
       await component.backup({
+        options,
+        progress,
         kube,
         namespace: ns,
         app,

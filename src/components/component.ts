@@ -6,9 +6,30 @@ import type { Results } from '../report/results.js';
 import type { RestoreMapping } from '../restore/mapping.js';
 import type { PlanStep } from '../restore/plan.js';
 import type { Manifest } from '../archive/manifest.js';
+import type { DecryptionKeys } from '../archive/encryption.js';
+import type { StreamProgress } from '../report/progress.js';
 
 /** What every component's backup sees. */
+/** Choices of the user that shape a backup. */
+export interface BackupOptions {
+  /** Scale the app and plugins to 0 for a point-in-time copy (always scaled back). */
+  quiesce: boolean;
+  /** Independent streams (schemas, file trees) run at most this many at once. */
+  parallel: number;
+  /** Also copy entando-indices (Lucene; rebuildable). */
+  includeIndices: boolean;
+}
+
+export const DEFAULT_BACKUP_OPTIONS: BackupOptions = {
+  quiesce: false,
+  parallel: 4,
+  includeIndices: false,
+};
+
 export interface BackupContext {
+  options: BackupOptions;
+  /** Streams report bytes here; shown as progress on a terminal. */
+  progress: StreamProgress;
   kube: KubeClient;
   namespace: string;
   app: KubeObject;
@@ -21,6 +42,8 @@ export interface BackupContext {
 /** The archive's content as a restore plans from it: manifest plus the captured objects. */
 export interface LoadedArchive {
   file: string;
+  /** To read data entries again, each in its own pass (archive/entry-stream.ts). */
+  keys: DecryptionKeys;
   manifest: Manifest;
   objects: KubeObject[];
 }
@@ -29,6 +52,8 @@ export interface LoadedArchive {
 export type ExistingPolicy = 'fail' | 'skip' | 'update';
 
 export interface PlanContext {
+  /** Independent data streams run at most this many at once. */
+  parallel: number;
   archive: LoadedArchive;
   existing: ExistingPolicy;
   mapping: RestoreMapping;

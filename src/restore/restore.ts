@@ -22,7 +22,7 @@ export async function loadArchive(file: string, keys: DecryptionKeys): Promise<L
     for await (const c of body) chunks.push(c);
     objects.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeObject);
   });
-  return { file, manifest, objects };
+  return { file, keys, manifest, objects };
 }
 
 export interface PlanRequest {
@@ -32,6 +32,7 @@ export interface PlanRequest {
   targetNamespace?: string;
   ingressHost?: string;
   existing: ExistingPolicy;
+  parallel?: number;
 }
 
 export function mappingFor(
@@ -66,6 +67,7 @@ export async function planRestore(
       ...(await component.plan({
         archive: req.archive,
         existing: req.existing,
+        parallel: req.parallel ?? 4,
         mapping,
         target: req.target,
         results,

@@ -13,6 +13,9 @@ interface BackupArgs extends GlobalArgs, KubeArgs {
   'recipients-file'?: string[];
   'passphrase-file'?: string;
   encrypt: boolean;
+  quiesce: boolean;
+  parallel: number;
+  'include-indices': boolean;
 }
 
 export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, BackupArgs> {
@@ -27,6 +30,28 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         })
         .options(kubeOptions)
         .options(encryptOptions)
+        .option('quiesce', {
+          type: 'boolean',
+          default: false,
+          describe:
+            'Scale the app and its plugins to 0 for a point-in-time copy (always scaled back, on error and Ctrl-C too); needed for embedded databases',
+        })
+        .option('parallel', {
+          type: 'number',
+          default: 4,
+          describe: 'Copy at most this many streams (schemas, file trees) at once',
+        })
+        .option('include-indices', {
+          type: 'boolean',
+          default: false,
+          describe: 'Also copy /entando-data/entando-indices (rebuildable search index)',
+        })
+        .check((a) => {
+          if (!Number.isInteger(a.parallel) || (a.parallel as number) < 1) {
+            throw new Error('--parallel must be a whole number of at least 1');
+          }
+          return true;
+        })
         .option('file', {
           alias: 'f',
           type: 'string',
@@ -63,6 +88,11 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         keys,
         output,
         signal: ctx.io.signal,
+        options: {
+          quiesce: args.quiesce,
+          parallel: args.parallel,
+          includeIndices: args['include-indices'],
+        },
       });
       for (const w of outcome.results.warnings) output.warn(formatFinding(w));
       const counts =

@@ -19,6 +19,7 @@ interface RestoreArgs extends GlobalArgs, KubeArgs {
   'dry-run': boolean;
   yes: boolean;
   existing: ExistingPolicy;
+  parallel: number;
   identity?: string[];
   'passphrase-file'?: string;
 }
@@ -52,6 +53,11 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           type: 'boolean',
           default: false,
           describe: 'Print the plan and the preflight result; change nothing',
+        })
+        .option('parallel', {
+          type: 'number',
+          default: 4,
+          describe: 'Load at most this many streams (schemas, file trees) at once',
         })
         .option('yes', {
           alias: 'y',
@@ -101,6 +107,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         targetNamespace: args['to-namespace'] ?? args.namespace,
         ingressHost: args['ingress-host'],
         existing: args.existing,
+        parallel: args.parallel,
       });
       const summary = {
         archive: args.archive,
