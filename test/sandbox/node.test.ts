@@ -194,6 +194,7 @@ describe('sandbox node (sandbox-node)', function () {
   let core: CoreV1Api;
   let nodeName: string;
   let echo: { port: number; close: () => void };
+  let otherContext: string | undefined;
 
   before(async function () {
     if (!fs.existsSync(KUBECONFIG) || !fs.existsSync(KUBECTL)) {
@@ -354,6 +355,8 @@ describe('sandbox node (sandbox-node)', function () {
   after(async function () {
     echo?.close();
     if (core) await kubectl(['delete', 'namespace', ns, '--wait=false']);
+    if (otherContext)
+      await kubectl(['delete', 'namespace', ns, '--wait=false'], { context: otherContext });
   });
 
   describe('node registration', function () {
@@ -520,6 +523,46 @@ describe('sandbox node (sandbox-node)', function () {
       expect(
         await kubectlOk(['-n', ns, 'exec', 'deploy/scaler', '--', 'cat', '/entando-data/k']),
       ).to.equal('kept\n');
+    });
+
+    it('keeps the two clusters apart: the same claim gets a different directory on the other cluster', async function () {
+      const other = CONTEXT === 'sandbox-source' ? 'sandbox-target' : 'sandbox-source';
+      if (!kc.getContexts().some((c) => c.name === other)) this.skip();
+      const okc = new KubeConfig();
+      okc.loadFromFile(KUBECONFIG);
+      okc.setCurrentContext(other);
+      const ocore = okc.makeApiClient(CoreV1Api);
+      const onodes = await ocore.listNode({ labelSelector: 'sandbox.entando.org/node=true' });
+      if (onodes.items.length === 0) this.skip();
+      otherContext = other;
+      const claim = {
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+          {
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            metadata: { name: 'data-a', namespace: ns },
+            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+          },
+        ],
+      };
+      const r = await kubectl(['apply', '-f', '-'], {
+        input: JSON.stringify(claim),
+        context: other,
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      const pvName = `sandbox-pv-${ns}-data-a`;
+      const [mine, theirs] = await Promise.all([
+        core.readPersistentVolume({ name: pvName }),
+        eventually(() => ocore.readPersistentVolume({ name: pvName }), 30_000),
+      ]);
+      const a = mine.spec!.hostPath!.path;
+      const b = theirs.spec!.hostPath!.path;
+      expect(a).to.not.equal(b);
+      fs.writeFileSync(path.join(a, 'only-here'), 'x');
+      expect(fs.existsSync(path.join(b, 'only-here'))).to.equal(false);
     });
 
     it('deletes the PV and its directory when the claim is deleted', async function () {

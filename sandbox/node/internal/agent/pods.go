@@ -139,7 +139,11 @@ func (a *Agent) terminatePod(ctx context.Context, pod *corev1.Pod) error {
 	a.mu.Unlock()
 	if rt != nil {
 		klog.InfoS("pod is being deleted: stopping its processes", "pod", rt.key)
-		rt.stop()
+		grace := killGrace
+		if g := pod.DeletionGracePeriodSeconds; g != nil && time.Duration(*g)*time.Second < grace {
+			grace = time.Duration(*g) * time.Second
+		}
+		rt.stopWithin(grace)
 	}
 	if already {
 		return nil
@@ -244,7 +248,10 @@ func newContainerState(c corev1.Container, init bool, pod *corev1.Pod) *containe
 func (rt *podRuntime) notify() { rt.a.podQueue.Add(rt.key) }
 
 // stop kills every process of the pod and waits for the supervisors to end.
-func (rt *podRuntime) stop() {
+func (rt *podRuntime) stop() { rt.stopWithin(killGrace) }
+
+// stopWithin is stop with at most grace between SIGTERM and SIGKILL.
+func (rt *podRuntime) stopWithin(grace time.Duration) {
 	rt.mu.Lock()
 	rt.stopped = true
 	var procs []*os.Process
@@ -258,7 +265,7 @@ func (rt *podRuntime) stop() {
 	}
 	rt.mu.Unlock()
 	rt.cancel()
-	killGroups(procs, killGrace)
+	killGroups(procs, grace)
 	rt.wg.Wait()
 }
 
