@@ -4,7 +4,8 @@
 #
 # Sourced by scripts/sandbox (after scripts/lib/cluster.sh). Functions:
 #   node_build                      build sandbox-node into the binary cache (no-op when cached)
-#   node_up <cluster> <dir> <port>  start it (idempotent) and wait until its Node is Ready
+#   node_up <cluster> <dir> <port>  start it (idempotent; restarts it if the sources changed)
+#                                   and wait until its Node is Ready
 #   node_down <cluster> <dir>       stop it and every pod process it started
 #   node_status <cluster> <dir>     one line of status; non-zero if not running
 #
@@ -81,6 +82,10 @@ node_up() {
   node_build
   bin=$(node_bin)
   mkdir -p "$dir/run" "$dir/logs" "$dir/node" "$dir/pv"
+  if pid=$(node_pid "$dir") && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" != "$bin" ]; then
+    node_log "[$c] sandbox-node sources changed since pid $pid started: restarting it"
+    node_down "$c" "$dir"
+  fi
   if pid=$(node_pid "$dir"); then
     node_log "[$c] node already running (pid $pid)"
   else
