@@ -10,6 +10,9 @@ import {
   type Component,
 } from '../components/component.js';
 import { StreamProgress } from '../report/progress.js';
+import { ScaleGuard } from '../kube/scale.js';
+import { Limiter } from '../util/limit.js';
+import { appDeployments } from '../components/resources/deployments.js';
 import { findApp } from '../components/resources/find-app.js';
 import { entandoVersion, IMAGE_INFO } from '../entando/kinds.js';
 import { OperationError, UserError } from '../errors.js';
@@ -83,24 +86,37 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     }
     throw err;
   }
+  const guard = new ScaleGuard(kube, (m) => req.output.progress(m));
   const onAbort = () => void writer.abort(new OperationError('interrupted'));
   req.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    for (const component of req.components ?? COMPONENTS) {
-      if (req.signal.aborted) throw new OperationError('interrupted');
-      req.output.progress(`backing up ${component.name}...`);
-      await component.backup({
-        options,
-        progress,
-        kube,
-        namespace: ns,
-        app,
-        archive: writer,
-        results,
-        output: req.output,
-        signal: req.signal,
-      });
+    if (options.quiesce) {
+      req.output.progress('quiescing: scaling the app and its plugins to 0');
+      await guard.scaleDown(ns, await appDeployments(kube, app));
     }
+    const streams = new Limiter(options.parallel);
+    const context = {
+      options,
+      streams,
+      progress,
+      kube,
+      namespace: ns,
+      app,
+      archive: writer,
+      results,
+      output: req.output,
+      signal: req.signal,
+    };
+    const running = (req.components ?? COMPONENTS).map((component) =>
+      component.backup(context).catch((err: unknown) => {
+        throw err instanceof UserError || err instanceof OperationError
+          ? err
+          : new OperationError(`${component.name}: ${apiErrorMessage(err)}`, { cause: err });
+      }),
+    );
+    const settled = await Promise.allSettled(running);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
     if (!results.ok)
       throw new OperationError(
         `backup failed: ${results.errors.map((e) => `${e.where}: ${e.message}`).join('; ')}`,
@@ -114,6 +130,10 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     throw new OperationError(`backup failed: ${apiErrorMessage(err)}`, { cause: err });
   } finally {
     req.signal.removeEventListener('abort', onAbort);
+    if (guard.active) {
+      req.output.progress('scaling the app and its plugins back');
+      await guard.restore();
+    }
   }
   return { file, manifest, results, encryption: req.keys?.description ?? 'none' };
 }

@@ -8,6 +8,7 @@ import type { PlanStep } from '../restore/plan.js';
 import type { Manifest } from '../archive/manifest.js';
 import type { DecryptionKeys } from '../archive/encryption.js';
 import type { StreamProgress } from '../report/progress.js';
+import type { Limiter } from '../util/limit.js';
 
 /** What every component's backup sees. */
 /** Choices of the user that shape a backup. */
@@ -28,6 +29,11 @@ export const DEFAULT_BACKUP_OPTIONS: BackupOptions = {
 
 export interface BackupContext {
   options: BackupOptions;
+  /**
+   * The --parallel bound, shared by all components (they run concurrently): wrap each
+   * independent stream (one schema dump, one file tree) in `streams.run(...)`.
+   */
+  streams: Limiter;
   /** Streams report bytes here; shown as progress on a terminal. */
   progress: StreamProgress;
   kube: KubeClient;
@@ -68,6 +74,11 @@ export interface PlanContext {
  */
 export interface Component {
   readonly name: string;
+  /**
+   * Writes the component's entries. All components' backups run concurrently; a data stream
+   * runs inside ctx.streams.run(). With --quiesce the app's and plugins' deployments are
+   * already at 0 replicas (read volumes through a short-lived pod, not the app's pod).
+   */
   backup(ctx: BackupContext): Promise<void>;
   plan(ctx: PlanContext): Promise<PlanStep[]>;
 }

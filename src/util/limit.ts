@@ -24,3 +24,25 @@ export async function mapLimit<T, R>(
   if (failure) throw failure.error;
   return results;
 }
+
+/**
+ * A bound shared by independent tasks started from different places (every component's
+ * streams in one backup): at most `size` run at once, the rest wait their turn in order.
+ */
+export class Limiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}

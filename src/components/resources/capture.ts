@@ -8,6 +8,7 @@ import {
 import type { KubeClient } from '../../kube/client.js';
 import { describeRef, refOf, spec, type KubeObject } from '../../kube/object.js';
 import type { Results } from '../../report/results.js';
+import { serverDeploymentNames } from './deployments.js';
 import {
   appReferences,
   dedupeReferences,
@@ -165,9 +166,6 @@ export function isOperatorGenerated(obj: KubeObject): boolean {
   );
 }
 
-/** Qualifiers of servers the operator regenerates with their own secrets (DBMS, Keycloak). */
-const REGENERATED_SERVERS = new Set(['db', 'sso']);
-
 /**
  * The deployments running the app's (or plugin's) own servers, named in
  * status.serverStatuses; the in-namespace DBMS and Keycloak carry the same labels but their
@@ -178,16 +176,7 @@ async function serverDeployments(
   owner: KubeObject,
   labelSelector: string,
 ): Promise<KubeObject[]> {
-  const statuses =
-    (owner.status as { serverStatuses?: Record<string, { deploymentName?: string }> })
-      ?.serverStatuses ?? {};
-  const skip = new Set(
-    Object.entries(statuses)
-      .filter(([qualifier]) => REGENERATED_SERVERS.has(qualifier))
-      .map(([, s]) => s?.deploymentName),
-  );
+  const own = new Set(serverDeploymentNames(owner));
   const all = await kube.list('apps/v1', 'Deployment', owner.metadata.namespace, labelSelector);
-  return all.filter(
-    (d) => !skip.has(d.metadata.name) && !/-dbms-in-namespace-/.test(d.metadata.name),
-  );
+  return all.filter((d) => own.has(d.metadata.name));
 }

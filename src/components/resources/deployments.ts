@@ -1,0 +1,36 @@
+import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import type { KubeClient } from '../../kube/client.js';
+import { spec, type KubeObject } from '../../kube/object.js';
+
+/** Servers the operator regenerates with their own secrets: never quiesced, never followed. */
+const INFRASTRUCTURE = new Set(['db', 'sso']);
+
+/** Deployment names of an Entando CR's own servers (app engine, cm, ab; a plugin's server). */
+export function serverDeploymentNames(owner: KubeObject): string[] {
+  const statuses =
+    (owner.status as { serverStatuses?: Record<string, { deploymentName?: string }> })
+      ?.serverStatuses ?? {};
+  return Object.entries(statuses)
+    .filter(([qualifier, s]) => !INFRASTRUCTURE.has(qualifier) && s?.deploymentName)
+    .map(([, s]) => s.deploymentName!);
+}
+
+/** The deployments to scale to 0 for a point-in-time copy: the app's and its linked plugins'. */
+export async function appDeployments(kube: KubeClient, app: KubeObject): Promise<string[]> {
+  const ns = app.metadata.namespace!;
+  const names = serverDeploymentNames(app);
+  const links = await kube.list(ENTANDO_API, EntandoKind.Link, ns);
+  for (const link of links) {
+    const s = spec(link);
+    if (s.entandoAppName !== app.metadata.name) continue;
+    if ((s.entandoPluginNamespace ?? ns) !== ns) continue;
+    const plugin = await kube.get({
+      apiVersion: ENTANDO_API,
+      kind: EntandoKind.Plugin,
+      namespace: ns,
+      name: s.entandoPluginName as string,
+    });
+    if (plugin) names.push(...serverDeploymentNames(plugin));
+  }
+  return names;
+}
