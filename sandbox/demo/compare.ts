@@ -29,7 +29,11 @@ function main(): void {
   ].sort();
   for (const name of names) {
     if (name.startsWith('PersistentVolumeClaim/')) continue;
-    const note = name.startsWith('EntandoApp/') ? 'ingress host changed on purpose' : '';
+    const note = /^Entando(App|Plugin)\//.test(name)
+      ? 'ingress host changed on purpose'
+      : /-dbms-in-namespace-admin-secret$/.test(name)
+        ? "the target's operator makes its own"
+        : '';
     lines.push(row(name, short(source.objects[name]), short(restored.objects[name]), note));
   }
   lines.push('databases (rows, content sha256)');

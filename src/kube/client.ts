@@ -86,12 +86,12 @@ export class KubeClient {
   }
 
   async mergePatch(ref: ObjectRef, patch: Record<string, unknown>): Promise<KubeObject> {
-    const body = {
-      apiVersion: ref.apiVersion,
-      kind: ref.kind,
-      metadata: { name: ref.name, namespace: ref.namespace },
-      ...patch,
+    const metadata = {
+      ...((patch.metadata as Record<string, unknown> | undefined) ?? {}),
+      name: ref.name,
+      namespace: ref.namespace,
     };
+    const body = { ...patch, apiVersion: ref.apiVersion, kind: ref.kind, metadata };
     return (await this.objects.patch(
       body,
       undefined,

@@ -214,6 +214,13 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
       name: 'quickstart-portdb-secret',
     });
     expect(secret!.data).to.deep.equal(sourceSecret!.data);
+    // owned by the app in the source: owned by the restored app (its new uid) in the target
+    const owner = secret!.metadata.ownerReferences?.[0];
+    expect(owner).to.include({
+      kind: 'EntandoApp',
+      name: 'quickstart',
+      uid: restoredApp!.metadata.uid,
+    });
   });
 
   it('running again: reports existing objects by default, converges with --existing update', async () => {

@@ -189,6 +189,24 @@ describe('remapping and host rewrite (table)', () => {
     });
   });
 
+  it("follows the operator's resource-namespace label", () => {
+    const secret: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: 'quickstart-portdb-secret',
+        namespace: 'src',
+        labels: { EntandoApp: 'quickstart', 'entando.org/entando-resource-namespace': 'src' },
+      },
+    };
+    const result = prepareObject(secret, mapping);
+    expect(result.object.metadata.labels).to.deep.equal({
+      EntandoApp: 'quickstart',
+      'entando.org/entando-resource-namespace': 'dst',
+    });
+    expect(result.changes).to.have.length(2);
+  });
+
   it('no host flag, no host change', () => {
     const result = prepareObject(app(), { ...mapping, targetHost: 'qs.example.com' });
     expect((result.object.spec as { ingressHostName: string }).ingressHostName).to.equal(

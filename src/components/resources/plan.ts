@@ -4,6 +4,7 @@ import { phaseOfKind, PHASES } from '../../restore/order.js';
 import type { PlanStep, StepContext } from '../../restore/plan.js';
 import { prepareObject } from '../../restore/transforms/index.js';
 import type { PlanContext } from '../component.js';
+import { adoptSteps } from './adopt.js';
 
 const COMPONENT = 'resources';
 
@@ -12,7 +13,7 @@ export async function planObjectSteps(
   ctx: PlanContext,
   objects: KubeObject[],
 ): Promise<PlanStep[]> {
-  const steps: PlanStep[] = [await namespaceStep(ctx)];
+  const steps: PlanStep[] = [await namespaceStep(ctx), ...adoptSteps(objects, ctx.mapping)];
   for (const archived of objects) {
     const prepared = prepareObject(archived, ctx.mapping);
     const object = prepared.object;
