@@ -1,0 +1,80 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runBackup } from '../../src/backup/backup.js';
+import { encryptionKeys } from '../../src/archive/encryption.js';
+import { generateIdentity } from '../../src/archive/age/index.js';
+import { dataPath } from '../../src/archive/layout.js';
+import type { Component } from '../../src/components/component.js';
+import { COMPONENTS } from '../../src/components/index.js';
+import { resolveKube } from '../../src/kube/kubeconfig.js';
+import { Output } from '../../src/report/output.js';
+import { OperationError } from '../../src/errors.js';
+import { tempDir } from '../helpers/tmp.js';
+import {
+  applyFixture,
+  deleteNamespace,
+  KUBECONFIG,
+  randomSuffix,
+  requireSandbox,
+  SOURCE,
+} from '../helpers/sandbox.js';
+
+/** A component whose stream never ends by itself: the backup is interrupted while it runs. */
+function endlessComponent(started: () => void): Component {
+  return {
+    name: 'endless',
+    async backup(ctx) {
+      const stream = new PassThrough();
+      const timer = setInterval(() => stream.write(Buffer.alloc(64 * 1024)), 5);
+      ctx.signal.addEventListener('abort', () => {
+        clearInterval(timer);
+        stream.destroy(new OperationError('interrupted'));
+      });
+      started();
+      await ctx.archive.addStream(dataPath('endless', 'stream'), stream);
+    },
+    async plan() {
+      return [];
+    },
+  };
+}
+
+describe('e2e: an interrupted backup leaves nothing behind', function () {
+  this.timeout(5 * 60_000);
+  const ns = `e2e-interrupt-${randomSuffix()}`;
+  let tmp: ReturnType<typeof tempDir>;
+  before(async () => {
+    requireSandbox();
+    tmp = tempDir();
+    await applyFixture('sandbox/fixtures/default.yaml', SOURCE, ns);
+  });
+  after(async () => {
+    tmp?.cleanup();
+    await deleteNamespace(SOURCE, ns).catch(() => undefined);
+  });
+
+  it('Ctrl-C mid-stream: no archive, no partial file, a non-zero outcome', async () => {
+    const controller = new AbortController();
+    const file = path.join(tmp.dir, 'qs.tar.age');
+    const keys = await encryptionKeys({ recipient: [generateIdentity().recipient] }, { env: {} });
+    const sink = new PassThrough();
+    sink.resume();
+    const backup = runBackup({
+      kube: resolveKube({ kubeconfig: KUBECONFIG, context: SOURCE, namespace: ns }),
+      file,
+      keys,
+      output: new Output(sink, sink, 'text', true, 0),
+      signal: controller.signal,
+      components: [
+        ...COMPONENTS,
+        endlessComponent(() => setTimeout(() => controller.abort(), 300)),
+      ],
+    });
+    const err = await backup.catch((e) => e);
+    expect(err).to.be.instanceOf(OperationError);
+    expect(err.message).to.match(/interrupted/);
+    expect(fs.readdirSync(tmp.dir)).to.deep.equal([]);
+  });
+});
