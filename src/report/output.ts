@@ -19,10 +19,10 @@ export class Output {
   result(text: string | string[], json: unknown): void {
     if (this.format === 'json') {
       this.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-    } else if (!this.quiet || this.format === 'text') {
-      const lines = Array.isArray(text) ? text : [text];
-      if (lines.length > 0) this.stdout.write(`${lines.join('\n')}\n`);
+      return;
     }
+    const lines = Array.isArray(text) ? text : [text];
+    if (lines.length > 0) this.stdout.write(`${lines.join('\n')}\n`);
   }
 
   /** A progress line for people watching a terminal. */
