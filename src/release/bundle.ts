@@ -1,0 +1,30 @@
+import path from 'node:path';
+import { build } from 'esbuild';
+
+/**
+ * Bundles the CLI into one CommonJS file for the single executable (SEA runs CommonJS only).
+ * The entry is src/release/sea-entry.ts (src/cli/entry.ts has a top-level await). Packages that
+ * are ESM read `import.meta.url` (yargs' locale directory, createRequire): it is defined as the
+ * file URL of `__filename`, which in a single executable is the executable itself.
+ */
+export async function bundle(root: string, outfile: string): Promise<void> {
+  const result = await build({
+    entryPoints: [path.join(root, 'src/release/sea-entry.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    minify: false,
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+    define: { 'import.meta.url': '__kubectl_entando_import_meta_url' },
+    banner: {
+      js: "var __kubectl_entando_import_meta_url = require('node:url').pathToFileURL(__filename).href;",
+    },
+  });
+  if (result.errors.length > 0) {
+    throw new Error(`esbuild: ${result.errors.map((e) => e.text).join('; ')}`);
+  }
+}

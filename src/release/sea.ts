@@ -1,0 +1,45 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import postject from 'postject';
+
+const exec = promisify(execFile);
+
+/** The fuse Node looks for to know that a SEA blob was injected. */
+export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+export const SEA_RESOURCE = 'NODE_SEA_BLOB';
+
+/**
+ * Generates the SEA preparation blob for `main` with `node` (a Node runnable on this machine,
+ * of the same version as the binaries the blob goes into). No snapshot and no code cache: the
+ * blob is then the same for every platform of that Node version.
+ */
+export async function seaBlob(node: string, main: string, out: string): Promise<void> {
+  const config = `${out}.json`;
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      main,
+      output: out,
+      disableExperimentalSEAWarning: true,
+      useSnapshot: false,
+      useCodeCache: false,
+    }),
+  );
+  await exec(node, ['--experimental-sea-config', config], { env: { PATH: process.env.PATH } });
+  if (!fs.existsSync(out)) throw new Error(`${node} --experimental-sea-config wrote no blob`);
+}
+
+/** Injects the blob into a copy of a Node executable (ELF, PE or Mach-O). */
+export async function injectBlob(executable: string, blob: string, macho: boolean): Promise<void> {
+  await postject.inject(executable, SEA_RESOURCE, fs.readFileSync(blob), {
+    sentinelFuse: SEA_FUSE,
+    ...(macho ? { machoSegmentName: 'NODE_SEA' } : {}),
+  });
+}
+
+export function ensureDir(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  return path.resolve(dir);
+}
