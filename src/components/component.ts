@@ -19,6 +19,8 @@ export interface BackupOptions {
   parallel: number;
   /** Also copy entando-indices (Lucene; rebuildable). */
   includeIndices: boolean;
+  /** Image of the short-lived pod that dumps an external database (default per DBMS). */
+  dbClientImage?: string;
 }
 
 export const DEFAULT_BACKUP_OPTIONS: BackupOptions = {
@@ -65,6 +67,8 @@ export interface PlanContext {
   mapping: RestoreMapping;
   target: KubeClient;
   results: Results;
+  /** Image of the short-lived pod that loads an external database (default per DBMS). */
+  dbClientImage?: string;
 }
 
 /**

@@ -1,0 +1,355 @@
+import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import type { KubeClient } from '../../kube/client.js';
+import { spec, type KubeObject } from '../../kube/object.js';
+import { serverDeploymentNames } from '../resources/deployments.js';
+import {
+  datasourceEnvs,
+  envMap,
+  keycloakPartsUrl,
+  type DatasourceEnv,
+  type ValueRef,
+} from './env.js';
+import { parseJdbcUrl } from './jdbc.js';
+
+export type Dbms = 'postgresql' | 'mysql' | 'oracle';
+
+export interface DatasourceOwner {
+  kind: string;
+  name: string;
+}
+
+/** One database of the app, found from its env and secrets (never from a guessed name). */
+export interface Datasource {
+  owner: DatasourceOwner;
+  /** portdb, servdb (app engine), dedb (component manager), plugindb, kcdb (Keycloak). */
+  qualifier: string;
+  /** The deployment whose env declares it, and the env prefix (PORTDB, SPRING_DATASOURCE...). */
+  deployment?: string;
+  envPrefix?: string;
+  dbms: Dbms;
+  url: string;
+  host: string;
+  port: number;
+  /** PostgreSQL: the database holding the schemas; MySQL: the database; Oracle: the service. */
+  database: string;
+  /** PostgreSQL: the schema (= username); MySQL: the database; Oracle: the user's schema. */
+  schema: string;
+  username: string;
+  /** Kept in memory only: never written to the archive's manifest, a log or a command line. */
+  password: string;
+  /** Where the credentials were read: secret name (and keys), or literal env values. */
+  credentials: string;
+  secretName?: string;
+}
+
+/** A datasource in files (Derby, H2): the files component copies it, not this one. */
+export interface EmbeddedDatasource {
+  owner: DatasourceOwner;
+  qualifier: string;
+  engine: string;
+}
+
+export interface Discovery {
+  datasources: Datasource[];
+  embedded: EmbeddedDatasource[];
+  /** What could not be read (a secret missing, a URL not understood): each one is an error. */
+  problems: string[];
+}
+
+/** The only cluster reads discovery needs (tests give a fake). */
+export type KubeReader = Pick<KubeClient, 'get' | 'list'>;
+
+const APP_QUALIFIERS: Record<string, string> = {
+  PORTDB: 'portdb',
+  SERVDB: 'servdb',
+  SPRING_DATASOURCE: 'dedb',
+};
+
+/** The qualifier of a datasource from its owner and env prefix (the operator's names). */
+export function qualifierOf(ownerKind: string, prefix: string): string {
+  if (ownerKind === EntandoKind.KeycloakServer) return 'kcdb';
+  if (ownerKind === EntandoKind.Plugin && prefix === 'SPRING_DATASOURCE') return 'plugindb';
+  return APP_QUALIFIERS[prefix] ?? prefix.toLowerCase().replace(/_/g, '-');
+}
+
+/** The datasources the operator makes for a CR with `dbms: postgresql|mysql`. */
+export function expectedQualifiers(owner: KubeObject): string[] {
+  const dbms = spec(owner).dbms;
+  if (dbms !== 'postgresql' && dbms !== 'mysql') return [];
+  if (owner.kind === EntandoKind.App) return ['portdb', 'servdb', 'dedb'];
+  if (owner.kind === EntandoKind.Plugin) return ['plugindb'];
+  return [];
+}
+
+/** The plugins linked to the app in its namespace (EntandoAppPluginLinks). */
+export async function linkedPlugins(kube: KubeReader, app: KubeObject): Promise<KubeObject[]> {
+  const ns = app.metadata.namespace!;
+  const out: KubeObject[] = [];
+  for (const link of await kube.list(ENTANDO_API, EntandoKind.Link, ns)) {
+    const s = spec(link);
+    if (s.entandoAppName !== app.metadata.name) continue;
+    if (((s.entandoPluginNamespace as string | undefined) ?? ns) !== ns) continue;
+    const plugin = await kube.get({
+      apiVersion: ENTANDO_API,
+      kind: EntandoKind.Plugin,
+      namespace: ns,
+      name: s.entandoPluginName as string,
+    });
+    if (plugin && !out.some((p) => p.metadata.name === plugin.metadata.name)) out.push(plugin);
+  }
+  return out;
+}
+
+/** The Keycloak server the app uses when it runs in the app's namespace (its DB may be ours). */
+export async function keycloakOf(
+  kube: KubeReader,
+  app: KubeObject,
+): Promise<KubeObject | undefined> {
+  const ns = app.metadata.namespace!;
+  const ref = spec(app).keycloakToUse as { name?: string; namespace?: string } | undefined;
+  if (ref?.namespace && ref.namespace !== ns) return undefined;
+  if (ref?.name) {
+    return kube.get({
+      apiVersion: ENTANDO_API,
+      kind: EntandoKind.KeycloakServer,
+      namespace: ns,
+      name: ref.name,
+    });
+  }
+  const servers = await kube.list(ENTANDO_API, EntandoKind.KeycloakServer, ns);
+  return servers.length === 1 ? servers[0] : undefined;
+}
+
+/**
+ * Every database of the app: the app engine's portdb and servdb, the component manager's dedb,
+ * each linked plugin's plugindb, and Keycloak's when it uses the same DBMS as the app. Read
+ * from the env of the generated deployments (and the CRs' environmentVariables), values
+ * resolved from their secrets; the conventional `<cr>-<qualifier>-secret` is used only for a
+ * datasource the operator must have made but whose deployment env is not there.
+ */
+export async function discoverDatasources(kube: KubeReader, app: KubeObject): Promise<Discovery> {
+  const result: Discovery = { datasources: [], embedded: [], problems: [] };
+  const owners = [app, ...(await linkedPlugins(kube, app))];
+  for (const owner of owners) await discoverOwner(kube, owner, result);
+  const keycloak = await keycloakOf(kube, app);
+  if (keycloak) {
+    const kc: Discovery = { datasources: [], embedded: [], problems: [] };
+    await discoverOwner(kube, keycloak, kc, true);
+    const sameDbms = (d: Datasource) =>
+      result.datasources.some((a) => a.dbms === d.dbms && a.host === d.host && a.port === d.port);
+    for (const d of kc.datasources) if (sameDbms(d)) result.datasources.push(d);
+    result.problems.push(...kc.problems);
+  }
+  return result;
+}
+
+/** The datasources of one CR (app, plugin or Keycloak), added to `into`. */
+export async function discoverOwner(
+  kube: KubeReader,
+  owner: KubeObject,
+  into: Discovery,
+  keycloak = owner.kind === EntandoKind.KeycloakServer,
+): Promise<void> {
+  const ns = owner.metadata.namespace!;
+  const who: DatasourceOwner = { kind: owner.kind, name: owner.metadata.name };
+  const crEnv = spec(owner).environmentVariables;
+  const found: { env: DatasourceEnv; deployment?: string }[] = [];
+  for (const name of ownerDeployments(owner, keycloak)) {
+    const d = await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name });
+    if (!d) continue;
+    for (const env of datasourceEnvs(envMap(...containerEnvs(d), crEnv), keycloak)) {
+      found.push({ env, deployment: name });
+    }
+  }
+  if (found.length === 0) {
+    for (const env of datasourceEnvs(envMap(crEnv), keycloak)) found.push({ env });
+  }
+  const seen = new Set<string>();
+  for (const { env, deployment } of found) {
+    const qualifier = qualifierOf(owner.kind, env.prefix);
+    if (seen.has(qualifier)) continue;
+    seen.add(qualifier);
+    const where = `${owner.kind} ${owner.metadata.name} ${qualifier}`;
+    try {
+      const ds = await resolveDatasource(kube, ns, who, qualifier, env, deployment);
+      if (ds && 'engine' in ds) into.embedded.push(ds);
+      else if (ds) into.datasources.push(ds);
+    } catch (err) {
+      into.problems.push(`${where}: ${(err as Error).message}`);
+    }
+  }
+  // A datasource the operator makes for dbms postgresql/mysql, not found in any env.
+  for (const qualifier of expectedQualifiers(owner)) {
+    if (seen.has(qualifier)) continue;
+    const secretName = `${owner.metadata.name}-${qualifier}-secret`;
+    const secret = await kube.get({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      namespace: ns,
+      name: secretName,
+    });
+    if (!secret) continue;
+    const dbms = spec(owner).dbms as 'postgresql' | 'mysql';
+    const service =
+      (owner.status as { serverStatuses?: { db?: { serviceName?: string } } } | undefined)
+        ?.serverStatuses?.db?.serviceName ?? `default-${dbms}-dbms-in-namespace-service`;
+    const username = secretValue(secret, 'username');
+    if (!username) {
+      into.problems.push(
+        `${owner.kind} ${owner.metadata.name} ${qualifier}: secret ${secretName} has no username`,
+      );
+      continue;
+    }
+    const url =
+      dbms === 'postgresql'
+        ? `jdbc:postgresql://${service}.${ns}.svc.cluster.local:5432/default_postgresql_dbms_in_namespace_db`
+        : `jdbc:mysql://${service}.${ns}.svc.cluster.local:3306/${username}`;
+    const env: DatasourceEnv = {
+      prefix: qualifier.toUpperCase(),
+      url: { kind: 'value', value: url },
+      username: { kind: 'secret', name: secretName, key: 'username' },
+      password: { kind: 'secret', name: secretName, key: 'password' },
+    };
+    try {
+      const ds = await resolveDatasource(kube, ns, who, qualifier, env, undefined);
+      if (ds && !('engine' in ds)) {
+        ds.credentials += ' (no deployment env: conventional secret name)';
+        into.datasources.push(ds);
+      }
+    } catch (err) {
+      into.problems.push(
+        `${owner.kind} ${owner.metadata.name} ${qualifier}: ${(err as Error).message}`,
+      );
+    }
+  }
+}
+
+/** The deployments whose env declares an owner's datasources (never the DBMS's own). */
+function ownerDeployments(owner: KubeObject, keycloak: boolean): string[] {
+  if (!keycloak) return serverDeploymentNames(owner);
+  const statuses =
+    (owner.status as { serverStatuses?: Record<string, { deploymentName?: string }> })
+      ?.serverStatuses ?? {};
+  return Object.entries(statuses)
+    .filter(([q, s]) => q !== 'db' && s?.deploymentName)
+    .map(([, s]) => s.deploymentName!);
+}
+
+function containerEnvs(deployment: KubeObject): unknown[] {
+  const podSpec =
+    (deployment.spec as { template?: { spec?: { containers?: { env?: unknown }[] } } })?.template
+      ?.spec ?? {};
+  return (podSpec.containers ?? []).map((c) => c.env);
+}
+
+/** Turns the env refs of one datasource into a Datasource with its real values. */
+export async function resolveDatasource(
+  kube: KubeReader,
+  namespace: string,
+  owner: DatasourceOwner,
+  qualifier: string,
+  env: DatasourceEnv,
+  deployment: string | undefined,
+): Promise<Datasource | EmbeddedDatasource | undefined> {
+  const read = (ref: ValueRef | undefined) => readValue(kube, namespace, ref);
+  let url: string | undefined;
+  if (env.url) url = await read(env.url);
+  else if (env.parts) {
+    url = keycloakPartsUrl({
+      vendor: await read(env.parts.vendor),
+      host: await read(env.parts.host),
+      port: await read(env.parts.port),
+      database: await read(env.parts.database),
+    });
+  }
+  if (!url) throw new Error(`no database URL in env ${env.prefix}_*`);
+  const target = parseJdbcUrl(url);
+  if (!target)
+    throw new Error(`JDBC URL ${url} not understood (PostgreSQL, MySQL, Oracle expected)`);
+  if (target.dbms === 'embedded') return { owner, qualifier, engine: target.engine };
+  const username = await read(env.username);
+  const password = await read(env.password);
+  if (!username) throw new Error(`no username in env ${env.prefix}_USERNAME`);
+  if (password === undefined) throw new Error(`no password in env ${env.prefix}_PASSWORD`);
+  const schemaEnv = await read(env.schema);
+  const secretName = [env.username, env.password].find((r) => r?.kind === 'secret')?.name;
+  const credentials = describeCredentials(env);
+  const base = { owner, qualifier, deployment, envPrefix: env.prefix, url, username, password };
+  if (target.dbms === 'oracle') {
+    return {
+      ...base,
+      dbms: 'oracle',
+      host: target.host ?? '',
+      port: target.port ?? 1521,
+      database: target.service ?? '',
+      schema: (schemaEnv ?? username).toUpperCase(),
+      credentials,
+      secretName,
+    };
+  }
+  return {
+    ...base,
+    dbms: target.dbms,
+    host: target.host,
+    port: target.port,
+    database: target.database || username,
+    // PostgreSQL: one schema per user, named like it; MySQL: one database per user.
+    schema:
+      target.dbms === 'postgresql'
+        ? (target.schema ?? schemaEnv ?? username)
+        : target.database || username,
+    credentials,
+    secretName,
+  };
+}
+
+function describeCredentials(env: DatasourceEnv): string {
+  const parts: string[] = [];
+  for (const [what, ref] of [
+    ['username', env.username],
+    ['password', env.password],
+  ] as const) {
+    if (!ref) continue;
+    if (ref.kind === 'secret') parts.push(`${what} from secret ${ref.name} key ${ref.key}`);
+    else if (ref.kind === 'configMap')
+      parts.push(`${what} from configmap ${ref.name} key ${ref.key}`);
+    else parts.push(`${what} from env ${env.prefix} value`);
+  }
+  return parts.join(', ');
+}
+
+async function readValue(
+  kube: KubeReader,
+  namespace: string,
+  ref: ValueRef | undefined,
+): Promise<string | undefined> {
+  if (!ref) return undefined;
+  if (ref.kind === 'value') return ref.value;
+  const obj = await kube.get({
+    apiVersion: 'v1',
+    kind: ref.kind === 'secret' ? 'Secret' : 'ConfigMap',
+    namespace,
+    name: ref.name,
+  });
+  if (!obj)
+    throw new Error(`${ref.kind === 'secret' ? 'secret' : 'configmap'} ${ref.name} not found`);
+  if (ref.kind === 'configMap') {
+    const v = (obj.data as Record<string, string> | undefined)?.[ref.key];
+    if (v === undefined) throw new Error(`configmap ${ref.name} has no key ${ref.key}`);
+    return v;
+  }
+  const v = secretValue(obj, ref.key);
+  if (v === undefined) throw new Error(`secret ${ref.name} has no key ${ref.key}`);
+  return v;
+}
+
+function secretValue(secret: KubeObject, key: string): string | undefined {
+  const data = (secret.data as Record<string, string> | undefined)?.[key];
+  if (data !== undefined) return Buffer.from(data, 'base64').toString('utf8');
+  return (secret.stringData as Record<string, string> | undefined)?.[key];
+}
+
+/** An archive entry name for a datasource: `<owner>.<qualifier>.sql`. */
+export function entryName(ds: { owner: DatasourceOwner; qualifier: string }): string {
+  return `${ds.owner.name}.${ds.qualifier}.sql`;
+}

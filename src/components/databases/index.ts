@@ -1,0 +1,147 @@
+import { dataPath } from '../../archive/layout.js';
+import type { ManifestEntry } from '../../archive/manifest.js';
+import { OperationError } from '../../errors.js';
+import type { BackupContext, Component, PlanContext } from '../component.js';
+import { discoverDatasources, entryName, type Datasource } from './discovery.js';
+import { streamDump } from './dump.js';
+import { ClientPods, executorFor } from './executor.js';
+import { oracleError } from './oracle.js';
+import { planDatabaseSteps } from './restore.js';
+
+export const COMPONENT = 'databases';
+
+/** Per-entry facts a restore needs (and a reader of the manifest wants); never a password. */
+export interface DatabaseEntryMeta {
+  component: 'databases';
+  owner: { kind: string; name: string };
+  qualifier: string;
+  dbms: 'postgresql' | 'mysql';
+  /** PostgreSQL: the database holding the schema; MySQL: the database. */
+  database: string;
+  schema: string;
+  username: string;
+  secret?: string;
+  credentials: string;
+  deployment?: string;
+  envPrefix?: string;
+  host: string;
+  port: number;
+  /** dbms-pod: dumped in the in-namespace DBMS pod; client-pod: from a client pod (external). */
+  location: 'dbms-pod' | 'client-pod';
+  format: 'pg_dump-plain' | 'mysqldump';
+}
+
+export interface DatabasesSummary {
+  datasources: (Omit<DatabaseEntryMeta, 'component'> & { entry: string; bytes: number })[];
+  /** Derby/H2 datasources, copied as files by the files component. */
+  embedded: { owner: { kind: string; name: string }; qualifier: string; engine: string }[];
+}
+
+export function entryMeta(
+  ds: Datasource,
+  location: DatabaseEntryMeta['location'],
+): DatabaseEntryMeta {
+  if (ds.dbms === 'oracle') throw new OperationError('Oracle is not dumped');
+  const meta: DatabaseEntryMeta = {
+    component: 'databases',
+    owner: ds.owner,
+    qualifier: ds.qualifier,
+    dbms: ds.dbms,
+    database: ds.database,
+    schema: ds.schema,
+    username: ds.username,
+    credentials: ds.credentials,
+    host: ds.host,
+    port: ds.port,
+    location,
+    format: ds.dbms === 'postgresql' ? 'pg_dump-plain' : 'mysqldump',
+  };
+  if (ds.secretName) meta.secret = ds.secretName;
+  if (ds.deployment) meta.deployment = ds.deployment;
+  if (ds.envPrefix) meta.envPrefix = ds.envPrefix;
+  return meta;
+}
+
+/**
+ * The app's databases: every datasource (app engine portdb/servdb, component manager dedb,
+ * plugins' plugindb, Keycloak's when in the same DBMS), each dumped by its DBMS's own tool
+ * inside the cluster and streamed into the archive.
+ */
+export const databasesComponent: Component = {
+  name: COMPONENT,
+
+  async backup(ctx: BackupContext) {
+    const found = await discoverDatasources(ctx.kube, ctx.app);
+    if (found.problems.length > 0) {
+      throw new OperationError(
+        `databases: cannot read ${found.problems.length === 1 ? 'a datasource' : 'datasources'}: ${found.problems.join('; ')}`,
+      );
+    }
+    const oracle = found.datasources.filter((d) => d.dbms === 'oracle');
+    if (oracle.length > 0) throw oracleError(oracle);
+    const summary: DatabasesSummary = { datasources: [], embedded: found.embedded };
+    ctx.archive.manifest.components.databases = summary;
+    for (const ds of found.datasources) {
+      ctx.output.debug(
+        `database ${ds.owner.name} ${ds.qualifier}: ${ds.dbms} ${ds.schema} on ${ds.host}:${ds.port} (${ds.credentials})`,
+      );
+    }
+    const clients = new ClientPods(
+      ctx.kube,
+      ctx.app.metadata.name,
+      ctx.options.dbClientImage,
+      (m) => ctx.output.progress(m),
+    );
+    try {
+      const settled = await Promise.allSettled(
+        found.datasources.map((ds) => ctx.streams.run(() => backupOne(ctx, ds, clients))),
+      );
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const s of settled) {
+        const { meta, entry } = (
+          s as PromiseFulfilledResult<{ meta: DatabaseEntryMeta; entry: ManifestEntry }>
+        ).value;
+        const rest: Partial<DatabaseEntryMeta> = { ...meta };
+        delete rest.component;
+        summary.datasources.push({
+          ...(rest as Omit<DatabaseEntryMeta, 'component'>),
+          entry: entry.path,
+          bytes: entry.size,
+        });
+      }
+    } finally {
+      await clients.dispose();
+    }
+  },
+
+  async plan(ctx: PlanContext) {
+    return planDatabaseSteps(ctx);
+  },
+};
+
+async function backupOne(
+  ctx: BackupContext,
+  ds: Datasource,
+  clients: ClientPods,
+): Promise<{ meta: DatabaseEntryMeta; entry: ManifestEntry }> {
+  if (ctx.signal.aborted) throw new OperationError('interrupted');
+  const exec = await executorFor(ctx.kube, ctx.namespace, ds, clients);
+  const name = entryName(ds);
+  const label = `database ${name}`;
+  const meta = entryMeta(ds, exec.kind);
+  ctx.output.debug(`dumping ${ds.schema} in ${exec.where}`);
+  const entry = await streamDump(
+    exec,
+    ds,
+    (stream) =>
+      ctx.archive.addStream(
+        dataPath(COMPONENT, name),
+        stream,
+        meta as unknown as Record<string, unknown>,
+      ),
+    { signal: ctx.signal, onBytes: (n) => ctx.progress.add(label, n) },
+  );
+  ctx.progress.finish(label);
+  return { meta, entry };
+}

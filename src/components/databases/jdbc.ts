@@ -1,0 +1,84 @@
+/** What a JDBC URL of an Entando datasource says about where its data lives. */
+export type JdbcTarget =
+  | {
+      dbms: 'postgresql' | 'mysql';
+      host: string;
+      port: number;
+      /** PostgreSQL: the database holding the schemas; MySQL: the database itself. */
+      database: string;
+      /** PostgreSQL `currentSchema` parameter, when the URL sets one. */
+      schema?: string;
+    }
+  | { dbms: 'oracle'; host?: string; port?: number; service?: string }
+  | { dbms: 'embedded'; engine: 'derby' | 'h2' };
+
+const DEFAULT_PORTS = { postgresql: 5432, mysql: 3306 } as const;
+
+/**
+ * Parses the JDBC URLs Entando's images use (PostgreSQL, MySQL/MariaDB, Oracle thin, Derby and
+ * H2 for embedded databases). Returns undefined for anything else: the caller says which URL it
+ * could not read rather than guessing.
+ */
+export function parseJdbcUrl(url: string): JdbcTarget | undefined {
+  const trimmed = url.trim();
+  if (/^jdbc:derby:/i.test(trimmed)) return { dbms: 'embedded', engine: 'derby' };
+  if (/^jdbc:h2:/i.test(trimmed)) return { dbms: 'embedded', engine: 'h2' };
+  const oracle = /^jdbc:oracle:[a-z0-9]+:(?:[^@]*)@(.*)$/i.exec(trimmed);
+  if (oracle) return parseOracle(oracle[1]);
+  const net =
+    /^jdbc:(postgresql|mysql|mariadb)(?::[a-z]+)?:\/\/([^/?#]*)(?:\/([^?#]*))?(?:\?(.*))?$/i.exec(
+      trimmed,
+    );
+  if (!net) return undefined;
+  const dbms = net[1].toLowerCase() === 'postgresql' ? 'postgresql' : 'mysql';
+  const hostPort = net[2].split(',')[0];
+  const { host, port } = splitHostPort(hostPort, DEFAULT_PORTS[dbms]);
+  if (!host || port === undefined) return undefined;
+  const database = decodeURIComponent(net[3] ?? '');
+  const params = new URLSearchParams(net[4] ?? '');
+  const target: JdbcTarget = { dbms, host, port, database };
+  const schema = params.get('currentSchema');
+  if (dbms === 'postgresql' && schema) target.schema = schema.split(',')[0];
+  return target;
+}
+
+function splitHostPort(value: string, defaultPort: number): { host: string; port?: number } {
+  const ipv6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
+  if (ipv6) return { host: ipv6[1], port: ipv6[2] ? Number(ipv6[2]) : defaultPort };
+  const [host, port] = value.split(':');
+  if (port !== undefined && !/^\d+$/.test(port)) return { host };
+  return { host, port: port ? Number(port) : defaultPort };
+}
+
+function parseOracle(rest: string): JdbcTarget {
+  // @//host:port/service, @host:port:SID, @host:port/service or a TNS descriptor.
+  const simple = /^(?:\/\/)?([^:/()]+)(?::(\d+))?(?:[:/](.+))?$/.exec(rest);
+  if (simple) {
+    return {
+      dbms: 'oracle',
+      host: simple[1],
+      port: simple[2] ? Number(simple[2]) : 1521,
+      service: simple[3],
+    };
+  }
+  const host = /\(HOST\s*=\s*([^)]+)\)/i.exec(rest)?.[1]?.trim();
+  const port = /\(PORT\s*=\s*(\d+)\)/i.exec(rest)?.[1];
+  const service = /\((?:SERVICE_NAME|SID)\s*=\s*([^)]+)\)/i.exec(rest)?.[1]?.trim();
+  return { dbms: 'oracle', host, port: port ? Number(port) : undefined, service };
+}
+
+/**
+ * The in-cluster Service a host name points at, if it is one: `svc`, `svc.ns`, `svc.ns.svc`,
+ * `svc.ns.svc.<cluster domain>`. `namespace` is the one the name is resolved from.
+ */
+export function serviceOfHost(
+  host: string,
+  namespace: string,
+): { name: string; namespace: string } | undefined {
+  if (/^[0-9.]+$/.test(host) || host.includes(':')) return undefined;
+  const labels = host.toLowerCase().split('.');
+  if (labels.length === 1) return { name: labels[0], namespace };
+  if (labels.length === 2) return { name: labels[0], namespace: labels[1] };
+  if (labels[2] === 'svc') return { name: labels[0], namespace: labels[1] };
+  return undefined;
+}

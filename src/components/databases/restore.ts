@@ -1,0 +1,164 @@
+import { entryStream } from '../../archive/entry-stream.js';
+import type { ManifestEntry } from '../../archive/manifest.js';
+import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import { OperationError } from '../../errors.js';
+import type { KubeObject, ObjectRef } from '../../kube/object.js';
+import { ScaleGuard } from '../../kube/scale.js';
+import { formatBytes } from '../../report/progress.js';
+import type { PlanStep, StepContext } from '../../restore/plan.js';
+import { waitForEntandoReady } from '../../restore/wait-ready.js';
+import { mapLimit } from '../../util/limit.js';
+import type { PlanContext } from '../component.js';
+import { serverDeploymentNames } from '../resources/deployments.js';
+import { discoverOwner, type Datasource, type Discovery } from './discovery.js';
+import { ClientPods, executorFor } from './executor.js';
+import type { DatabaseEntryMeta } from './index.js';
+import { loadDump } from './load.js';
+
+/**
+ * Where database steps go in the restore order (src/restore/order.ts): the app's after the
+ * EntandoApp (60) so the operator has made its roles from the restored secrets; a plugin's
+ * after the plugins (80), before the links (90). Keycloak's with the app's, first.
+ */
+export const DATABASE_PRIORITIES: Record<string, number> = {
+  [EntandoKind.KeycloakServer]: 70,
+  [EntandoKind.App]: 70,
+  [EntandoKind.Plugin]: 85,
+};
+
+const PHASE = 'databases';
+
+interface Archived {
+  entry: ManifestEntry;
+  meta: DatabaseEntryMeta;
+}
+
+export function archivedDatabases(entries: ManifestEntry[]): Archived[] {
+  return entries
+    .filter((e) => (e.meta as { component?: string } | undefined)?.component === 'databases')
+    .map((entry) => ({ entry, meta: entry.meta as unknown as DatabaseEntryMeta }));
+}
+
+/** One step per owner (app, plugin, Keycloak): wait, scale to 0, load its schemas, scale back. */
+export async function planDatabaseSteps(ctx: PlanContext): Promise<PlanStep[]> {
+  const byOwner = new Map<string, Archived[]>();
+  for (const a of archivedDatabases(ctx.archive.manifest.entries)) {
+    const key = `${a.meta.owner.kind}/${a.meta.owner.name}`;
+    byOwner.set(key, [...(byOwner.get(key) ?? []), a]);
+  }
+  const steps: PlanStep[] = [];
+  const ns = ctx.mapping.targetNamespace;
+  for (const group of byOwner.values()) {
+    const owner = group[0].meta.owner;
+    const ref: ObjectRef = {
+      apiVersion: ENTANDO_API,
+      kind: owner.kind,
+      namespace: ns,
+      name: owner.name,
+    };
+    const what = group
+      .map(
+        (a) =>
+          `${a.meta.qualifier}: ${a.meta.dbms} ${a.meta.dbms === 'postgresql' ? 'schema' : 'database'} ${a.meta.schema} (${formatBytes(a.entry.size)})`,
+      )
+      .sort();
+    const base = {
+      priority: DATABASE_PRIORITIES[owner.kind] ?? 70,
+      phase: PHASE,
+      component: 'databases',
+      object: ref,
+      changes: what.map((w) => `load ${w}`),
+    };
+    if (ctx.existing === 'skip' && (await ctx.target.get(ref))) {
+      steps.push({
+        ...base,
+        action: 'skip',
+        reason: `${owner.kind} ${owner.name} exists in the target: its databases are left as they are (--existing skip)`,
+      });
+      continue;
+    }
+    steps.push({
+      ...base,
+      action: 'run',
+      reason:
+        'once the operator has made the roles and schemas from the restored secrets: deployments scaled to 0, each schema emptied and loaded as its own user, Liquibase lock cleared, deployments scaled back',
+      run: (c) => restoreOwner(c, ctx, ref, group),
+    });
+  }
+  return steps;
+}
+
+async function restoreOwner(
+  c: StepContext,
+  ctx: PlanContext,
+  ref: ObjectRef,
+  group: Archived[],
+): Promise<void> {
+  await waitForEntandoReady(c.target, ref, 600_000, c.progress);
+  const owner = await c.target.get(ref);
+  if (!owner) throw new OperationError(`${ref.kind} ${ref.name} is not in the target`);
+  const found: Discovery = { datasources: [], embedded: [], problems: [] };
+  await discoverOwner(c.target, owner, found);
+  if (found.problems.length > 0) throw new OperationError(found.problems.join('; '));
+  const pairs = group.map((a) => ({ ...a, ds: matchTarget(a.meta, found.datasources, ref) }));
+  const guard = new ScaleGuard(c.target, c.progress);
+  const clients = new ClientPods(c.target, owner.metadata.name, ctx.dbClientImage, c.progress);
+  try {
+    await guard.scaleDown(ref.namespace!, deploymentsOf(owner));
+    await mapLimit(pairs, ctx.parallel, async ({ entry, meta, ds }) => {
+      if (c.signal.aborted) throw new OperationError('interrupted');
+      const exec = await executorFor(c.target, ref.namespace!, ds, clients);
+      const started = Date.now();
+      const dump = entryStream(ctx.archive.file, ctx.archive.keys, entry);
+      try {
+        await loadDump(exec, ds, dump, { signal: c.signal });
+      } finally {
+        dump.destroy();
+      }
+      const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+      c.progress(
+        `loaded ${meta.qualifier} of ${ref.name} into ${ds.dbms} ${ds.schema}: ${formatBytes(entry.size)} in ${seconds.toFixed(1)} s (${(entry.size / seconds / 1e6).toFixed(1)} MB/s)`,
+      );
+    });
+  } finally {
+    await clients.dispose();
+    await guard.restore();
+  }
+}
+
+function deploymentsOf(owner: KubeObject): string[] {
+  if (owner.kind !== EntandoKind.KeycloakServer) return serverDeploymentNames(owner);
+  const statuses =
+    (owner.status as { serverStatuses?: Record<string, { deploymentName?: string }> })
+      ?.serverStatuses ?? {};
+  return Object.entries(statuses)
+    .filter(([q, s]) => q !== 'db' && s?.deploymentName)
+    .map(([, s]) => s.deploymentName!);
+}
+
+/**
+ * The target's datasource for an archived one: same qualifier, same DBMS, same user (the
+ * restored secret), so the dump's schema names and its objects' owner are right.
+ */
+export function matchTarget(
+  meta: DatabaseEntryMeta,
+  targets: Datasource[],
+  ref: ObjectRef,
+): Datasource {
+  const ds = targets.find((d) => d.qualifier === meta.qualifier);
+  const where = `${ref.kind} ${ref.name} ${meta.qualifier}`;
+  if (!ds) {
+    throw new OperationError(
+      `${where}: the restored ${ref.kind} has no ${meta.qualifier} datasource in the target (its dbms or environment variables differ from the archived ones)`,
+    );
+  }
+  if (ds.dbms !== meta.dbms) {
+    throw new OperationError(`${where}: archived from ${meta.dbms}, the target uses ${ds.dbms}`);
+  }
+  if (ds.username !== meta.username || ds.schema !== meta.schema) {
+    throw new OperationError(
+      `${where}: the target uses user ${ds.username} (schema ${ds.schema}) but the archive holds ${meta.username}'s schema ${meta.schema}: restore the credential secret${meta.secret ? ` ${meta.secret}` : ''} from the archive before the app (run the restore with --existing update)`,
+    );
+  }
+  return ds;
+}
