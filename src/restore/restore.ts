@@ -33,6 +33,8 @@ export interface PlanRequest {
   ingressHost?: string;
   existing: ExistingPolicy;
   parallel?: number;
+  /** Image of the pod that loads an external database (--db-client-image). */
+  dbClientImage?: string;
 }
 
 export function mappingFor(
@@ -71,6 +73,7 @@ export async function planRestore(
         mapping,
         target: req.target,
         results,
+        dbClientImage: req.dbClientImage,
       })),
     );
   }

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { encryptionKeys } from '../../archive/encryption.js';
 import { runBackup } from '../../backup/backup.js';
+import type { DatabasesSummary } from '../../components/databases/index.js';
 import { resolveKube } from '../../kube/kubeconfig.js';
 import { formatFinding } from '../../report/results.js';
 import type { CliContext } from '../context.js';
@@ -16,6 +17,7 @@ interface BackupArgs extends GlobalArgs, KubeArgs {
   quiesce: boolean;
   parallel: number;
   'include-indices': boolean;
+  'db-client-image'?: string;
 }
 
 export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, BackupArgs> {
@@ -45,6 +47,11 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           type: 'boolean',
           default: false,
           describe: 'Also copy /entando-data/entando-indices (rebuildable search index)',
+        })
+        .option('db-client-image', {
+          type: 'string',
+          describe:
+            'Image of the short-lived pod that dumps an external database (default: postgres:16-alpine / mysql:8.0)',
         })
         .check((a) => {
           if (!Number.isInteger(a.parallel) || (a.parallel as number) < 1) {
@@ -92,6 +99,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           quiesce: args.quiesce,
           parallel: args.parallel,
           includeIndices: args['include-indices'],
+          dbClientImage: args['db-client-image'],
         },
       });
       for (const w of outcome.results.warnings) output.warn(formatFinding(w));
@@ -99,11 +107,22 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         (outcome.manifest.components.resources as { counts?: Record<string, number> })?.counts ??
         {};
       const bytes = outcome.manifest.entries.reduce((n, e) => n + e.size, 0);
+      const summary = outcome.manifest.components.databases as DatabasesSummary | undefined;
+      const databases = (summary?.datasources ?? []).map((d) => ({
+        owner: d.owner.name,
+        qualifier: d.qualifier,
+        dbms: d.dbms,
+        schema: d.schema,
+        bytes: d.bytes,
+      }));
       output.result(
         [
           `backed up ${outcome.manifest.source.app} from ${kube.contextName}/${kube.namespace} to ${outcome.file}`,
           `  encryption: ${outcome.encryption}`,
           ...Object.entries(counts).map(([kind, n]) => `  ${kind}: ${n}`),
+          ...databases.map(
+            (d) => `  database ${d.owner} ${d.qualifier}: ${d.dbms} ${d.schema}, ${d.bytes} bytes`,
+          ),
           `  entries: ${outcome.manifest.entries.length}, ${bytes} bytes`,
           ...(outcome.results.warnings.length
             ? [`  warnings: ${outcome.results.warnings.length}`]
@@ -114,6 +133,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           encryption: outcome.encryption,
           source: outcome.manifest.source,
           counts,
+          databases,
           entries: outcome.manifest.entries.length,
           bytes,
           warnings: outcome.results.warnings,

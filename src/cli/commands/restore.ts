@@ -20,6 +20,7 @@ interface RestoreArgs extends GlobalArgs, KubeArgs {
   yes: boolean;
   existing: ExistingPolicy;
   parallel: number;
+  'db-client-image'?: string;
   identity?: string[];
   'passphrase-file'?: string;
 }
@@ -58,6 +59,11 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           type: 'number',
           default: 4,
           describe: 'Load at most this many streams (schemas, file trees) at once',
+        })
+        .option('db-client-image', {
+          type: 'string',
+          describe:
+            'Image of the short-lived pod that loads an external database (default: postgres:16-alpine / mysql:8.0)',
         })
         .option('yes', {
           alias: 'y',
@@ -108,6 +114,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         ingressHost: args['ingress-host'],
         existing: args.existing,
         parallel: args.parallel,
+        dbClientImage: args['db-client-image'],
       });
       const summary = {
         archive: args.archive,
