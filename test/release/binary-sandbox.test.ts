@@ -15,8 +15,7 @@ import {
   TARGET,
 } from '../helpers/sandbox.js';
 import { tempDir } from '../helpers/tmp.js';
-import { releaseOnce } from './build.js';
-import { nodelessPath } from './release.test.js';
+import { nodelessPath, releaseOnce } from './build.js';
 
 const run = promisify(execFile);
 

@@ -1,3 +1,4 @@
+import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,4 +21,24 @@ export function releaseOnce(): Promise<{ out: string; result: ReleaseResult }> {
     return { out, result };
   })();
   return built;
+}
+
+function kubectl(): string {
+  const sandboxKubectl = path.join(ROOT, '.sandbox/bin/kubectl');
+  if (fs.existsSync(sandboxKubectl)) return sandboxKubectl;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (fs.existsSync(path.join(dir, 'kubectl'))) return path.join(dir, 'kubectl');
+  }
+  throw new Error('kubectl not found');
+}
+
+/** A PATH with only the plugin and kubectl in it: no Node anywhere. */
+export function nodelessPath(dir: string, binary: string): string {
+  const bin = path.join(dir, 'path');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.copyFileSync(binary, path.join(bin, 'kubectl-entando'));
+  fs.chmodSync(path.join(bin, 'kubectl-entando'), 0o755);
+  fs.symlinkSync(kubectl(), path.join(bin, 'kubectl'));
+  expect(fs.readdirSync(bin).sort()).to.deep.equal(['kubectl', 'kubectl-entando']);
+  return bin;
 }

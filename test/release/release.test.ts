@@ -18,29 +18,9 @@ import { archiveName, binaryName, TARGETS, targetName } from '../../src/release/
 import { TOOL } from '../../src/version.js';
 import { ROOT } from '../helpers/sandbox.js';
 import { tempDir } from '../helpers/tmp.js';
-import { releaseOnce } from './build.js';
+import { nodelessPath, releaseOnce } from './build.js';
 
 const run = promisify(execFile);
-
-function kubectl(): string {
-  const sandboxKubectl = path.join(ROOT, '.sandbox/bin/kubectl');
-  if (fs.existsSync(sandboxKubectl)) return sandboxKubectl;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (fs.existsSync(path.join(dir, 'kubectl'))) return path.join(dir, 'kubectl');
-  }
-  throw new Error('kubectl not found');
-}
-
-/** A PATH with only the plugin and kubectl in it: no Node anywhere. */
-export function nodelessPath(dir: string, binary: string): string {
-  const bin = path.join(dir, 'path');
-  fs.mkdirSync(bin, { recursive: true });
-  fs.copyFileSync(binary, path.join(bin, 'kubectl-entando'));
-  fs.chmodSync(path.join(bin, 'kubectl-entando'), 0o755);
-  fs.symlinkSync(kubectl(), path.join(bin, 'kubectl'));
-  expect(fs.readdirSync(bin).sort()).to.deep.equal(['kubectl', 'kubectl-entando']);
-  return bin;
-}
 
 describe('release: npm run release builds five platforms and a Krew manifest that passes the checks', function () {
   this.timeout(10 * 60_000);
