@@ -7,6 +7,7 @@ import { generateIdentity } from '../../src/archive/age/index.js';
 import { run } from '../../src/cli/main.js';
 import { ORIGINAL_REPLICAS } from '../../src/kube/scale.js';
 import { podExecOk } from '../../src/kube/pod-exec.js';
+import { CLIENT_POD_LABEL } from '../../src/components/databases/executor.js';
 import { collectState, type State } from '../../sandbox/fixture/statelib.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -76,6 +77,9 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
   const pgTarget = `e2e-db-pg-r-${suffix}`;
   const myTarget = `e2e-db-my-r-${suffix}`;
   const cutTarget = `e2e-db-cut-${suffix}`;
+  const extNs = `e2e-db-ext-${suffix}`;
+  const extTarget = `e2e-db-ext-r-${suffix}`;
+  const extRole = `ext_portdb_${suffix}`;
   const id = generateIdentity();
   const kube = ['--kubeconfig', KUBECONFIG];
   let tmp: ReturnType<typeof tempDir>;
@@ -83,6 +87,42 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
   let pgArchive: string;
   let myArchive: string;
   let pgSource: State;
+
+  /** SQL as the DBMS admin, through the source's in-namespace PostgreSQL pod of pgNs. */
+  async function pgAdmin(sql: string): Promise<string> {
+    const pods = await client(SOURCE).list(
+      'v1',
+      'Pod',
+      pgNs,
+      'entando.org/deployment=default-postgresql-dbms-in-namespace-deployment',
+    );
+    const chunks: Buffer[] = [];
+    const stdout = new PassThrough();
+    stdout.on('data', (c: Buffer) => chunks.push(c));
+    await podExecOk(
+      kubeConfig(SOURCE),
+      {
+        namespace: pgNs,
+        pod: pods[0].metadata.name,
+        container: 'db-container',
+        command: [
+          'psql',
+          '-X',
+          '-q',
+          '-At',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-d',
+          'default_postgresql_dbms_in_namespace_db',
+          '-c',
+          sql,
+        ],
+        stdout,
+      },
+      'psql',
+    );
+    return Buffer.concat(chunks).toString().trim();
+  }
 
   before(async () => {
     requireSandbox();
@@ -98,12 +138,17 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
   });
   after(async () => {
     tmp?.cleanup();
+    await pgAdmin(`DROP SCHEMA IF EXISTS ${extRole} CASCADE; DROP ROLE IF EXISTS ${extRole}`).catch(
+      () => undefined,
+    );
     for (const [ctx, ns] of [
       [SOURCE, pgNs],
       [SOURCE, myNs],
       [TARGET, pgTarget],
       [TARGET, myTarget],
       [TARGET, cutTarget],
+      [SOURCE, extNs],
+      [TARGET, extTarget],
     ]) {
       await deleteNamespace(ctx, ns).catch(() => undefined);
     }
@@ -322,7 +367,7 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
     const text = Buffer.concat(out).toString();
     expect(controller.signal.aborted, text).to.equal(true);
     expect(code, text).to.not.equal(0);
-    expect(text).to.match(/interrupted/);
+    expect(text, text).to.match(/interrupted/);
     // The step scaled back what it had scaled down, before giving up.
     await replicas(TARGET, cutTarget);
     const again = await restore(
@@ -340,5 +385,97 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
     for (const name of ['quickstart-deployment', 'quickstart-cm-deployment']) {
       expect(counts[name], name).to.equal(1);
     }
+  });
+  it('external DBMS (dbms none, env vars): dumped and loaded from a short-lived client pod', async () => {
+    // The sandbox's "external" server: this cluster's PostgreSQL, reached on 127.0.0.1.
+    const dbms = await client(SOURCE).get({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: pgNs,
+      name: 'default-postgresql-dbms-in-namespace-deployment',
+    });
+    const env = (
+      dbms!.spec as {
+        template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
+      }
+    ).template.spec.containers[0].env;
+    const port = env.find((e) => e.name === 'PGPORT')!.value!;
+    const password = `Ext:pw"#'\\${suffix}`;
+    const literal = `'${password.replace(/'/g, "''")}'`;
+    await pgAdmin(
+      `CREATE ROLE ${extRole} LOGIN PASSWORD ${literal}; GRANT CONNECT ON DATABASE default_postgresql_dbms_in_namespace_db TO ${extRole}; CREATE SCHEMA ${extRole} AUTHORIZATION ${extRole}; SET ROLE ${extRole}; CREATE TABLE ${extRole}.items AS SELECT g AS id, 'item ' || g AS name FROM generate_series(1, 300) g; CREATE TABLE ${extRole}.databasechangeloglock (id int PRIMARY KEY, locked boolean); INSERT INTO ${extRole}.databasechangeloglock VALUES (1, true)`,
+    );
+    const source = client(SOURCE);
+    await source.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: extNs } });
+    await source.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'ext-db', namespace: extNs },
+      stringData: { username: extRole, password },
+    });
+    await source.create({
+      apiVersion: 'entando.org/v1',
+      kind: 'EntandoApp',
+      metadata: { name: 'ext', namespace: extNs },
+      spec: {
+        dbms: 'none',
+        ingressHostName: `ext-${suffix}.db.sandbox.local`,
+        environmentVariables: [
+          {
+            name: 'PORTDB_URL',
+            value: `jdbc:postgresql://127.0.0.1:${port}/default_postgresql_dbms_in_namespace_db`,
+          },
+          {
+            name: 'PORTDB_USERNAME',
+            valueFrom: { secretKeyRef: { name: 'ext-db', key: 'username' } },
+          },
+          {
+            name: 'PORTDB_PASSWORD',
+            valueFrom: { secretKeyRef: { name: 'ext-db', key: 'password' } },
+          },
+        ],
+      },
+    });
+    await waitFor('the external-DBMS app', async () => {
+      const app = await source.get({
+        apiVersion: 'entando.org/v1',
+        kind: 'EntandoApp',
+        namespace: extNs,
+        name: 'ext',
+      });
+      return (app?.status as { phase?: string })?.phase === 'successful' ? true : undefined;
+    });
+    const file = path.join(tmp.dir, 'ext.tar.age');
+    const r = await backup(extNs, file);
+    expect(r.code, r.stderr).to.equal(0);
+    const inspect = JSON.parse(
+      (await runCli(['inspect', file, '-i', keyFile, '-o', 'json'])).stdout,
+    );
+    const entry = inspect.entries.find(
+      (e: { path: string }) => e.path === 'data/databases/ext.portdb.sql',
+    );
+    expect(entry.meta).to.include({
+      location: 'client-pod',
+      host: '127.0.0.1',
+      schema: extRole,
+      deployment: 'ext-deployment',
+      secret: 'ext-db',
+    });
+    expect(await source.list('v1', 'Pod', extNs, CLIENT_POD_LABEL)).to.deep.equal([]);
+    // Change the data, then restore (the target's client pod reaches the same server).
+    await pgAdmin(
+      `DELETE FROM ${extRole}.items WHERE id > 100; SET ROLE ${extRole}; CREATE TABLE ${extRole}.junk (x int)`,
+    );
+    const rr = await restore(file, extTarget, `ext-r-${suffix}.db.sandbox.local`);
+    expect(rr.code, rr.stderr + rr.stdout).to.equal(0);
+    expect(await pgAdmin(`SELECT count(*), sum(id) FROM ${extRole}.items`)).to.equal('300|45150');
+    expect(await pgAdmin(`SELECT to_regclass('${extRole}.junk') IS NULL`)).to.equal('t');
+    expect(await pgAdmin(`SELECT count(*) FROM ${extRole}.databasechangeloglock`)).to.equal('0');
+    expect(
+      await pgAdmin(
+        `SELECT tableowner FROM pg_tables WHERE schemaname = '${extRole}' AND tablename = 'items'`,
+      ),
+    ).to.equal(extRole);
+    expect(await client(TARGET).list('v1', 'Pod', extTarget, CLIENT_POD_LABEL)).to.deep.equal([]);
   });
 });

@@ -154,15 +154,17 @@ export async function discoverOwner(
   const who: DatasourceOwner = { kind: owner.kind, name: owner.metadata.name };
   const crEnv = spec(owner).environmentVariables;
   const found: { env: DatasourceEnv; deployment?: string }[] = [];
+  // What the pods get: the containers' env (the operator copies the CR's variables there).
   for (const name of ownerDeployments(owner, keycloak)) {
     const d = await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name });
     if (!d) continue;
-    for (const env of datasourceEnvs(envMap(...containerEnvs(d), crEnv), keycloak)) {
+    for (const env of datasourceEnvs(envMap(...containerEnvs(d)), keycloak)) {
       found.push({ env, deployment: name });
     }
   }
-  if (found.length === 0) {
-    for (const env of datasourceEnvs(envMap(crEnv), keycloak)) found.push({ env });
+  // The CR's own variables for what no deployment declares (e.g. not generated yet).
+  for (const env of datasourceEnvs(envMap(crEnv), keycloak)) {
+    if (!found.some((f) => f.env.prefix === env.prefix)) found.push({ env });
   }
   const seen = new Set<string>();
   for (const { env, deployment } of found) {

@@ -141,7 +141,10 @@ async function backupOne(
         meta as unknown as Record<string, unknown>,
       ),
     { signal: ctx.signal, onBytes: (n) => ctx.progress.add(label, n) },
-  );
+  ).catch((err: unknown) => {
+    if (ctx.signal.aborted) throw new OperationError(`interrupted while dumping ${ds.schema}`);
+    throw err;
+  });
   ctx.progress.finish(label);
   return { meta, entry };
 }

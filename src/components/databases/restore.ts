@@ -112,6 +112,10 @@ async function restoreOwner(
       const dump = entryStream(ctx.archive.file, ctx.archive.keys, entry);
       try {
         await loadDump(exec, ds, dump, { signal: c.signal });
+      } catch (err) {
+        // A cut connection reports itself in many ways: say what happened.
+        if (c.signal.aborted) throw new OperationError(`interrupted while loading ${ds.schema}`);
+        throw err;
       } finally {
         dump.destroy();
       }
