@@ -138,9 +138,9 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
   });
   after(async () => {
     tmp?.cleanup();
-    await pgAdmin(`DROP SCHEMA IF EXISTS ${extRole} CASCADE; DROP ROLE IF EXISTS ${extRole}`).catch(
-      () => undefined,
-    );
+    await pgAdmin(
+      `DROP SCHEMA IF EXISTS ${extRole} CASCADE; DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${extRole}') THEN DROP OWNED BY ${extRole}; DROP ROLE ${extRole}; END IF; END $$`,
+    ).catch(() => undefined);
     for (const [ctx, ns] of [
       [SOURCE, pgNs],
       [SOURCE, myNs],
