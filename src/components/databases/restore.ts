@@ -94,13 +94,33 @@ async function restoreOwner(
   ref: ObjectRef,
   group: Archived[],
 ): Promise<void> {
+  // Keycloak is the operator's own (not restored): its database is loaded only into a
+  // Keycloak of the same name that uses the same user; otherwise it stays in the archive.
+  const keycloak = ref.kind === EntandoKind.KeycloakServer;
+  if (keycloak && !(await c.target.get(ref))) {
+    c.results.warn(
+      `${ref.kind} ${ref.namespace}/${ref.name}`,
+      'not in the target: its database (in the archive) was not loaded',
+    );
+    return;
+  }
   await waitForEntandoReady(c.target, ref, 600_000, c.progress);
   const owner = await c.target.get(ref);
   if (!owner) throw new OperationError(`${ref.kind} ${ref.name} is not in the target`);
   const found: Discovery = { datasources: [], embedded: [], problems: [] };
   await discoverOwner(c.target, owner, found);
   if (found.problems.length > 0) throw new OperationError(found.problems.join('; '));
-  const pairs = group.map((a) => ({ ...a, ds: matchTarget(a.meta, found.datasources, ref) }));
+  let pairs: (Archived & { ds: Datasource })[];
+  try {
+    pairs = group.map((a) => ({ ...a, ds: matchTarget(a.meta, found.datasources, ref) }));
+  } catch (err) {
+    if (!keycloak) throw err;
+    c.results.warn(
+      `${ref.kind} ${ref.namespace}/${ref.name}`,
+      `database not loaded: ${(err as Error).message}`,
+    );
+    return;
+  }
   const guard = new ScaleGuard(c.target, c.progress);
   const clients = new ClientPods(c.target, owner.metadata.name, ctx.dbClientImage, c.progress);
   try {
