@@ -9,7 +9,7 @@ import type { Manifest, ManifestEntry } from './manifest.js';
 import { END_OF_ARCHIVE, memberHeader, memberPadding } from './tar-member.js';
 
 /** Parts of a streamed entry are buffered in memory one at a time, per stream. */
-export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_PART_SIZE = 4 * 1024 * 1024;
 
 export interface ArchiveWriterOptions {
   /** The encryption stage (age); absent means a plain tar, which callers must ask for. */
@@ -95,7 +95,7 @@ export class ArchiveWriter {
     let parts = 0;
     let size = 0;
     const flush = async () => {
-      await this.writeMember(partPath(entryPath, parts), Buffer.concat(pending, pendingSize));
+      await this.writeMember(partPath(entryPath, parts), pending);
       parts++;
       pending = [];
       pendingSize = 0;
@@ -151,11 +151,13 @@ export class ArchiveWriter {
   }
 
   /** Writes header, data and padding of one member, after the members queued before it. */
-  private writeMember(member: string, data: Buffer): Promise<void> {
+  private writeMember(member: string, data: Buffer | Buffer[]): Promise<void> {
+    const pieces = Array.isArray(data) ? data : [data];
+    const size = pieces.reduce((n, p) => n + p.length, 0);
     const mine = this.turn.then(async () => {
-      await this.write(memberHeader(member, data.length, this.mtime));
-      await this.write(data);
-      await this.write(memberPadding(data.length));
+      await this.write(memberHeader(member, size, this.mtime));
+      for (const piece of pieces) await this.write(piece);
+      await this.write(memberPadding(size));
     });
     this.turn = mine.catch(() => undefined);
     return mine;
