@@ -21,6 +21,8 @@ export interface BackupOptions {
   includeIndices: boolean;
   /** Image of the short-lived pod that dumps an external database (default per DBMS). */
   dbClientImage?: string;
+  /** Image of the short-lived pod that reads a volume of a scaled-down server (has tar). */
+  volumePodImage?: string;
 }
 
 export const DEFAULT_BACKUP_OPTIONS: BackupOptions = {
@@ -69,6 +71,8 @@ export interface PlanContext {
   results: Results;
   /** Image of the short-lived pod that loads an external database (default per DBMS). */
   dbClientImage?: string;
+  /** Image of the short-lived pod that writes a volume of a scaled-down server (has tar). */
+  volumePodImage?: string;
 }
 
 /**

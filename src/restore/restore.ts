@@ -35,6 +35,8 @@ export interface PlanRequest {
   parallel?: number;
   /** Image of the pod that loads an external database (--db-client-image). */
   dbClientImage?: string;
+  /** Image of the pod that writes a volume of a server scaled to 0 (--volume-pod-image). */
+  volumePodImage?: string;
 }
 
 export function mappingFor(
@@ -74,6 +76,7 @@ export async function planRestore(
         target: req.target,
         results,
         dbClientImage: req.dbClientImage,
+        volumePodImage: req.volumePodImage,
       })),
     );
   }

@@ -18,6 +18,7 @@ interface BackupArgs extends GlobalArgs, KubeArgs {
   parallel: number;
   'include-indices': boolean;
   'db-client-image'?: string;
+  'volume-pod-image'?: string;
 }
 
 export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, BackupArgs> {
@@ -52,6 +53,11 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           type: 'string',
           describe:
             'Image of the short-lived pod that dumps an external database (default: postgres:16-alpine / mysql:8.0)',
+        })
+        .option('volume-pod-image', {
+          type: 'string',
+          describe:
+            'Image (with sh and tar) of the short-lived pod that reads the volume of a server scaled to 0 (default: busybox:1.36)',
         })
         .check((a) => {
           if (!Number.isInteger(a.parallel) || (a.parallel as number) < 1) {
@@ -100,6 +106,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           parallel: args.parallel,
           includeIndices: args['include-indices'],
           dbClientImage: args['db-client-image'],
+          volumePodImage: args['volume-pod-image'],
         },
       });
       for (const w of outcome.results.warnings) output.warn(formatFinding(w));

@@ -21,6 +21,7 @@ interface RestoreArgs extends GlobalArgs, KubeArgs {
   existing: ExistingPolicy;
   parallel: number;
   'db-client-image'?: string;
+  'volume-pod-image'?: string;
   identity?: string[];
   'passphrase-file'?: string;
 }
@@ -64,6 +65,11 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           type: 'string',
           describe:
             'Image of the short-lived pod that loads an external database (default: postgres:16-alpine / mysql:8.0)',
+        })
+        .option('volume-pod-image', {
+          type: 'string',
+          describe:
+            'Image (with sh and tar) of the short-lived pod that writes the volume of a server scaled to 0 (default: busybox:1.36)',
         })
         .option('yes', {
           alias: 'y',
@@ -115,6 +121,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         existing: args.existing,
         parallel: args.parallel,
         dbClientImage: args['db-client-image'],
+        volumePodImage: args['volume-pod-image'],
       });
       const summary = {
         archive: args.archive,

@@ -1,0 +1,279 @@
+import { PassThrough, Writable } from 'node:stream';
+import { dataPath } from '../../archive/layout.js';
+import type { ManifestEntry } from '../../archive/manifest.js';
+import { OperationError, UserError } from '../../errors.js';
+import type { KubeClient } from '../../kube/client.js';
+import { podExec, podExecOk } from '../../kube/pod-exec.js';
+import { DEFAULT_VOLUME_POD_IMAGE, VolumePod } from '../../kube/volume-pod.js';
+import type { BackupContext } from '../component.js';
+import { discoverVolumes, runningPod, type DataVolume, type Owner } from './discover.js';
+
+export const COMPONENT = 'files';
+
+/** Where a volume is read or written: the server's own pod, or a short-lived volume pod. */
+export interface PodTarget {
+  namespace: string;
+  pod: string;
+  container: string;
+  via: 'app-pod' | 'volume-pod';
+}
+
+/** Per-entry facts a restore needs (stored in the manifest). */
+export interface FilesEntryMeta {
+  component: 'files';
+  owner: Owner;
+  qualifier: string;
+  deployment: string;
+  container: string;
+  claimName: string;
+  mountPath: string;
+  /** The top-level directory under mountPath the tar holds (its only root). */
+  dir: string;
+  /** databases/ of an embedded owner: restored with the deployment scaled to 0. */
+  embedded: boolean;
+  via: PodTarget['via'];
+  format: 'tar';
+}
+
+export interface FilesSummary {
+  volumes: {
+    owner: Owner;
+    qualifier: string;
+    claimName: string;
+    via: PodTarget['via'];
+    dirs: { dir: string; entry: string; bytes: number }[];
+    missing: string[];
+  }[];
+}
+
+/** Archive path of one directory's tar: data/files/<app|plugin>/<owner>/<qualifier>/<dir>.tar. */
+export function entryPathFor(v: Pick<DataVolume, 'owner' | 'qualifier'>, dir: string): string {
+  const kind = v.owner.kind === 'EntandoApp' ? 'app' : 'plugin';
+  return dataPath(COMPONENT, `${kind}/${v.owner.name}/${v.qualifier}/${dir}.tar`);
+}
+
+export function embeddedRefusal(owners: string[]): UserError {
+  return new UserError(
+    `${owners.join(', ')} ${owners.length === 1 ? 'uses' : 'use'} embedded databases (Derby/H2 files under /entando-data/databases): they are only consistent when copied with the app stopped. Run the backup again with --quiesce: the app and its plugins are scaled to 0 while their volumes are read through a short-lived pod, and always scaled back (on error and Ctrl-C too)`,
+  );
+}
+
+async function* counted(
+  source: AsyncIterable<Buffer>,
+  onBytes: (n: number) => void,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    onBytes(chunk.length);
+    yield chunk;
+  }
+}
+
+/** `ls -1A` of a directory in a pod: the names in it. */
+export async function listDir(
+  kube: KubeClient,
+  target: PodTarget,
+  path: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  const stdout = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  await podExecOk(
+    kube.config,
+    { ...target, command: ['ls', '-1A', path], stdout, signal },
+    `ls ${path}`,
+  );
+  return Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
+}
+
+/**
+ * Streams `tar -c` of one top-level directory from the pod's stdout straight into the archive
+ * (in parts; no temporary tarball in the pod, no local copy). A tar that exits non-zero, or
+ * an exec that ends without a status (the pod went away), fails with tar's stderr, even if
+ * bytes were streamed.
+ */
+export async function streamDir(
+  ctx: BackupContext,
+  target: PodTarget,
+  v: DataVolume,
+  dir: string,
+  signal: AbortSignal,
+): Promise<ManifestEntry> {
+  const label = `files ${v.owner.name} ${v.qualifier}/${dir}`;
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const meta: FilesEntryMeta = {
+    component: 'files',
+    owner: v.owner,
+    qualifier: v.qualifier,
+    deployment: v.deployment,
+    container: v.container,
+    claimName: v.claimName,
+    mountPath: v.mountPath,
+    dir,
+    embedded: dir === 'databases' && v.embedded,
+    via: target.via,
+    format: 'tar',
+  };
+  const adding = ctx.archive.addStream(
+    entryPathFor(v, dir),
+    counted(out, (n) => ctx.progress.add(label, n)),
+    meta as unknown as Record<string, unknown>,
+  );
+  const command = ['tar', '-cf', '-', '-C', v.mountPath, dir];
+  const running = podExec(ctx.kube.config, {
+    namespace: target.namespace,
+    pod: target.pod,
+    container: target.container,
+    command,
+    stdout: out,
+    signal,
+  });
+  const [added, ran] = await Promise.allSettled([adding, running]);
+  if (ran.status === 'rejected') {
+    out.destroy();
+    const err = ran.reason as Error;
+    throw new OperationError(`${label}: ${err.message}`, { cause: err });
+  }
+  if (ran.value.exitCode !== 0) {
+    const stderr = ran.value.stderr.trim().split('\n').slice(-3).join(' | ');
+    const changed = /changed as we read it|shrank by/.test(ran.value.stderr)
+      ? ' (files changed while they were read: run with --quiesce for a point-in-time copy)'
+      : '';
+    throw new OperationError(
+      `${label}: tar -c ${v.mountPath}/${dir} failed in pod ${target.namespace}/${target.pod} (exit code ${ran.value.exitCode})${stderr ? `: ${stderr}` : ''}${changed}`,
+    );
+  }
+  if (added.status === 'rejected') throw added.reason;
+  ctx.progress.finish(label);
+  return added.value;
+}
+
+/**
+ * The files of the app and its plugins: /entando-data/protected and resources of the app
+ * engine, databases/ of every embedded server, entando-indices on request. Read in the
+ * server's pod while the app runs; with --quiesce (the orchestrator has scaled everything to
+ * 0) through a short-lived pod that mounts the PVC read-only.
+ */
+export async function backupFiles(ctx: BackupContext): Promise<void> {
+  const { volumes } = await discoverVolumes(ctx.kube, ctx.app, ctx.options.includeIndices);
+  const embeddedOwners = [
+    ...new Set(volumes.filter((v) => v.embedded).map((v) => `${v.owner.kind} ${v.owner.name}`)),
+  ];
+  if (embeddedOwners.length > 0 && !ctx.options.quiesce) throw embeddedRefusal(embeddedOwners);
+  const summary: FilesSummary = { volumes: [] };
+  ctx.archive.manifest.components.files = summary;
+  if (volumes.length === 0) return;
+
+  const local = new AbortController();
+  const onAbort = () => local.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const pods: VolumePod[] = [];
+  const image = ctx.options.volumePodImage ?? DEFAULT_VOLUME_POD_IMAGE;
+  try {
+    const prepared = await Promise.all(
+      volumes.map(async (v) => {
+        let target: PodTarget | undefined;
+        const pod = ctx.options.quiesce
+          ? undefined
+          : await runningPod(ctx.kube, ctx.namespace, v.deployment);
+        if (pod) {
+          target = {
+            namespace: ctx.namespace,
+            pod: pod.metadata.name,
+            container: v.container,
+            via: 'app-pod',
+          };
+        } else {
+          if (
+            !ctx.options.quiesce &&
+            !(await scaledToZero(ctx.kube, ctx.namespace, v.deployment))
+          ) {
+            throw new OperationError(
+              `${v.owner.kind} ${v.owner.name}: deployment ${v.deployment} has no ready pod to read ${v.mountPath} from: wait until it is ready, or run with --quiesce`,
+            );
+          }
+          const vp = await VolumePod.start(
+            ctx.kube,
+            {
+              namespace: ctx.namespace,
+              owner: v.owner.name,
+              purpose: 'files',
+              image,
+              volumes: [{ claimName: v.claimName, mountPath: v.mountPath, readOnly: true }],
+            },
+            (m) => ctx.output.progress(m),
+          );
+          pods.push(vp);
+          target = {
+            namespace: ctx.namespace,
+            pod: vp.name,
+            container: vp.container,
+            via: 'volume-pod',
+          };
+        }
+        const present = new Set(await listDir(ctx.kube, target, v.mountPath, local.signal));
+        return { v, target, present };
+      }),
+    );
+    const work: Promise<unknown>[] = [];
+    for (const { v, target, present } of prepared) {
+      const record: FilesSummary['volumes'][number] = {
+        owner: v.owner,
+        qualifier: v.qualifier,
+        claimName: v.claimName,
+        via: target.via,
+        dirs: [],
+        missing: v.dirs.filter((d) => !present.has(d)),
+      };
+      summary.volumes.push(record);
+      if (v.embedded && record.missing.includes('databases')) {
+        ctx.results.warn(
+          `${v.owner.kind} ${v.owner.name}`,
+          `uses embedded databases but ${v.claimName} has no ${v.mountPath}/databases (never started?)`,
+        );
+      }
+      for (const dir of v.dirs.filter((d) => present.has(d))) {
+        work.push(
+          ctx.streams
+            .run(() => {
+              if (local.signal.aborted) throw new OperationError('interrupted');
+              ctx.output.debug(`tar -c ${v.mountPath}/${dir} in ${target.via} ${target.pod}`);
+              return streamDir(ctx, target, v, dir, local.signal);
+            })
+            .then(
+              (entry) => record.dirs.push({ dir, entry: entry.path, bytes: entry.size }),
+              (err: unknown) => {
+                local.abort();
+                throw err;
+              },
+            ),
+        );
+      }
+    }
+    const settled = await Promise.allSettled(work);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw firstReal(settled) ?? failed.reason;
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    for (const p of pods) await p.delete();
+  }
+}
+
+/** The first failure that is not a consequence of our own abort of the others. */
+function firstReal(settled: PromiseSettledResult<unknown>[]): unknown {
+  return settled
+    .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
+    .map((s) => s.reason as Error)
+    .find((e) => !/interrupted/.test(e?.message ?? ''));
+}
+
+async function scaledToZero(kube: KubeClient, namespace: string, name: string): Promise<boolean> {
+  const d = await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name });
+  const replicas = (d?.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+  const current = (d?.status as { replicas?: number } | undefined)?.replicas ?? 0;
+  return replicas === 0 && current === 0;
+}

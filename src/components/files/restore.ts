@@ -1,0 +1,318 @@
+import { entryStream } from '../../archive/entry-stream.js';
+import { ArchiveError } from '../../archive/errors.js';
+import type { ManifestEntry } from '../../archive/manifest.js';
+import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import { OperationError } from '../../errors.js';
+import type { KubeClient } from '../../kube/client.js';
+import type { ObjectRef } from '../../kube/object.js';
+import { podExecOk } from '../../kube/pod-exec.js';
+import { resumeInterrupted, ScaleGuard } from '../../kube/scale.js';
+import { DEFAULT_VOLUME_POD_IMAGE, VolumePod } from '../../kube/volume-pod.js';
+import { formatBytes } from '../../report/progress.js';
+import type { PlanStep, StepContext } from '../../restore/plan.js';
+import { waitForEntandoReady } from '../../restore/wait-ready.js';
+import { mapLimit } from '../../util/limit.js';
+import type { PlanContext } from '../component.js';
+import type { FilesEntryMeta, PodTarget } from './backup.js';
+import { dataMount, runningPod, serverDeployments } from './discover.js';
+import { checkTarStream, UnsafeEntryError } from './tar-check.js';
+
+/**
+ * Where file steps go in the restore order (src/restore/order.ts): the app's after its
+ * databases (70), once the operator deployed it; a plugin's after the plugins (80) and their
+ * databases (85), before the links (90).
+ */
+export const FILES_PRIORITIES: Record<string, number> = {
+  [EntandoKind.App]: 72,
+  [EntandoKind.Plugin]: 86,
+};
+
+const PHASE = 'files';
+
+/** Names beside the restored directory while it is extracted and swapped in. */
+export const STAGING_PREFIX = '.kubectl-entando-restore-';
+export const OLD_PREFIX = '.kubectl-entando-old-';
+
+export interface ArchivedFiles {
+  entry: ManifestEntry;
+  meta: FilesEntryMeta;
+}
+
+export function archivedFiles(entries: ManifestEntry[]): ArchivedFiles[] {
+  return entries
+    .filter((e) => (e.meta as { component?: string } | undefined)?.component === 'files')
+    .map((entry) => ({ entry, meta: entry.meta as unknown as FilesEntryMeta }));
+}
+
+/** One step per owner (app, plugin): check every entry, then extract each into its volume. */
+export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
+  const byOwner = new Map<string, ArchivedFiles[]>();
+  for (const a of archivedFiles(ctx.archive.manifest.entries)) {
+    const key = `${a.meta.owner.kind}/${a.meta.owner.name}`;
+    byOwner.set(key, [...(byOwner.get(key) ?? []), a]);
+  }
+  const steps: PlanStep[] = [];
+  for (const group of byOwner.values()) {
+    const owner = group[0].meta.owner;
+    const ref: ObjectRef = {
+      apiVersion: ENTANDO_API,
+      kind: owner.kind,
+      namespace: ctx.mapping.targetNamespace,
+      name: owner.name,
+    };
+    const embedded = group.some((a) => a.meta.embedded);
+    const base = {
+      priority: FILES_PRIORITIES[owner.kind] ?? 72,
+      phase: PHASE,
+      component: 'files',
+      object: ref,
+      changes: group
+        .map(
+          (a) =>
+            `extract ${a.meta.qualifier} ${a.meta.mountPath}/${a.meta.dir} (${formatBytes(a.entry.size)} tar)`,
+        )
+        .sort(),
+    };
+    if (ctx.existing === 'skip' && (await ctx.target.get(ref))) {
+      steps.push({
+        ...base,
+        action: 'skip',
+        reason: `${owner.kind} ${owner.name} exists in the target: its files are left as they are (--existing skip)`,
+      });
+      continue;
+    }
+    steps.push({
+      ...base,
+      action: 'run',
+      reason: embedded
+        ? 'once the operator deployed it: every tar entry checked first, then the deployments scaled to 0 and each directory extracted through a short-lived pod that mounts the volume (embedded databases), swapped in whole, deployments scaled back'
+        : 'once the operator deployed it: every tar entry checked first, then each directory extracted by tar in the running server pod and swapped in whole',
+      run: (c) => restoreOwnerFiles(c, ctx, ref, group),
+    });
+  }
+  return steps;
+}
+
+/** Reads each entry once and refuses the whole step if any header is unsafe. */
+export async function checkEntries(
+  ctx: PlanContext,
+  group: ArchivedFiles[],
+  signal: AbortSignal,
+): Promise<void> {
+  await mapLimit(group, ctx.parallel, async (a) => {
+    if (signal.aborted) throw new OperationError('interrupted');
+    const stream = entryStream(ctx.archive.file, ctx.archive.keys, a.entry);
+    try {
+      await checkTarStream(stream, a.meta.dir);
+    } catch (err) {
+      if (err instanceof UnsafeEntryError) {
+        throw new ArchiveError(
+          'tampered',
+          `${a.entry.path}: ${err.message}; nothing was extracted`,
+        );
+      }
+      throw err;
+    } finally {
+      stream.destroy();
+    }
+  });
+}
+
+async function restoreOwnerFiles(
+  c: StepContext,
+  ctx: PlanContext,
+  ref: ObjectRef,
+  group: ArchivedFiles[],
+): Promise<void> {
+  const ns = ref.namespace!;
+  // Checked before anything changes: a hostile entry refuses the step, nothing extracted.
+  await checkEntries(ctx, group, c.signal);
+  await resumeInterrupted(c.target, ns, c.progress);
+  await waitForEntandoReady(c.target, ref, 600_000, c.progress);
+  const owner = await c.target.get(ref);
+  if (!owner) throw new OperationError(`${ref.kind} ${ref.name} is not in the target`);
+  const deployments = serverDeployments(owner);
+  const volumes = new Map<string, { deployment: string; container: string; claimName: string }>();
+  for (const a of group) {
+    if (volumes.has(a.meta.qualifier)) continue;
+    const deployment = deployments.find((d) => d.qualifier === a.meta.qualifier)?.deployment;
+    if (!deployment) {
+      throw new OperationError(
+        `${ref.kind} ${ref.name}: no ${a.meta.qualifier} server in its status.serverStatuses in the target`,
+      );
+    }
+    const d = await c.target.get({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: ns,
+      name: deployment,
+    });
+    const mount = d ? dataMount(d, a.meta.container) : undefined;
+    if (!mount) {
+      throw new OperationError(
+        `${ref.kind} ${ref.name}: deployment ${deployment} mounts no volume at ${a.meta.mountPath} in the target`,
+      );
+    }
+    volumes.set(a.meta.qualifier, { deployment, ...mount });
+  }
+
+  const embedded = group.some((a) => a.meta.embedded);
+  const guard = new ScaleGuard(c.target, c.progress);
+  const pods: VolumePod[] = [];
+  try {
+    const targets = new Map<string, PodTarget>();
+    if (embedded) {
+      await guard.scaleDown(
+        ns,
+        [...volumes.values()].map((v) => v.deployment),
+      );
+      for (const [qualifier, v] of volumes) {
+        const pod = await VolumePod.start(
+          c.target,
+          {
+            namespace: ns,
+            owner: ref.name,
+            purpose: 'files',
+            image: ctx.volumePodImage ?? DEFAULT_VOLUME_POD_IMAGE,
+            volumes: [{ claimName: v.claimName, mountPath: group[0].meta.mountPath }],
+          },
+          c.progress,
+        );
+        pods.push(pod);
+        targets.set(qualifier, {
+          namespace: ns,
+          pod: pod.name,
+          container: pod.container,
+          via: 'volume-pod',
+        });
+      }
+    } else {
+      for (const [qualifier, v] of volumes) {
+        const pod = await waitForPod(c.target, ns, v.deployment, c.signal);
+        targets.set(qualifier, {
+          namespace: ns,
+          pod: pod,
+          container: v.container,
+          via: 'app-pod',
+        });
+      }
+    }
+    await mapLimit(group, ctx.parallel, async (a) => {
+      if (c.signal.aborted) throw new OperationError('interrupted');
+      const started = Date.now();
+      await extractEntry(c, ctx, targets.get(a.meta.qualifier)!, a);
+      const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+      c.progress(
+        `restored ${a.meta.mountPath}/${a.meta.dir} of ${ref.name} ${a.meta.qualifier}: ${formatBytes(a.entry.size)} in ${seconds.toFixed(1)} s (${(a.entry.size / seconds / 1e6).toFixed(1)} MB/s)`,
+      );
+    });
+  } finally {
+    for (const p of pods) await p.delete();
+    await guard.restore();
+  }
+}
+
+async function waitForPod(
+  kube: KubeClient,
+  namespace: string,
+  deployment: string,
+  signal: AbortSignal,
+  timeoutMs = 300_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pod = await runningPod(kube, namespace, deployment);
+    if (pod) return pod.metadata.name;
+    if (signal.aborted) throw new OperationError('interrupted');
+    if (Date.now() > deadline) {
+      throw new OperationError(
+        `deployment ${namespace}/${deployment} has no ready pod to extract files in after ${timeoutMs / 1000}s`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Extracts into a fresh staging directory beside the target, in the pod. */
+export const EXTRACT_SCRIPT = [
+  'set -e',
+  'cd "$1"',
+  `s="${STAGING_PREFIX}$2"`,
+  'rm -rf "$s"',
+  'mkdir "$s"',
+  'exec tar -xpf - -C "$s"',
+].join('\n');
+
+/** Swaps the extracted directory in for the old one (run only after a checked, whole stream). */
+export const SWAP_SCRIPT = [
+  'set -e',
+  'cd "$1"',
+  'd="$2"',
+  `s="${STAGING_PREFIX}$d"`,
+  `o="${OLD_PREFIX}$d"`,
+  '[ -d "$s/$d" ]',
+  'rm -rf "$o"',
+  'if [ -e "$d" ] || [ -L "$d" ]; then mv "$d" "$o"; fi',
+  'mv "$s/$d" "$d"',
+  'rm -rf "$o" "$s"',
+].join('\n');
+
+async function* counted(
+  source: AsyncIterable<Buffer>,
+  onBytes: (n: number) => void,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    onBytes(chunk.length);
+    yield chunk;
+  }
+}
+
+/**
+ * Streams one archived tar into `tar -x` in the pod, into a staging directory; only once the
+ * whole stream went in and matched its sha256 is the directory swapped in for the old one. An
+ * interrupted extraction leaves the old directory in place and the staging one is started
+ * over by the next run.
+ */
+async function extractEntry(
+  c: StepContext,
+  ctx: PlanContext,
+  target: PodTarget,
+  a: ArchivedFiles,
+): Promise<void> {
+  const mountPath = a.meta.mountPath;
+  const dir = a.meta.dir;
+  const stream = entryStream(ctx.archive.file, ctx.archive.keys, a.entry);
+  let sent = 0;
+  try {
+    await podExecOk(
+      c.target.config,
+      {
+        namespace: target.namespace,
+        pod: target.pod,
+        container: target.container,
+        command: ['sh', '-c', EXTRACT_SCRIPT, 'sh', mountPath, dir],
+        stdin: counted(stream, (n) => (sent += n)),
+        signal: c.signal,
+      },
+      `tar -x into ${mountPath}/${STAGING_PREFIX}${dir}`,
+    );
+  } finally {
+    stream.destroy();
+  }
+  if (sent !== a.entry.size) {
+    throw new OperationError(
+      `${a.entry.path}: only ${sent} of ${a.entry.size} bytes were sent to tar -x; nothing swapped in`,
+    );
+  }
+  await podExecOk(
+    c.target.config,
+    {
+      namespace: target.namespace,
+      pod: target.pod,
+      container: target.container,
+      command: ['sh', '-c', SWAP_SCRIPT, 'sh', mountPath, dir],
+      signal: c.signal,
+    },
+    `swapping ${mountPath}/${dir} in`,
+  );
+}

@@ -1,0 +1,214 @@
+import { once } from 'node:events';
+import { Parser, type ReadEntry } from 'tar';
+
+/** Why an archived tar entry is refused before anything is extracted. */
+export type UnsafeKind =
+  | 'absolute-path'
+  | 'parent-traversal'
+  | 'outside-root'
+  | 'root-not-directory'
+  | 'through-link'
+  | 'link-redefined'
+  | 'symlink-absolute'
+  | 'symlink-escape'
+  | 'hardlink-escape'
+  | 'unsupported-type'
+  | 'invalid-tar';
+
+export class UnsafeEntryError extends Error {
+  constructor(
+    readonly kind: UnsafeKind,
+    readonly entry: string,
+    detail: string,
+  ) {
+    super(`refused entry ${JSON.stringify(entry)}: ${detail}`);
+    this.name = 'UnsafeEntryError';
+  }
+}
+
+export interface TarCheckResult {
+  entries: number;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  hardlinks: number;
+  /** Bytes of file content. */
+  bytes: number;
+}
+
+const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+
+/** Folded the way a case-insensitive or normalizing file system could see a name. */
+const fold = (p: string) => p.normalize('NFC').toLowerCase();
+
+/** A relative path's components without "" and ".", or the reason it is unsafe. */
+function components(path: string): string[] | UnsafeKind {
+  if (path.startsWith('/')) return 'absolute-path';
+  const parts = path.split('/').filter((c) => c !== '' && c !== '.');
+  if (parts.includes('..')) return 'parent-traversal';
+  return parts;
+}
+
+/**
+ * Reads a tar stream once and checks every header before any of it is extracted: each entry
+ * must lie under `root` (one top-level directory such as "resources", itself a directory), with
+ * no absolute path and no "..", and not be written through a link an earlier entry made
+ * (CVE-2021-32803); symlinks must stay inside the extraction directory (the volume's mount
+ * path: "../resources/x" from protected/ is fine), with ".." only as a leading run (so no
+ * chain of links can climb out);
+ * hard links must point at a regular file of the same stream; only files, directories and
+ * links are accepted (no devices, FIFOs, sparse or vendor entries). Throws UnsafeEntryError
+ * for the first refused entry; resolves with counts when every entry is safe.
+ */
+export async function checkTarStream(
+  source: AsyncIterable<Buffer>,
+  root: string,
+): Promise<TarCheckResult> {
+  const result: TarCheckResult = {
+    entries: 0,
+    files: 0,
+    dirs: 0,
+    symlinks: 0,
+    hardlinks: 0,
+    bytes: 0,
+  };
+  /** Folded paths of symlinks and hard links seen so far. */
+  const links = new Set<string>();
+  const files = new Set<string>();
+  let failure: Error | undefined;
+  const fail = (err: Error) => {
+    failure ??= err;
+  };
+
+  const check = (e: ReadEntry) => {
+    const raw = e.path;
+    const parts = components(raw);
+    if (typeof parts === 'string') {
+      throw new UnsafeEntryError(
+        parts,
+        raw,
+        parts === 'absolute-path' ? 'absolute path' : 'path contains ".."',
+      );
+    }
+    if (parts.length === 0 || parts[0] !== root) {
+      throw new UnsafeEntryError('outside-root', raw, `not under ${root}/`);
+    }
+    const path = parts.join('/');
+    if (parts.length === 1 && e.type !== 'Directory') {
+      throw new UnsafeEntryError('root-not-directory', raw, `${root} must be a directory`);
+    }
+    for (let i = 1; i < parts.length; i++) {
+      if (links.has(fold(parts.slice(0, i).join('/')))) {
+        throw new UnsafeEntryError(
+          'through-link',
+          raw,
+          `written through the link ${parts.slice(0, i).join('/')} of an earlier entry`,
+        );
+      }
+    }
+    if (links.has(fold(path))) {
+      throw new UnsafeEntryError('link-redefined', raw, 'replaces a link of an earlier entry');
+    }
+    result.entries++;
+    if (FILE_TYPES.has(e.type)) {
+      result.files++;
+      result.bytes += e.size ?? 0;
+      files.add(fold(path));
+    } else if (e.type === 'Directory') {
+      result.dirs++;
+    } else if (e.type === 'SymbolicLink') {
+      const target = e.linkpath ?? '';
+      if (target.startsWith('/')) {
+        throw new UnsafeEntryError('symlink-absolute', raw, `symlink to the absolute ${target}`);
+      }
+      if (target === '') throw new UnsafeEntryError('symlink-escape', raw, 'empty symlink target');
+      // "../" only as a leading run, at most as deep as the link's own directory: "a/../.."
+      // could climb out through a link named a (made by this stream or another one).
+      const steps = target.split('/').filter((c) => c !== '' && c !== '.');
+      const ups = steps.findIndex((c) => c !== '..');
+      const climbs = ups === -1 ? steps.length : ups;
+      if (steps.slice(climbs).includes('..')) {
+        throw new UnsafeEntryError(
+          'symlink-escape',
+          raw,
+          `symlink to ${target}: ".." after a name could resolve through another link`,
+        );
+      }
+      if (climbs > parts.length - 1) {
+        throw new UnsafeEntryError(
+          'symlink-escape',
+          raw,
+          `symlink to ${target} leaves the extraction directory`,
+        );
+      }
+      result.symlinks++;
+      links.add(fold(path));
+    } else if (e.type === 'Link') {
+      const target = components(e.linkpath ?? '');
+      const to = typeof target === 'string' ? undefined : target.join('/');
+      if (
+        typeof target === 'string' ||
+        target[0] !== root ||
+        !to ||
+        !files.has(fold(to)) ||
+        target.slice(1).some((_, i) => links.has(fold(target.slice(0, i + 1).join('/'))))
+      ) {
+        throw new UnsafeEntryError(
+          'hardlink-escape',
+          raw,
+          `hard link to ${JSON.stringify(e.linkpath)}, not a file earlier in this stream`,
+        );
+      }
+      result.hardlinks++;
+      links.add(fold(path));
+    } else {
+      throw new UnsafeEntryError('unsupported-type', raw, `entry of type ${e.type}`);
+    }
+  };
+
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (e: ReadEntry) => {
+      if (!failure) {
+        try {
+          check(e);
+        } catch (err) {
+          fail(err as Error);
+        }
+      }
+      e.resume();
+    },
+  });
+  parser.on('warn', (code: string, message: string | Error) =>
+    fail(
+      new UnsafeEntryError(
+        'invalid-tar',
+        '',
+        `not a valid tar stream (${code}: ${typeof message === 'string' ? message : message.message})`,
+      ),
+    ),
+  );
+  const ended = new Promise<void>((resolve) => {
+    parser.on('end', () => resolve());
+    parser.on('close', () => resolve());
+    parser.on('error', (err: Error) => {
+      fail(new UnsafeEntryError('invalid-tar', '', `not a valid tar stream (${err.message})`));
+      resolve();
+    });
+  });
+  let sawData = false;
+  for await (const chunk of source) {
+    if (failure) break;
+    sawData ||= chunk.length > 0;
+    if (!parser.write(chunk)) await once(parser, 'drain');
+  }
+  if (!failure) parser.end();
+  else parser.abort(failure);
+  await ended;
+  if (failure) throw failure;
+  if (!sawData || result.entries === 0) {
+    throw new UnsafeEntryError('invalid-tar', '', 'empty tar stream');
+  }
+
+  return result;
+}
