@@ -46,7 +46,8 @@ function main(): void {
     for (const table of [...new Set([...Object.keys(s), ...Object.keys(r)])].sort()) {
       const fmt = (t?: { rows: number; sha256: string }) =>
         t ? `${t.rows} ${t.sha256.slice(0, 12)}` : '-';
-      lines.push(row(`${db}.${table}`, fmt(s[table]), fmt(r[table])));
+      const note = table === 'databasechangeloglock' ? "Liquibase's lock, cleared on purpose" : '';
+      lines.push(row(`${db}.${table}`, fmt(s[table]), fmt(r[table]), note));
     }
   }
   lines.push('files (count, bytes, tree sha256)');
