@@ -82,6 +82,11 @@ export async function checkTarStream(
 
   const check = (e: ReadEntry) => {
     const raw = e.path;
+    // A pax global header may carry a path for every later entry; extractors disagree on
+    // whether to apply it, so a stream with one is refused (GNU tar and busybox write none).
+    if (e.globalExtended) {
+      throw new UnsafeEntryError('unsupported-type', raw, 'preceded by a pax global header');
+    }
     const parts = components(raw);
     if (typeof parts === 'string') {
       throw new UnsafeEntryError(
