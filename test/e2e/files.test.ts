@@ -1,9 +1,22 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { generateIdentity } from '../../src/archive/age/index.js';
+import { decryptionKeys } from '../../src/archive/encryption.js';
+import { entryStream } from '../../src/archive/entry-stream.js';
+import { resourcePath } from '../../src/archive/layout.js';
+import { newManifest } from '../../src/archive/manifest.js';
+import { ArchiveWriter } from '../../src/archive/writer.js';
+import { run } from '../../src/cli/main.js';
+import { runningPod } from '../../src/components/files/discover.js';
+import { refOf } from '../../src/kube/object.js';
+import { VOLUME_POD_LABEL } from '../../src/kube/volume-pod.js';
+import { loadArchive } from '../../src/restore/restore.js';
 import { collectState, type State } from '../../sandbox/fixture/statelib.js';
-import { kubeConfig } from '../../sandbox/fixture/kubectl.js';
+import { kubeConfig, kubectlExec, type Target } from '../../sandbox/fixture/kubectl.js';
+import { tarOf } from '../helpers/files-tar.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import {
@@ -13,8 +26,10 @@ import {
   KUBECONFIG,
   randomSuffix,
   requireSandbox,
+  ROOT,
   SOURCE,
   TARGET,
+  waitFor,
 } from '../helpers/sandbox.js';
 
 function state(context: string, namespace: string, app: string): Promise<State> {
@@ -138,4 +153,269 @@ describe('e2e: files, streamed from the source pods and into the target pods', f
         expect(targetReplicas[name], name).to.equal(n);
     });
   }
+});
+
+const FAKE_TAR = (dir: string, realTar: string) => `#!/bin/sh
+# tar that streams, then fails like a read error, while ${dir}/fail exists
+if [ -e "${dir}/fail" ]; then
+  "${realTar}" "$@"
+  echo "tar: resources/x: Cannot open: simulated I/O error" >&2
+  exit 2
+fi
+exec "${realTar}" "$@"
+`;
+
+/** The CLI in-process, with a signal the test aborts (Ctrl-C). */
+async function runCliWith(argv: string[], signal: AbortSignal) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const err: Buffer[] = [];
+  stdout.resume();
+  stderr.on('data', (c: Buffer) => err.push(c));
+  const code = await run(argv, { stdout, stderr, env: { PATH: process.env.PATH }, signal });
+  return { code, stderr: Buffer.concat(err).toString() };
+}
+
+/** A copy of an archive (plain tar) whose entry `hostilePath` is replaced by `hostile`. */
+async function withHostileEntry(
+  file: string,
+  keyFile: string,
+  out: string,
+  hostilePath: string,
+  hostile: Buffer,
+): Promise<void> {
+  const keys = decryptionKeys({ identity: [keyFile] }, { env: {} });
+  const loaded = await loadArchive(file, keys);
+  const manifest = newManifest(loaded.manifest.tool, loaded.manifest.source, new Date());
+  manifest.components = loaded.manifest.components;
+  const writer = await ArchiveWriter.open(out, manifest, {});
+  const objects = new Map(loaded.objects.map((o) => [resourcePath(refOf(o)), o]));
+  for (const entry of loaded.manifest.entries) {
+    const object = objects.get(entry.path);
+    if (object) await writer.addBuffer(entry.path, Buffer.from(JSON.stringify(object)));
+    else if (entry.path === hostilePath)
+      await writer.addStream(
+        entry.path,
+        (async function* () {
+          yield hostile;
+        })(),
+        entry.meta,
+      );
+    else await writer.addStream(entry.path, entryStream(file, keys, entry), entry.meta);
+  }
+  await writer.commit();
+}
+
+/** Failure cases: each leaves no archive, replicas back, and nothing half-extracted. */
+describe('e2e: files, failures', function () {
+  this.timeout(15 * 60_000);
+  const suffix = randomSuffix();
+  const sourceNs = `e2e-files-fail-${suffix}`;
+  const targetNs = `${sourceNs}-r`;
+  const id = generateIdentity();
+  const kube = ['--kubeconfig', KUBECONFIG];
+  const src: Target = { kubeconfig: KUBECONFIG, context: SOURCE, namespace: sourceNs };
+  let tmp: ReturnType<typeof tempDir>;
+  let keyFile: string;
+  let fakeBin: string;
+  let beforeReplicas: Record<string, number>;
+  let good: string;
+
+  const appPod = async (context: string, ns: string) =>
+    (await runningPod(client(context), ns, 'quickstart-deployment'))?.metadata.name;
+  const backup = (file: string, extra: string[] = []) =>
+    runCli([
+      'backup',
+      ...kube,
+      '--context',
+      SOURCE,
+      '-n',
+      sourceNs,
+      '-r',
+      id.recipient,
+      '-f',
+      file,
+      ...extra,
+    ]);
+  const restoreArgs = (file: string, extra: string[] = []) => [
+    'restore',
+    file,
+    '-i',
+    keyFile,
+    ...kube,
+    '--to-context',
+    TARGET,
+    '--to-namespace',
+    targetNs,
+    '--ingress-host',
+    `${targetNs}.sandbox.local`,
+    '--yes',
+    ...extra,
+  ];
+  const targetVolume = () =>
+    path.join(ROOT, '.sandbox/clusters/target/pv', targetNs, 'quickstart-server-pvc');
+
+  before(async () => {
+    requireSandbox();
+    tmp = tempDir();
+    keyFile = path.join(tmp.dir, 'key.txt');
+    fs.writeFileSync(keyFile, `${id.identity}\n`);
+    fakeBin = path.join(tmp.dir, 'bin');
+    fs.mkdirSync(fakeBin);
+    const realTar = execFileSync('sh', ['-c', 'command -v tar']).toString().trim();
+    fs.writeFileSync(path.join(fakeBin, 'tar'), FAKE_TAR(fakeBin, realTar), { mode: 0o755 });
+    await applyFixture('sandbox/fixtures/default.yaml', SOURCE, sourceNs);
+    // The app engine finds `tar` in fakeBin first (the sandbox node puts the container's PATH
+    // before the host's); a larger tree so that a stream can be cut in the middle.
+    const kc = client(SOURCE);
+    const ref = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: sourceNs,
+      name: 'quickstart-deployment',
+    };
+    const d = (await kc.get(ref))!;
+    const template = (d.spec as { template: { spec: { containers: { env?: unknown[] }[] } } })
+      .template;
+    for (const c of template.spec.containers)
+      c.env = [...(c.env ?? []), { name: 'PATH', value: fakeBin }];
+    await kc.mergePatch(ref, { spec: { template } });
+    await waitFor('the app engine rolled out with the fake tar', async () => {
+      const now = (await kc.get(ref))!;
+      const s = now.status as {
+        updatedReplicas?: number;
+        readyReplicas?: number;
+        replicas?: number;
+      };
+      const pods = await kc.list(
+        'v1',
+        'Pod',
+        sourceNs,
+        'entando.org/deployment=quickstart-deployment',
+      );
+      return s.updatedReplicas === 1 && s.readyReplicas === 1 && pods.length === 1
+        ? true
+        : undefined;
+    });
+    const pod = (await appPod(SOURCE, sourceNs))!;
+    await kubectlExec(src, pod, 'server-container', [
+      'sh',
+      '-c',
+      'mkdir -p /entando-data/resources/big && for i in 1 2 3 4 5 6 7 8; do head -c 67108864 /dev/zero > /entando-data/resources/big/blob-$i; done',
+    ]);
+    beforeReplicas = await replicas(SOURCE, sourceNs);
+  });
+  after(async () => {
+    tmp?.cleanup();
+    await deleteNamespace(SOURCE, sourceNs).catch(() => undefined);
+    await deleteNamespace(TARGET, targetNs).catch(() => undefined);
+  });
+
+  it('a tar that streams, then exits non-zero, fails the backup with its stderr', async () => {
+    fs.writeFileSync(path.join(fakeBin, 'fail'), '');
+    try {
+      const file = path.join(tmp.dir, 'tar-fails.tar.age');
+      const r = await backup(file);
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.match(
+        /tar -c \/entando-data\/\w+ failed .*exit code 2.*simulated I\/O error/,
+      );
+      expect(fs.readdirSync(tmp.dir).filter((f) => f.includes('tar-fails'))).to.deep.equal([]);
+    } finally {
+      fs.rmSync(path.join(fakeBin, 'fail'));
+    }
+  });
+
+  it('the volume pod deleted mid-stream (--quiesce): the backup fails, no archive, replicas back', async () => {
+    const file = path.join(tmp.dir, 'cut.tar.age');
+    const kc = client(SOURCE);
+    let deleted = '';
+    const killer = (async () => {
+      for (let i = 0; i < 1200 && !deleted; i++) {
+        const partial = fs.readdirSync(tmp.dir).find((f) => f.startsWith('.cut.tar.age.'));
+        const size = partial ? fs.statSync(path.join(tmp.dir, partial)).size : 0;
+        const pods = await kc.list('v1', 'Pod', sourceNs, `${VOLUME_POD_LABEL}=files`);
+        if (size > 48 * 1024 * 1024 && pods.length > 0) {
+          deleted = pods[0].metadata.name;
+          await kc.delete({ apiVersion: 'v1', kind: 'Pod', namespace: sourceNs, name: deleted });
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const r = await backup(file, ['--quiesce', '--parallel', '1']);
+    await killer;
+    expect(deleted, 'a volume pod was deleted while streaming').to.not.equal('');
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stderr).to.match(/files quickstart main\/\w+: .*(went away|closed|failed)/);
+    expect(fs.readdirSync(tmp.dir).filter((f) => f.includes('cut.tar'))).to.deep.equal([]);
+    expect(await replicas(SOURCE, sourceNs)).to.deep.equal(beforeReplicas);
+    expect(await kc.list('v1', 'Pod', sourceNs, `${VOLUME_POD_LABEL}=files`)).to.deep.equal([]);
+  });
+
+  it('a hostile entry (../evil, an absolute symlink) is refused before anything is extracted', async () => {
+    good = path.join(tmp.dir, 'good.tar.age');
+    const b = await backup(good);
+    expect(b.code, b.stderr).to.equal(0);
+    const hostile = path.join(tmp.dir, 'hostile.tar');
+    const evil = tarOf([
+      { path: 'resources/', type: 'Directory' },
+      { path: 'resources/ok.txt', data: 'fine' },
+      { path: 'resources/etc', type: 'SymbolicLink', linkpath: '/etc' },
+      { path: '../evil', data: 'owned' },
+    ]);
+    await withHostileEntry(
+      good,
+      keyFile,
+      hostile,
+      'data/files/app/quickstart/main/resources.tar',
+      evil,
+    );
+    const r = await runCli(restoreArgs(hostile));
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stderr).to.match(
+      /resources\.tar: refused entry "resources\/etc": symlink to the absolute \/etc/,
+    );
+    // The app was restored (objects, databases) but not one file of this step was extracted.
+    const volume = targetVolume();
+    expect(fs.readdirSync(volume)).to.deep.equal([]);
+    expect(fs.existsSync(path.join(volume, '..', 'evil'))).to.equal(false);
+    const pod = (await appPod(TARGET, targetNs))!;
+    const listed = await kubectlExec(
+      { kubeconfig: KUBECONFIG, context: TARGET, namespace: targetNs },
+      pod,
+      'server-container',
+      ['ls', '-A', '/entando-data'],
+    );
+    expect(listed.toString()).to.equal('');
+  });
+
+  it('a restore interrupted while extracting, run again with --existing update, converges', async () => {
+    const controller = new AbortController();
+    const staging = path.join(targetVolume(), '.kubectl-entando-restore-resources');
+    const watcher = (async () => {
+      for (let i = 0; i < 6000 && !controller.signal.aborted; i++) {
+        if (fs.existsSync(path.join(staging, 'resources/big'))) controller.abort();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const first = await runCliWith(restoreArgs(good, ['--existing', 'update']), controller.signal);
+    await watcher;
+    expect(controller.signal.aborted, 'interrupted while extracting').to.equal(true);
+    expect(first.code, first.stderr).to.not.equal(0);
+    expect(first.stderr, first.stderr).to.match(/interrupted/);
+    const again = await runCli(restoreArgs(good, ['--existing', 'update']));
+    expect(again.code, again.stderr).to.equal(0);
+    const [source, restored] = [
+      await state(SOURCE, sourceNs, 'quickstart'),
+      await state(TARGET, targetNs, 'quickstart'),
+    ];
+    for (const [tree, files] of Object.entries(source.files)) {
+      expect(restored.files[tree]?.entries, tree).to.deep.equal(files.entries);
+    }
+    expect(fs.readdirSync(targetVolume()).sort()).to.deep.equal(['protected', 'resources']);
+    expect(await replicas(SOURCE, sourceNs)).to.deep.equal(beforeReplicas);
+    const targetReplicas = await replicas(TARGET, targetNs);
+    for (const [name, n] of Object.entries(beforeReplicas))
+      expect(targetReplicas[name], name).to.equal(n);
+  });
 });

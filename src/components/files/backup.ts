@@ -135,6 +135,7 @@ export async function streamDir(
   const [added, ran] = await Promise.allSettled([adding, running]);
   if (ran.status === 'rejected') {
     out.destroy();
+    if (signal.aborted) throw new OperationError(`${label}: interrupted`);
     const err = ran.reason as Error;
     throw new OperationError(`${label}: ${err.message}`, { cause: err });
   }

@@ -296,6 +296,13 @@ async function extractEntry(
       },
       `tar -x into ${mountPath}/${STAGING_PREFIX}${dir}`,
     );
+  } catch (err) {
+    if (c.signal.aborted) {
+      throw new OperationError(
+        `${a.entry.path}: interrupted while extracting; ${mountPath}/${dir} was left as it was`,
+      );
+    }
+    throw err;
   } finally {
     stream.destroy();
   }
