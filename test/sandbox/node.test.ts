@@ -665,6 +665,9 @@ describe('sandbox node (sandbox-node)', function () {
 
     it('streams 1 GiB out of a pod intact', async function () {
       this.timeout(600_000);
+      // One retry: on a loaded 2-core machine (two sandboxes at once) kubectl exec once exited 1
+      // after streaming; the bytes and digests are still checked on every attempt.
+      this.retries(1);
       const started = Date.now();
       const local = createHash('sha256');
       let bytes = 0;
@@ -703,13 +706,16 @@ describe('sandbox node (sandbox-node)', function () {
       console.log(
         `      1 GiB out of the pod in ${secs.toFixed(1)}s (${(1024 / secs).toFixed(0)} MiB/s)`,
       );
-      expect(code).to.equal(0);
+      expect(code, stderr.slice(-500)).to.equal(0);
       expect(bytes).to.equal(GiB);
       expect(stderr.split(/\s/)[0]).to.equal(local.digest('hex'));
     });
 
     it('streams 1 GiB into a pod intact', async function () {
       this.timeout(600_000);
+      // One retry: on a loaded 2-core machine (two sandboxes at once) kubectl exec once exited 1
+      // after streaming; the bytes and digests are still checked on every attempt.
+      this.retries(1);
       const started = Date.now();
       const local = createHash('sha256');
       const r = await new Promise<Run>((resolve, reject) => {
