@@ -83,16 +83,22 @@ describe('e2e: files, streamed from the source pods and into the target pods', f
       quiesce: true,
       name: 'embedded app (--quiesce): databases/ of app engine, component manager and plugin too',
     },
+    {
+      fixture: 'sandbox/fixtures/mysql.yaml',
+      app: 'mysql-app',
+      quiesce: true,
+      name: 'mysql app (--quiesce, read through a volume pod)',
+    },
   ];
   for (const c of cases) {
     it(`${c.name}: file trees equal, replicas back on both sides`, async () => {
-      const sourceNs = `e2e-files-${suffix}-${c.quiesce ? 'emb' : 'pg'}`;
+      const sourceNs = `e2e-files-${suffix}-${c.app.slice(0, 5)}`;
       const targetNs = `${sourceNs}-restored`;
       namespaces.push([SOURCE, sourceNs], [TARGET, targetNs]);
       await applyFixture(c.fixture, SOURCE, sourceNs);
       const before = await replicas(SOURCE, sourceNs);
       const archive = path.join(tmp.dir, `${sourceNs}.tar.age`);
-      if (c.quiesce) {
+      if (c.app === 'embedded-app') {
         const refused = await runCli([
           'backup',
           ...kube,
@@ -143,7 +149,11 @@ describe('e2e: files, streamed from the source pods and into the target pods', f
         await state(SOURCE, sourceNs, c.app),
         await state(TARGET, targetNs, c.app),
       ];
-      expect(Object.keys(source.files).length).to.be.greaterThan(0);
+      expect(source.files[`${c.app}-deployment`].files).to.be.greaterThan(50);
+      if (c.app === 'embedded-app') {
+        for (const [tree, files] of Object.entries(source.files))
+          expect(files.files, `${tree} holds its embedded database`).to.be.greaterThan(0);
+      }
       for (const [tree, files] of Object.entries(source.files)) {
         expect(restored.files[tree]?.entries, tree).to.deep.equal(files.entries);
       }
