@@ -1,7 +1,9 @@
 import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
-import { serverDeploymentNames } from '../resources/deployments.js';
+import { linkedPlugins, serverDeploymentNames } from '../resources/deployments.js';
+
+export { linkedPlugins };
 import {
   datasourceEnvs,
   envMap,
@@ -79,25 +81,6 @@ export function expectedQualifiers(owner: KubeObject): string[] {
   if (owner.kind === EntandoKind.App) return ['portdb', 'servdb', 'dedb'];
   if (owner.kind === EntandoKind.Plugin) return ['plugindb'];
   return [];
-}
-
-/** The plugins linked to the app in its namespace (EntandoAppPluginLinks). */
-export async function linkedPlugins(kube: KubeReader, app: KubeObject): Promise<KubeObject[]> {
-  const ns = app.metadata.namespace!;
-  const out: KubeObject[] = [];
-  for (const link of await kube.list(ENTANDO_API, EntandoKind.Link, ns)) {
-    const s = spec(link);
-    if (s.entandoAppName !== app.metadata.name) continue;
-    if (((s.entandoPluginNamespace as string | undefined) ?? ns) !== ns) continue;
-    const plugin = await kube.get({
-      apiVersion: ENTANDO_API,
-      kind: EntandoKind.Plugin,
-      namespace: ns,
-      name: s.entandoPluginName as string,
-    });
-    if (plugin && !out.some((p) => p.metadata.name === plugin.metadata.name)) out.push(plugin);
-  }
-  return out;
 }
 
 /** The Keycloak server the app uses when it runs in the app's namespace (its DB may be ours). */

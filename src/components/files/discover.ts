@@ -1,7 +1,10 @@
-import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import { EntandoKind } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
+import { linkedPlugins } from '../resources/deployments.js';
+
+export { linkedPlugins };
 
 /** Where every Entando server keeps its files (REFERENCE.md: /entando-data). */
 export const DATA_PATH = '/entando-data';
@@ -81,25 +84,6 @@ export function serverDeployments(owner: KubeObject): { qualifier: string; deplo
   return Object.entries(statuses)
     .filter(([q, s]) => !NO_FILES.has(q) && s?.deploymentName)
     .map(([qualifier, s]) => ({ qualifier, deployment: s.deploymentName! }));
-}
-
-/** The plugins linked to the app in its namespace. */
-export async function linkedPlugins(kube: KubeClient, app: KubeObject): Promise<KubeObject[]> {
-  const ns = app.metadata.namespace!;
-  const plugins: KubeObject[] = [];
-  for (const link of await kube.list(ENTANDO_API, EntandoKind.Link, ns)) {
-    const s = spec(link);
-    if (s.entandoAppName !== app.metadata.name) continue;
-    if ((s.entandoPluginNamespace ?? ns) !== ns) continue;
-    const plugin = await kube.get({
-      apiVersion: ENTANDO_API,
-      kind: EntandoKind.Plugin,
-      namespace: ns,
-      name: s.entandoPluginName as string,
-    });
-    if (plugin) plugins.push(plugin);
-  }
-  return plugins;
 }
 
 /** What to copy of one volume: the app engine's content, and databases/ when embedded. */
