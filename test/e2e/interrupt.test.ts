@@ -7,7 +7,7 @@ import { encryptionKeys } from '../../src/archive/encryption.js';
 import { generateIdentity } from '../../src/archive/age/index.js';
 import { dataPath } from '../../src/archive/layout.js';
 import type { Component } from '../../src/components/component.js';
-import { COMPONENTS } from '../../src/components/index.js';
+import { resourcesComponent } from '../../src/components/resources/index.js';
 import { resolveKube } from '../../src/kube/kubeconfig.js';
 import { Output } from '../../src/report/output.js';
 import { OperationError } from '../../src/errors.js';
@@ -68,7 +68,7 @@ describe('e2e: an interrupted backup leaves nothing behind', function () {
       output: new Output(sink, sink, 'text', true, 0),
       signal: controller.signal,
       components: [
-        ...COMPONENTS,
+        resourcesComponent,
         endlessComponent(() => setTimeout(() => controller.abort(), 300)),
       ],
     });
