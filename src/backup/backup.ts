@@ -12,6 +12,7 @@ import {
 import { StreamProgress } from '../report/progress.js';
 import { ScaleGuard } from '../kube/scale.js';
 import { Limiter } from '../util/limit.js';
+import { whenAborted } from '../util/abort.js';
 import { appDeployments } from '../components/resources/deployments.js';
 import { findApp } from '../components/resources/find-app.js';
 import { entandoVersion, IMAGE_INFO } from '../entando/kinds.js';
@@ -87,8 +88,10 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     throw err;
   }
   const guard = new ScaleGuard(kube, (m) => req.output.progress(m));
-  const onAbort = () => void writer.abort(new OperationError('interrupted'));
-  req.signal.addEventListener('abort', onAbort, { once: true });
+  const stopWatching = whenAborted(
+    req.signal,
+    () => void writer.abort(new OperationError('interrupted')),
+  );
   try {
     if (options.quiesce) {
       req.output.progress('quiescing: scaling the app and its plugins to 0');
@@ -129,7 +132,7 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     if (err instanceof UserError || err instanceof OperationError) throw err;
     throw new OperationError(`backup failed: ${apiErrorMessage(err)}`, { cause: err });
   } finally {
-    req.signal.removeEventListener('abort', onAbort);
+    stopWatching();
     if (guard.active) {
       req.output.progress('scaling the app and its plugins back');
       await guard.restore();

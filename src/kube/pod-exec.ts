@@ -57,9 +57,23 @@ export async function podExec(config: KubeConfig, req: PodExecRequest): Promise<
     req.stdout.once('close', resolve);
     req.stdout.once('error', reject);
   });
+  // A consumer that goes away (destroyed, errored) before the command ended stops the command:
+  // otherwise the paused socket would wait for a 'drain' that never comes.
+  let consumerGone = false;
+  const stopForConsumer = () => {
+    if (stdoutProxy?.writableEnded) return;
+    consumerGone = true;
+    socket?.terminate();
+  };
+  req.stdout?.once('close', stopForConsumer);
+  req.stdout?.once('error', stopForConsumer);
   const stdoutProxy = req.stdout
     ? new Writable({
         write(chunk: Buffer, _enc, done) {
+          if (req.stdout!.destroyed) {
+            stopForConsumer();
+            return done();
+          }
           if (!req.stdout!.write(chunk)) {
             socket?.pause();
             req.stdout!.once('drain', () => socket?.resume());
@@ -99,6 +113,7 @@ export async function podExec(config: KubeConfig, req: PodExecRequest): Promise<
       )
       .then((ws) => {
         socket = ws as unknown as WebSocket;
+        if (consumerGone) socket.terminate();
         socket.on('close', () => resolve());
         socket.on('error', (err) => reject(err));
         if (req.signal) {
@@ -125,6 +140,11 @@ export async function podExec(config: KubeConfig, req: PodExecRequest): Promise<
   if (req.signal?.aborted) {
     req.stdout?.destroy(new Error('interrupted'));
     throw new OperationError('interrupted');
+  }
+  if (consumerGone && !status) {
+    throw new OperationError(
+      `exec in pod ${req.namespace}/${req.pod} stopped: the reader of its output went away`,
+    );
   }
   if (!status) {
     const error = new OperationError(

@@ -123,6 +123,25 @@ describe('PodExec on the sandbox', function () {
     expect(Buffer.concat(chunks).toString().trim()).to.equal(expected.digest('hex'));
   });
 
+  it('stops an endless command when the reader of its output goes away (no hang)', async () => {
+    const out = new PassThrough({ highWaterMark: 64 * 1024 });
+    let seen = 0;
+    out.on('data', (c: Buffer) => {
+      seen += c.length;
+      if (seen > 1024 * 1024) out.destroy();
+    });
+    const started = Date.now();
+    const err = await podExec(config, {
+      namespace: ns,
+      pod,
+      command: ['cat', '/dev/zero'],
+      stdout: out,
+    }).catch((e) => e);
+    expect(err).to.be.instanceOf(Error);
+    expect(err.message).to.match(/the reader of its output went away/);
+    expect(Date.now() - started).to.be.below(30_000);
+  });
+
   it('fails clearly when the pod does not exist', async () => {
     const err = await podExec(config, { namespace: ns, pod: 'absent', command: ['true'] }).catch(
       (e) => e,

@@ -4,6 +4,7 @@ import type { PodExecResult } from '../../kube/pod-exec.js';
 import { myCnfContent, pgpassContent, withCredentials } from './credentials.js';
 import type { Datasource } from './discovery.js';
 import type { DbExecutor } from './executor.js';
+import { whenAborted } from '../../util/abort.js';
 import { mysqldumpCommand } from './mysql.js';
 import { pgDumpCommand } from './postgresql.js';
 
@@ -44,9 +45,7 @@ export async function streamDump<T>(
     const out = new PassThrough({ highWaterMark: 1024 * 1024 });
     // Stops the exec when the caller is interrupted or the consumer gave up.
     const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts.signal?.aborted) stop.abort();
+    const stopWatching = whenAborted(opts.signal, () => stop.abort());
     // Forwards with backpressure but does not end `out`: the exit status decides that.
     const sink = new Writable({
       highWaterMark: 1024 * 1024,
@@ -89,7 +88,7 @@ export async function streamDump<T>(
         out.destroy(err);
         throw err;
       })
-      .finally(() => opts.signal?.removeEventListener('abort', onAbort));
+      .finally(stopWatching);
     const consumed = consume(out).catch((err: unknown) => {
       stop.abort();
       throw err;

@@ -6,6 +6,7 @@ import type { KubeClient } from '../../kube/client.js';
 import { podExec, podExecOk } from '../../kube/pod-exec.js';
 import { DEFAULT_VOLUME_POD_IMAGE, VolumePod } from '../../kube/volume-pod.js';
 import type { BackupContext } from '../component.js';
+import { whenAborted } from '../../util/abort.js';
 import { discoverVolumes, runningPod, type DataVolume, type Owner } from './discover.js';
 
 export const COMPONENT = 'files';
@@ -136,6 +137,8 @@ export async function streamDir(
   if (ran.status === 'rejected') {
     out.destroy();
     if (signal.aborted) throw new OperationError(`${label}: interrupted`);
+    // The archive gave up first (and the exec was stopped for it): its reason is the real one.
+    if (added.status === 'rejected') throw added.reason;
     const err = ran.reason as Error;
     throw new OperationError(`${label}: ${err.message}`, { cause: err });
   }
@@ -170,8 +173,7 @@ export async function backupFiles(ctx: BackupContext): Promise<void> {
   if (volumes.length === 0) return;
 
   const local = new AbortController();
-  const onAbort = () => local.abort();
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const stopWatching = whenAborted(ctx.signal, () => local.abort());
   const pods: VolumePod[] = [];
   const image = ctx.options.volumePodImage ?? DEFAULT_VOLUME_POD_IMAGE;
   try {
@@ -259,7 +261,7 @@ export async function backupFiles(ctx: BackupContext): Promise<void> {
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw firstReal(settled) ?? failed.reason;
   } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
+    stopWatching();
     for (const p of pods) await p.delete();
   }
 }
