@@ -10,7 +10,7 @@ import {
   type Component,
 } from '../components/component.js';
 import { StreamProgress } from '../report/progress.js';
-import { ScaleGuard } from '../kube/scale.js';
+import { resumeInterrupted, ScaleGuard } from '../kube/scale.js';
 import { Limiter } from '../util/limit.js';
 import { whenAborted } from '../util/abort.js';
 import { appDeployments } from '../components/resources/deployments.js';
@@ -93,9 +93,13 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     () => void writer.abort(new OperationError('interrupted')),
   );
   try {
+    const deployments = await appDeployments(kube, app);
     if (options.quiesce) {
+      // Honours what an earlier, killed run recorded: the original replicas, not today's 0.
       req.output.progress('quiescing: scaling the app and its plugins to 0');
-      await guard.scaleDown(ns, await appDeployments(kube, app));
+      await guard.scaleDown(ns, deployments);
+    } else {
+      await undoLeftScaleDown(kube, ns, deployments, guard, req.output);
     }
     const streams = new Limiter(options.parallel);
     const context = {
@@ -139,6 +143,25 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     }
   }
   return { file, manifest, results, encryption: req.keys?.description ?? 'none' };
+}
+
+/**
+ * A --quiesce run that was killed outright (no chance to undo) leaves the app at 0 with the
+ * original replicas in an annotation: a live backup puts them back first and waits for them.
+ */
+async function undoLeftScaleDown(
+  kube: KubeClient,
+  ns: string,
+  deployments: string[],
+  guard: ScaleGuard,
+  output: Output,
+): Promise<void> {
+  const undone = await resumeInterrupted(kube, ns, (m) => output.progress(m), deployments);
+  for (const name of undone) {
+    const d = await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name });
+    const replicas = (d?.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+    await guard.waitForPods(ns, name, replicas, 300_000);
+  }
 }
 
 export function defaultFileName(app: string, ns: string, now: Date, encrypted: boolean): string {

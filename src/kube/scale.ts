@@ -76,7 +76,8 @@ export class ScaleGuard {
     return this.kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name });
   }
 
-  private async waitForPods(
+  /** Waits until the deployment has `want` ready pods (or none at all when `want` is 0). */
+  async waitForPods(
     namespace: string,
     name: string,
     want: number,
@@ -118,14 +119,16 @@ export async function resumeInterrupted(
   kube: KubeClient,
   namespace: string,
   log: (m: string) => void,
-): Promise<number> {
-  let undone = 0;
+  only?: readonly string[],
+): Promise<string[]> {
+  const undone: string[] = [];
   for (const d of await kube.list('apps/v1', 'Deployment', namespace)) {
     const original = d.metadata.annotations?.[ORIGINAL_REPLICAS];
     if (original === undefined) continue;
+    if (only && !only.includes(d.metadata.name)) continue;
     log(`an earlier run left ${namespace}/${d.metadata.name} scaled down: back to ${original}`);
     await scaleBack(kube, { namespace, name: d.metadata.name, replicas: Number(original) });
-    undone++;
+    undone.push(d.metadata.name);
   }
   return undone;
 }

@@ -12,13 +12,16 @@ import { resolveKube } from '../../src/kube/kubeconfig.js';
 import { Output } from '../../src/report/output.js';
 import { OperationError } from '../../src/errors.js';
 import { tempDir } from '../helpers/tmp.js';
+import { ORIGINAL_REPLICAS } from '../../src/kube/scale.js';
 import {
   applyFixture,
+  client,
   deleteNamespace,
   KUBECONFIG,
   randomSuffix,
   requireSandbox,
   SOURCE,
+  waitFor,
 } from '../helpers/sandbox.js';
 
 /** A component whose stream never ends by itself: the backup is interrupted while it runs. */
@@ -81,4 +84,37 @@ describe('e2e: an interrupted backup leaves nothing behind', function () {
       expect(fs.readdirSync(tmp.dir)).to.deep.equal([]);
     });
   }
+
+  it('a live backup first undoes the scale-down of a --quiesce run that was killed outright', async () => {
+    const kube = client(SOURCE);
+    const ref = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: ns,
+      name: 'quickstart-deployment',
+    };
+    // What a SIGKILLed `backup --quiesce` leaves: replicas 0, the original in our annotation.
+    await kube.mergePatch(ref, {
+      metadata: { annotations: { [ORIGINAL_REPLICAS]: '1' } },
+      spec: { replicas: 0 },
+    });
+    await waitFor('app engine scaled to 0', async () => {
+      const d = await kube.get(ref);
+      return ((d?.status as { replicas?: number })?.replicas ?? 0) === 0 ? true : undefined;
+    });
+    const sink = new PassThrough();
+    sink.resume();
+    const outcome = await runBackup({
+      kube: resolveKube({ kubeconfig: KUBECONFIG, context: SOURCE, namespace: ns }),
+      file: path.join(tmp.dir, 'after-kill.tar'),
+      keys: undefined,
+      output: new Output(sink, sink, 'text', true, 0),
+      signal: new AbortController().signal,
+    });
+    expect(outcome.manifest.entries.some((e) => e.path.includes('/files/app/'))).to.equal(true);
+    const d = await kube.get(ref);
+    expect((d?.spec as { replicas?: number }).replicas).to.equal(1);
+    expect(d?.metadata.annotations?.[ORIGINAL_REPLICAS]).to.equal(undefined);
+    fs.rmSync(outcome.file);
+  });
 });
