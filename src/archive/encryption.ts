@@ -4,13 +4,14 @@ import { UserError } from '../errors.js';
 import {
   AgeError,
   createDecryptStream,
-  createEncryptStream,
+  createEncryptor,
   parseIdentities,
   parseRecipient,
   parseRecipientsFile,
   passphraseIdentity,
   passphraseRecipient,
   type Identity,
+  type PayloadSealer,
   type Recipient,
 } from './age/index.js';
 import { ArchiveError } from './errors.js';
@@ -43,10 +44,16 @@ export function isAgeHeader(head: Buffer): boolean {
   return head.length >= AGE_MAGIC.length && head.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC);
 }
 
+export interface Encryptor {
+  head: Buffer;
+  sealer: PayloadSealer;
+}
+
 export interface EncryptionKeys {
   /** A short description for reports, never the key itself: "2 age recipients". */
   description: string;
-  encryptStream(): Promise<Transform>;
+  /** The age header (with payload nonce) to write first, and the sealer of what follows. */
+  encryptor(): Promise<Encryptor>;
 }
 
 export interface DecryptionKeys {
@@ -101,12 +108,12 @@ export async function encryptionKeys(
     const recipient = passphraseRecipient(passphrase);
     return {
       description: 'passphrase (age scrypt)',
-      encryptStream: async () => createEncryptStream([recipient]),
+      encryptor: () => createEncryptor([recipient]),
     };
   }
   return {
     description: `${count} age recipient${count === 1 ? '' : 's'}`,
-    encryptStream: async () => createEncryptStream(recipients),
+    encryptor: () => createEncryptor(recipients),
   };
 }
 

@@ -36,7 +36,8 @@ export function partPath(path: string, index: number): string {
   return `${path}.part-${String(index + 1).padStart(5, '0')}`;
 }
 
-const PART_SUFFIX = /\.part-(\d{5})$/;
+/** Five digits at least (100,000 parts and more simply have more digits). */
+const PART_SUFFIX = /\.part-(\d{5,})$/;
 
 /** Splits a tar member name into its logical entry path and part index, if it is a part. */
 export function parsePartPath(member: string): { path: string; index: number } | undefined {

@@ -1,54 +1,56 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough, type Readable, type Transform, type Writable } from 'node:stream';
-import { once } from 'node:events';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { Encryptor } from './encryption.js';
 import { FORMAT_VERSION, FORMAT_VERSION_PATH, MANIFEST_PATH, partPath } from './layout.js';
 import type { Manifest, ManifestEntry } from './manifest.js';
 import { END_OF_ARCHIVE, memberHeader, memberPadding } from './tar-member.js';
 
-/** Parts of a streamed entry are buffered in memory one at a time, per stream. */
-export const DEFAULT_PART_SIZE = 4 * 1024 * 1024;
+/**
+ * Streamed entries are cut into parts of this size (each a tar member of known size). 1 MiB:
+ * large enough for cheap writes (one writev per part), small enough that two parts per stream
+ * keep memory low (measured: 4 MiB parts cost ~20 MB more RSS and were not faster).
+ */
+export const DEFAULT_PART_SIZE = 1024 * 1024;
+/** iovecs per writev call (IOV_MAX is 1024 on Linux and macOS). */
+const MAX_IOV = 1024;
 
 export interface ArchiveWriterOptions {
-  /** The encryption stage (age); absent means a plain tar, which callers must ask for. */
-  encrypt?: Transform;
+  /** The encryption (age); absent means a plain tar, which callers must ask for. */
+  encryptor?: Encryptor;
   partSize?: number;
 }
 
 /**
- * Writes one archive: a tar stream (optionally through age) into a temporary file beside the
+ * Writes one archive: tar members (optionally sealed by age) into a temporary file beside the
  * destination, renamed into place only by `commit()`. `abort()` (or any failure) removes it.
- * Members are written whole and in order; concurrent `addStream` calls take turns per part,
- * so a stream of unknown size never needs a local staging copy: it is cut into parts whose
- * size is known when each part's header is written.
+ *
+ * No Node streams between the entries and the file: each member (header, data, padding) is
+ * sealed in memory and written with one `writev`, in the order members were queued. Streamed
+ * entries of unknown size are copied into part buffers (reused, two per stream: one filling
+ * while the other is written), so the file sees a few large writes instead of one per chunk a
+ * socket delivered, and a stream keeps being read while its previous part is written.
  */
 export class ArchiveWriter {
-  private readonly tar = new PassThrough({ highWaterMark: 1024 * 1024 });
-  private readonly done: Promise<void>;
-  private turn: Promise<void> = Promise.resolve();
+  private queue: Promise<void> = Promise.resolve();
   private failed: Error | undefined;
   private closed = false;
   private readonly mtime: Date;
-  private readonly partSize: number;
+  readonly partSize: number;
+  private readonly freeParts: Buffer[] = [];
 
   private constructor(
     readonly finalPath: string,
     readonly tempPath: string,
     readonly manifest: Manifest,
-    file: Writable,
-    opts: ArchiveWriterOptions,
+    private readonly file: fs.promises.FileHandle,
+    private readonly encryptor: Encryptor | undefined,
+    partSize: number,
   ) {
     this.mtime = new Date(manifest.createdAt);
-    this.partSize = opts.partSize ?? DEFAULT_PART_SIZE;
-    const stages: (Readable | Transform | Writable)[] = [this.tar];
-    if (opts.encrypt) stages.push(opts.encrypt);
-    stages.push(file);
-    this.done = (pipeline as (...s: unknown[]) => Promise<void>)(...stages);
-    this.done.catch((err: Error) => {
-      this.failed ??= err;
-    });
+    this.partSize = partSize;
   }
 
   static async open(
@@ -63,15 +65,22 @@ export class ArchiveWriter {
     );
     const handle = await fs.promises.open(tempPath, 'wx', 0o600);
     liveTempFiles.add(tempPath);
-    const file = handle.createWriteStream();
-    const writer = new ArchiveWriter(finalPath, tempPath, manifest, file, opts);
-    await writer.writeMember(FORMAT_VERSION_PATH, Buffer.from(`${FORMAT_VERSION}\n`));
+    const writer = new ArchiveWriter(
+      finalPath,
+      tempPath,
+      manifest,
+      handle,
+      opts.encryptor,
+      opts.partSize ?? DEFAULT_PART_SIZE,
+    );
+    if (opts.encryptor) void writer.enqueue([opts.encryptor.head], { raw: true });
+    await writer.writeMember(FORMAT_VERSION_PATH, [Buffer.from(`${FORMAT_VERSION}\n`)]);
     return writer;
   }
 
   /** Adds a small entry held in memory (an object, a summary). */
   async addBuffer(entryPath: string, data: Buffer, meta?: ManifestEntry['meta']): Promise<void> {
-    await this.writeMember(entryPath, data);
+    await this.writeMember(entryPath, [data]);
     this.record({
       path: entryPath,
       size: data.length,
@@ -81,56 +90,37 @@ export class ArchiveWriter {
   }
 
   /**
-   * Adds an entry of unknown size from a stream, in parts of at most `partSize` bytes, hashing
-   * as it goes. Resolves once the source ended and every part is written.
+   * A Writable for one entry of unknown size: what is written to it is hashed and cut into
+   * parts; `finish` writes the last part and records the entry (read it from `entry`).
+   * Destroying it (or an archive failure) leaves the entry unrecorded.
    */
+  openEntry(
+    entryPath: string,
+    meta?: ManifestEntry['meta'],
+    onBytes?: (n: number) => void,
+  ): EntryWriter {
+    return new EntryWriter(this, entryPath, meta, onBytes);
+  }
+
+  /** Adds an entry of unknown size from a stream; resolves once every part is written. */
   async addStream(
     entryPath: string,
     source: AsyncIterable<Buffer | string>,
     meta?: ManifestEntry['meta'],
   ): Promise<ManifestEntry> {
-    const hash = createHash('sha256');
-    let pending: Buffer[] = [];
-    let pendingSize = 0;
-    let parts = 0;
-    let size = 0;
-    const flush = async () => {
-      await this.writeMember(partPath(entryPath, parts), pending);
-      parts++;
-      pending = [];
-      pendingSize = 0;
-    };
-    for await (const raw of source) {
-      let chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-      hash.update(chunk);
-      size += chunk.length;
-      while (chunk.length > 0) {
-        const room = this.partSize - pendingSize;
-        const take = chunk.subarray(0, room);
-        pending.push(take);
-        pendingSize += take.length;
-        chunk = chunk.subarray(take.length);
-        if (pendingSize === this.partSize) await flush();
-      }
-    }
-    if (pendingSize > 0 || parts === 0) await flush();
-    const entry: ManifestEntry = { path: entryPath, size, sha256: hash.digest('hex'), parts };
-    if (meta) entry.meta = meta;
-    this.record(entry);
-    return entry;
+    const entry = this.openEntry(entryPath, meta);
+    await pipeline(source, entry);
+    return entry.entry!;
   }
 
   /** Writes the manifest and end of archive, flushes, and renames the file into place. */
   async commit(): Promise<Manifest> {
-    await this.writeMember(MANIFEST_PATH, Buffer.from(JSON.stringify(this.manifest, null, 2)));
-    await this.write(END_OF_ARCHIVE);
+    await this.writeMember(MANIFEST_PATH, [Buffer.from(JSON.stringify(this.manifest, null, 2))]);
+    const last = this.enqueue([END_OF_ARCHIVE], { last: true });
     this.closed = true;
-    this.tar.end();
-    await this.done;
-    if (this.failed) throw this.failed;
-    const handle = await fs.promises.open(this.tempPath, 'r');
-    await handle.sync();
-    await handle.close();
+    await last;
+    await this.file.sync();
+    await this.file.close();
     await fs.promises.rename(this.tempPath, this.finalPath);
     liveTempFiles.delete(this.tempPath);
     return this.manifest;
@@ -140,38 +130,167 @@ export class ArchiveWriter {
   async abort(reason = new Error('archive aborted')): Promise<void> {
     this.failed ??= reason;
     this.closed = true;
-    this.tar.destroy(reason);
-    await this.done.catch(() => undefined);
+    await this.queue.catch(() => undefined);
+    await this.file.close().catch(() => undefined);
     await fs.promises.rm(this.tempPath, { force: true });
     liveTempFiles.delete(this.tempPath);
   }
 
-  private record(entry: ManifestEntry): void {
+  /** @internal The manifest line of a finished entry. */
+  record(entry: ManifestEntry): void {
     this.manifest.entries.push(entry);
   }
 
-  /** Writes header, data and padding of one member, after the members queued before it. */
-  private writeMember(member: string, data: Buffer | Buffer[]): Promise<void> {
-    const pieces = Array.isArray(data) ? data : [data];
-    const size = pieces.reduce((n, p) => n + p.length, 0);
-    const mine = this.turn.then(async () => {
-      await this.write(memberHeader(member, size, this.mtime));
-      for (const piece of pieces) await this.write(piece);
-      await this.write(memberPadding(size));
-    });
-    this.turn = mine.catch(() => undefined);
-    return mine;
+  /** @internal A part buffer (reused once the part holding it was written). */
+  takePart(): Buffer {
+    return this.freeParts.pop() ?? Buffer.allocUnsafeSlow(this.partSize);
   }
 
-  private async write(buf: Buffer): Promise<void> {
-    if (this.failed) throw this.failed;
-    if (this.closed) throw new Error('archive is already closed');
-    if (buf.length === 0) return;
-    if (!this.tar.write(buf)) {
-      await Promise.race([once(this.tar, 'drain'), this.done.then(() => undefined)]);
-    }
-    if (this.failed) throw this.failed;
+  /** @internal */
+  giveBackPart(buf: Buffer): void {
+    if (buf.length === this.partSize) this.freeParts.push(buf);
   }
+
+  /** @internal Header, data and padding of one member, after the members queued before it. */
+  writeMember(member: string, data: Buffer[]): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.closed) return Promise.reject(new Error('archive is already closed'));
+    const size = data.reduce((n, p) => n + p.length, 0);
+    return this.enqueue([memberHeader(member, size, this.mtime), ...data, memberPadding(size)]);
+  }
+
+  /**
+   * Queues buffers for the file, sealed when encrypting (synchronously, now: the caller may
+   * reuse its buffers once the returned promise settles). `last` seals the final chunk; `raw`
+   * writes as is (the age header).
+   */
+  private enqueue(buffers: Buffer[], how: { last?: boolean; raw?: boolean } = {}): Promise<void> {
+    const mine = this.queue.then(() => {
+      if (this.failed) throw this.failed;
+      let out = buffers;
+      if (this.encryptor && !how.raw) {
+        out = [];
+        for (const b of buffers) this.encryptor.sealer.seal(b, out);
+        if (how.last) this.encryptor.sealer.finish(out);
+      }
+      return writeAll(this.file, out);
+    });
+    this.queue = mine.catch((err: Error) => {
+      this.failed ??= err;
+    });
+    return mine;
+  }
+}
+
+/** One streamed entry: chunks are hashed and copied into part buffers, two per stream. */
+export class EntryWriter extends Writable {
+  private readonly hash: Hash = createHash('sha256');
+  private part: Buffer | undefined;
+  private fill = 0;
+  private parts = 0;
+  private size = 0;
+  /** The previous part's write, still in flight while the next part fills. */
+  private writing: Promise<void> = Promise.resolve();
+  entry: ManifestEntry | undefined;
+
+  constructor(
+    private readonly archive: ArchiveWriter,
+    private readonly entryPath: string,
+    private readonly meta: ManifestEntry['meta'] | undefined,
+    private readonly onBytes: ((n: number) => void) | undefined,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    this.onBytes?.(chunk.length);
+    let off = 0;
+    let waiting: Promise<void> | undefined;
+    while (off < chunk.length) {
+      this.part ??= this.archive.takePart();
+      const n = chunk.copy(this.part, this.fill, off);
+      this.fill += n;
+      off += n;
+      if (this.fill === this.part.length) {
+        // A full part: wait for the previous one to be written (two parts at most per stream).
+        waiting = this.flushPart();
+      }
+    }
+    if (!waiting) return done();
+    // The copy loop ran to the end: only the part before this one may still be in flight.
+    waiting.then(() => done(), done);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    const finishing = this.fill > 0 || this.parts === 0 ? this.flushPart() : Promise.resolve();
+    finishing
+      .then(() => this.writing)
+      .then(() => {
+        this.entry = {
+          path: this.entryPath,
+          size: this.size,
+          sha256: this.hash.digest('hex'),
+          parts: this.parts,
+        };
+        if (this.meta) this.entry.meta = this.meta;
+        this.archive.record(this.entry);
+        done();
+      }, done);
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.writing.then(
+      () => done(err),
+      () => done(err),
+    );
+  }
+
+  /**
+   * Hands the current part to the archive once the previous part is written; resolves when the
+   * previous part is written (so the caller may fill the next one meanwhile).
+   */
+  private flushPart(): Promise<void> {
+    const part = this.part ?? Buffer.alloc(0);
+    const fill = this.fill;
+    const index = this.parts++;
+    this.part = undefined;
+    this.fill = 0;
+    const previous = this.writing;
+    const written = previous.then(() =>
+      this.archive.writeMember(partPath(this.entryPath, index), [part.subarray(0, fill)]),
+    );
+    this.writing = written.then(() => this.archive.giveBackPart(part));
+    this.writing.catch(() => undefined);
+    return previous;
+  }
+}
+
+/** writev of every buffer, in batches, retrying short writes. */
+async function writeAll(file: fs.promises.FileHandle, buffers: Buffer[]): Promise<void> {
+  let pending = buffers.filter((b) => b.length > 0);
+  while (pending.length > 0) {
+    const batch = pending.slice(0, MAX_IOV);
+    const total = batch.reduce((n, b) => n + b.length, 0);
+    const { bytesWritten } = await file.writev(batch);
+    pending = pending.slice(batch.length);
+    if (bytesWritten < total) pending.unshift(...remainder(batch, bytesWritten));
+  }
+}
+
+function remainder(batch: Buffer[], written: number): Buffer[] {
+  const rest: Buffer[] = [];
+  let skip = written;
+  for (const b of batch) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    rest.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return rest;
 }
 
 /**

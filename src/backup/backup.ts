@@ -78,7 +78,7 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   let writer: ArchiveWriter;
   try {
     writer = await ArchiveWriter.open(file, manifest, {
-      encrypt: req.keys ? await req.keys.encryptStream() : undefined,
+      encryptor: req.keys ? await req.keys.encryptor() : undefined,
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -6,6 +6,13 @@ import postject from 'postject';
 
 const exec = promisify(execFile);
 
+/**
+ * V8 flags the binary starts with (as bin/kubectl-entando does): a 1 MiB young generation keeps
+ * the peak RSS of a streaming backup under 200 MB (V8 grows it under the allocation rate of
+ * socket chunks otherwise) at no measured cost in speed. V8 reads it only at start-up.
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=1'];
+
 /** The fuse Node looks for to know that a SEA blob was injected. */
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 export const SEA_RESOURCE = 'NODE_SEA_BLOB';
@@ -25,6 +32,7 @@ export async function seaBlob(node: string, main: string, out: string): Promise<
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
       useCodeCache: false,
+      execArgv: NODE_FLAGS,
     }),
   );
   await exec(node, ['--experimental-sea-config', config], { env: { PATH: process.env.PATH } });

@@ -37,7 +37,7 @@ async function writeArchive(
     file,
     newManifest({ name: 't', version: '0' }, source, new Date('2026-11-23T00:00:00Z')),
     {
-      encrypt: keys ? await keys.encryptStream() : undefined,
+      encryptor: keys ? await keys.encryptor() : undefined,
       partSize: 1024 * 1024,
     },
   );
@@ -69,6 +69,12 @@ describe('archive', () => {
     expect(parsePartPath(partPath('data/db/x.sql', 0))).to.deep.equal({
       path: 'data/db/x.sql',
       index: 0,
+    });
+    // Past 99,999 parts (~98 GiB of 1 MiB parts) the names just grow a digit.
+    expect(partPath('data/files/a.tar', 123_455)).to.equal('data/files/a.tar.part-123456');
+    expect(parsePartPath(partPath('data/files/a.tar', 123_455))).to.deep.equal({
+      path: 'data/files/a.tar',
+      index: 123_455,
     });
     expect(parsePartPath('resources/Secret.core/ns/a.json')).to.equal(undefined);
     expect(() => dataPath('db', '../x')).to.throw();

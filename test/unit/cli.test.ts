@@ -27,7 +27,7 @@ describe('CLI (in-process)', () => {
         { server: 's', context: 'c', namespace: 'ns', app: 'qs', entandoVersion: '7.3.0' },
         new Date(),
       ),
-      { encrypt: await keys!.encryptStream() },
+      { encryptor: await keys!.encryptor() },
     );
     await w.addBuffer(
       resourcePath({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'x' }),

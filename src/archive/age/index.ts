@@ -19,13 +19,20 @@ import { pipeline } from 'node:stream/promises';
 import { AgeError } from './errors.js';
 import { encodeHeader, sniff, verifyHeaderMac, type ParsedHeader } from './header.js';
 import { ScryptIdentity, ScryptRecipient } from './scrypt.js';
-import { DecryptTransform, EncryptTransform } from './stream.js';
+import {
+  DecryptTransform,
+  EncryptTransform,
+  startPayload,
+  type EncryptionStart,
+  type PayloadSealer,
+} from './stream.js';
 import type { Identity, Recipient, Stanza } from './types.js';
 import { formatIdentity, X25519Identity, X25519Recipient } from './x25519.js';
 
 export { AgeError, type AgeErrorCode } from './errors.js';
 export type { Identity, Recipient, Stanza } from './types.js';
 export { DEFAULT_LOG_N, MAX_LOG_N } from './scrypt.js';
+export type { PayloadSealer } from './stream.js';
 
 const FILE_KEY_SIZE = 16;
 
@@ -110,25 +117,43 @@ export function passphraseIdentity(passphrase: string | Buffer, maxLogN?: number
 }
 
 /**
- * A Transform turning plaintext into an age file (header, then payload). The file key is wrapped
- * for every recipient as soon as this is called (scrypt runs in the thread pool meanwhile).
- * Throws synchronously for an empty recipient list or a passphrase mixed with other recipients.
+ * Wraps a fresh file key for every recipient (scrypt runs in the thread pool) and encodes the
+ * header. Throws synchronously for an empty recipient list or a passphrase mixed with others.
  */
-export function createEncryptStream(recipients: Recipient[]): Transform {
+function beginEncryption(recipients: Recipient[]): Promise<EncryptionStart> {
   if (recipients.length === 0) throw new Error('age: at least one recipient is required');
   if (recipients.length > 1 && recipients.some((r) => r instanceof ScryptRecipient)) {
     throw new AgeError('BAD_KEY', 'a passphrase cannot be combined with other recipients');
   }
   const fileKey = randomBytes(FILE_KEY_SIZE);
-  const init = (async () => {
+  return (async () => {
     const stanzas: Stanza[] = await Promise.all(recipients.map((r) => r.wrap(fileKey)));
     if (stanzas.length > 1 && stanzas.some((s) => s.type === 'scrypt')) {
       throw new AgeError('BAD_KEY', 'a passphrase cannot be combined with other recipients');
     }
     return { header: encodeHeader(stanzas, fileKey), fileKey };
   })();
+}
+
+/**
+ * A Transform turning plaintext into an age file (header, then payload). The file key is wrapped
+ * for every recipient as soon as this is called (scrypt runs in the thread pool meanwhile).
+ * Throws synchronously for an empty recipient list or a passphrase mixed with other recipients.
+ */
+export function createEncryptStream(recipients: Recipient[]): Transform {
+  const init = beginEncryption(recipients);
   init.catch(() => {}); // reported through the stream; avoid an unhandled rejection meanwhile
   return new EncryptTransform(init);
+}
+
+/**
+ * The same encryption without streams, for a writer that batches its own I/O: `head` (header
+ * and payload nonce) goes first, then whatever `sealer.seal` / `sealer.finish` append.
+ */
+export async function createEncryptor(
+  recipients: Recipient[],
+): Promise<{ head: Buffer; sealer: PayloadSealer }> {
+  return startPayload(await beginEncryption(recipients));
 }
 
 /**

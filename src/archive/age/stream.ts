@@ -79,82 +79,109 @@ function openChunk(
 }
 
 /**
+ * The STREAM sealing of a payload, synchronously: `seal` takes plaintext in pieces of any size
+ * and appends the sealed chunks they complete to `out`; `finish` seals the last chunk. It never
+ * keeps a reference to the caller's buffers (a pending full chunk is copied), so a caller may
+ * reuse its buffers as soon as `seal` returns.
+ */
+export class PayloadSealer {
+  private readonly buf = Buffer.allocUnsafe(CHUNK_SIZE);
+  private fill = 0;
+  private counter = 0;
+
+  constructor(private readonly key: KeyObject) {}
+
+  seal(data: Buffer, out: Buffer[]): void {
+    let off = 0;
+    while (off < data.length) {
+      // A full pending chunk is not the last one: more data follows.
+      if (this.fill === CHUNK_SIZE) {
+        this.sealInto(out, this.buf, false);
+        this.fill = 0;
+      }
+      const rest = data.length - off;
+      if (this.fill === 0 && rest > CHUNK_SIZE) {
+        // A whole chunk with more input after it: sealed straight from the input (no copy).
+        this.sealInto(out, data.subarray(off, off + CHUNK_SIZE), false);
+        off += CHUNK_SIZE;
+        continue;
+      }
+      const n = Math.min(CHUNK_SIZE - this.fill, rest);
+      data.copy(this.buf, this.fill, off, off + n);
+      this.fill += n;
+      off += n;
+    }
+  }
+
+  finish(out: Buffer[]): void {
+    this.sealInto(out, this.buf.subarray(0, this.fill), true);
+    this.fill = 0;
+  }
+
+  private sealInto(out: Buffer[], plaintext: Buffer, last: boolean): void {
+    for (const b of sealChunk(this.key, this.counter++, last, plaintext)) {
+      if (b.length > 0) out.push(b);
+    }
+  }
+}
+
+/** What an encryption needs before its payload: the header and the payload key. */
+export interface EncryptionStart {
+  header: Buffer;
+  fileKey: Buffer;
+}
+
+/** The age file's first bytes (header and payload nonce) and the sealer of its payload. */
+export function startPayload(start: EncryptionStart): { head: Buffer; sealer: PayloadSealer } {
+  const nonce = randomBytes(PAYLOAD_NONCE_SIZE);
+  return {
+    head: Buffer.concat([start.header, nonce]),
+    sealer: new PayloadSealer(payloadKey(start.fileKey, nonce)),
+  };
+}
+
+/**
  * Encrypts: writes `header` (obtained asynchronously, e.g. after scrypt) and the payload nonce,
  * then the encrypted chunks.
  */
 export class EncryptTransform extends Transform {
-  private key: KeyObject | null = null;
-  private readonly buf = Buffer.allocUnsafe(CHUNK_SIZE);
-  private fill = 0;
-  /** A full chunk waiting to learn whether it is the last one (a view of the input, or buf). */
-  private held: Buffer | null = null;
-  private counter = 0;
+  private sealer: PayloadSealer | null = null;
 
-  constructor(private readonly init: Promise<{ header: Buffer; fileKey: Buffer }>) {
+  constructor(private readonly init: Promise<EncryptionStart>) {
     super();
   }
 
-  private async start(): Promise<KeyObject> {
-    const { header, fileKey } = await this.init;
-    const nonce = randomBytes(PAYLOAD_NONCE_SIZE);
-    this.push(Buffer.concat([header, nonce]));
-    this.key = payloadKey(fileKey, nonce);
-    return this.key;
+  private async start(): Promise<PayloadSealer> {
+    const { head, sealer } = startPayload(await this.init);
+    this.push(head);
+    this.sealer = sealer;
+    return sealer;
   }
 
-  private sealNext(key: KeyObject, plaintext: Buffer, last: boolean): void {
-    for (const b of sealChunk(key, this.counter++, last, plaintext)) {
-      if (b.length > 0) this.push(b);
+  private withSealer(cb: TransformCallback, work: (sealer: PayloadSealer) => void): void {
+    const run = (sealer: PayloadSealer) => {
+      work(sealer);
+      cb();
+    };
+    if (this.sealer === null) {
+      this.start().then(run, (err: unknown) => cb(err as Error));
+      return;
     }
+    run(this.sealer);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.key === null) {
-      this.start().then(
-        (key) => this.encryptSome(key, chunk, cb),
-        (err: unknown) => cb(err as Error),
-      );
-      return;
-    }
-    this.encryptSome(this.key, chunk, cb);
-  }
-
-  private encryptSome(key: KeyObject, chunk: Buffer, cb: TransformCallback): void {
-    let off = 0;
-    while (off < chunk.length) {
-      // A held full chunk is not the last one: more data follows.
-      if (this.held !== null) {
-        this.sealNext(key, this.held, false);
-        this.held = null;
-      }
-      if (this.fill === 0 && chunk.length - off >= CHUNK_SIZE) {
-        // Hold a whole chunk of the input by reference (no copy).
-        this.held = chunk.subarray(off, off + CHUNK_SIZE);
-        off += CHUNK_SIZE;
-        continue;
-      }
-      const n = Math.min(CHUNK_SIZE - this.fill, chunk.length - off);
-      chunk.copy(this.buf, this.fill, off, off + n);
-      this.fill += n;
-      off += n;
-      if (this.fill === CHUNK_SIZE) {
-        this.held = this.buf; // sealed before anything is copied into buf again
-        this.fill = 0;
-      }
-    }
-    cb();
+    this.withSealer(cb, (sealer) => this.pushAll((out) => sealer.seal(chunk, out)));
   }
 
   override _flush(cb: TransformCallback): void {
-    const finish = (key: KeyObject): void => {
-      this.sealNext(key, this.held ?? this.buf.subarray(0, this.fill), true);
-      cb();
-    };
-    if (this.key === null) {
-      this.start().then(finish, (err: unknown) => cb(err as Error));
-    } else {
-      finish(this.key);
-    }
+    this.withSealer(cb, (sealer) => this.pushAll((out) => sealer.finish(out)));
+  }
+
+  private pushAll(fill: (out: Buffer[]) => void): void {
+    const out: Buffer[] = [];
+    fill(out);
+    for (const b of out) this.push(b);
   }
 }
 

@@ -1,4 +1,4 @@
-import { PassThrough, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { dataPath } from '../../archive/layout.js';
 import type { ManifestEntry } from '../../archive/manifest.js';
 import { OperationError, UserError } from '../../errors.js';
@@ -59,16 +59,6 @@ export function embeddedRefusal(owners: string[]): UserError {
   );
 }
 
-async function* counted(
-  source: AsyncIterable<Buffer>,
-  onBytes: (n: number) => void,
-): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    onBytes(chunk.length);
-    yield chunk;
-  }
-}
-
 /** `ls -1A` of a directory in a pod: the names in it. */
 export async function listDir(
   kube: KubeClient,
@@ -105,7 +95,6 @@ export async function streamDir(
   signal: AbortSignal,
 ): Promise<ManifestEntry> {
   const label = `files ${v.owner.name} ${v.qualifier}/${dir}`;
-  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   const meta: FilesEntryMeta = {
     component: 'files',
     owner: v.owner,
@@ -119,41 +108,45 @@ export async function streamDir(
     via: target.via,
     format: 'tar',
   };
-  const adding = ctx.archive.addStream(
+  // tar's stdout goes straight into the archive entry (no intermediate stream).
+  const entry = ctx.archive.openEntry(
     entryPathFor(v, dir),
-    counted(out, (n) => ctx.progress.add(label, n)),
     meta as unknown as Record<string, unknown>,
+    (n) => ctx.progress.add(label, n),
   );
+  let archiveError: Error | undefined;
+  entry.on('error', (err) => (archiveError ??= err));
   const command = ['tar', '-cf', '-', '-C', v.mountPath, dir];
-  const running = podExec(ctx.kube.config, {
+  const ran = await podExec(ctx.kube.config, {
     namespace: target.namespace,
     pod: target.pod,
     container: target.container,
     command,
-    stdout: out,
+    stdout: entry,
     signal,
-  });
-  const [added, ran] = await Promise.allSettled([adding, running]);
-  if (ran.status === 'rejected') {
-    out.destroy();
-    if (signal.aborted) throw new OperationError(`${label}: interrupted`);
-    // The archive gave up first (and the exec was stopped for it): its reason is the real one.
-    if (added.status === 'rejected') throw added.reason;
-    const err = ran.reason as Error;
-    throw new OperationError(`${label}: ${err.message}`, { cause: err });
-  }
-  if (ran.value.exitCode !== 0) {
-    const stderr = ran.value.stderr.trim().split('\n').slice(-3).join(' | ');
-    const changed = /changed as we read it|shrank by/.test(ran.value.stderr)
+  }).then(
+    (r) => r,
+    (err: Error) => {
+      entry.destroy();
+      if (signal.aborted) throw new OperationError(`${label}: interrupted`);
+      // The archive gave up first (and the exec was stopped for it): its reason is the real one.
+      if (archiveError) throw archiveError;
+      throw new OperationError(`${label}: ${err.message}`, { cause: err });
+    },
+  );
+  if (archiveError) throw archiveError;
+  if (ran.exitCode !== 0) {
+    const stderr = ran.stderr.trim().split('\n').slice(-3).join(' | ');
+    const changed = /changed as we read it|shrank by/.test(ran.stderr)
       ? ' (files changed while they were read: run with --quiesce for a point-in-time copy)'
       : '';
     throw new OperationError(
-      `${label}: tar -c ${v.mountPath}/${dir} failed in pod ${target.namespace}/${target.pod} (exit code ${ran.value.exitCode})${stderr ? `: ${stderr}` : ''}${changed}`,
+      `${label}: tar -c ${v.mountPath}/${dir} failed in pod ${target.namespace}/${target.pod} (exit code ${ran.exitCode})${stderr ? `: ${stderr}` : ''}${changed}`,
     );
   }
-  if (added.status === 'rejected') throw added.reason;
+  if (!entry.entry) throw new OperationError(`${label}: the archive entry was not completed`);
   ctx.progress.finish(label);
-  return added.value;
+  return entry.entry;
 }
 
 /**
