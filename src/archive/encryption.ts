@@ -4,6 +4,8 @@ import { UserError } from '../errors.js';
 import {
   AgeError,
   createDecryptStream,
+  openPayload,
+  type OpenedPayload,
   createEncryptor,
   parseIdentities,
   parseRecipient,
@@ -58,6 +60,8 @@ export interface EncryptionKeys {
 
 export interface DecryptionKeys {
   decryptStream(head: Buffer): Promise<Transform>;
+  /** The payload's start and key, for reading chunks at chosen offsets (random access). */
+  openPayload(head: Buffer): Promise<OpenedPayload>;
 }
 
 /** Resolves the keys a backup encrypts to; undefined means --no-encrypt was asked for. */
@@ -119,33 +123,51 @@ export async function encryptionKeys(
 
 /** Resolves the keys to open an archive, asking for a passphrase only if the header needs one. */
 export function decryptionKeys(opts: KeyOptions, sources: KeySources): DecryptionKeys {
+  let identities: Promise<Identity[]> | undefined;
+  let opened: { head: Buffer; payload: Promise<OpenedPayload> } | undefined;
+  // Asked (and the passphrase prompted for) once, however many times the archive is read.
+  const identitiesFor = (head: Buffer) => (identities ??= gatherIdentities(opts, sources, head));
   return {
     async decryptStream(head: Buffer): Promise<Transform> {
-      const identities: Identity[] = [];
-      const files = [...(opts.identity ?? [])];
-      if (sources.env[IDENTITY_ENV]) files.push(sources.env[IDENTITY_ENV]);
-      for (const file of files) {
-        identities.push(...parseIdentities(readKeyFile(file, '--identity')));
+      return createDecryptStream(await identitiesFor(head));
+    },
+    openPayload(head: Buffer): Promise<OpenedPayload> {
+      if (!opened || !opened.head.equals(head)) {
+        opened = { head, payload: identitiesFor(head).then((ids) => openPayload(head, ids)) };
       }
-      let passphrase = opts.passphraseFile
-        ? firstLine(readKeyFile(opts.passphraseFile, '--passphrase-file'))
-        : sources.env[PASSPHRASE_ENV];
-      const usesPassphrase = head.includes(Buffer.from('\n-> scrypt '));
-      if (usesPassphrase && !passphrase && sources.prompt) {
-        passphrase = await sources.prompt('Passphrase of the backup: ');
-      }
-      if (passphrase) identities.push(passphraseIdentity(passphrase));
-      if (identities.length === 0) {
-        throw new ArchiveError(
-          'no-key',
-          usesPassphrase
-            ? `the archive is encrypted with a passphrase: pass --passphrase-file FILE or set ${PASSPHRASE_ENV}`
-            : `the archive is encrypted to age recipients: pass --identity FILE (or set ${IDENTITY_ENV})`,
-        );
-      }
-      return createDecryptStream(identities);
+      return opened.payload;
     },
   };
+}
+
+async function gatherIdentities(
+  opts: KeyOptions,
+  sources: KeySources,
+  head: Buffer,
+): Promise<Identity[]> {
+  const identities: Identity[] = [];
+  const files = [...(opts.identity ?? [])];
+  if (sources.env[IDENTITY_ENV]) files.push(sources.env[IDENTITY_ENV]);
+  for (const file of files) {
+    identities.push(...parseIdentities(readKeyFile(file, '--identity')));
+  }
+  let passphrase = opts.passphraseFile
+    ? firstLine(readKeyFile(opts.passphraseFile, '--passphrase-file'))
+    : sources.env[PASSPHRASE_ENV];
+  const usesPassphrase = head.includes(Buffer.from('\n-> scrypt '));
+  if (usesPassphrase && !passphrase && sources.prompt) {
+    passphrase = await sources.prompt('Passphrase of the backup: ');
+  }
+  if (passphrase) identities.push(passphraseIdentity(passphrase));
+  if (identities.length === 0) {
+    throw new ArchiveError(
+      'no-key',
+      usesPassphrase
+        ? `the archive is encrypted with a passphrase: pass --passphrase-file FILE or set ${PASSPHRASE_ENV}`
+        : `the archive is encrypted to age recipients: pass --identity FILE (or set ${IDENTITY_ENV})`,
+    );
+  }
+  return identities;
 }
 
 /** Turns an age failure into the archive problem the user sees. */

@@ -1,51 +1,92 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import type { DecryptionKeys } from './encryption.js';
+import { classifyEncryptionError, type DecryptionKeys } from './encryption.js';
 import { ArchiveError } from './errors.js';
 import type { ManifestEntry } from './manifest.js';
 import { readArchive } from './reader.js';
+import { ArchiveRanges, type MemberLocation } from './random-access.js';
 
 class Done extends Error {}
 
 /**
- * One logical entry of an archive as a stream, read in its own pass over the file (decrypting
- * and skipping the members before it, stopping after its last part). Several can be read at
- * once, each with its own pass: decryption runs far faster than any pod takes the bytes. The
- * bytes are checked against the manifest's sha256 at the end: a mismatch errors the stream.
+ * One logical entry of an archive as a stream. With the entry's locations (learnt by the
+ * verifying pass) only its own bytes are read (and, encrypted, only the chunks that hold them);
+ * without, it takes its own pass over the file (decrypting and skipping the members before
+ * it, stopping after its last part). The bytes are checked against the manifest's sha256 at the
+ * end: a mismatch errors the stream.
  */
-export function entryStream(file: string, keys: DecryptionKeys, entry: ManifestEntry): Readable {
+export function entryStream(
+  file: string,
+  keys: DecryptionKeys,
+  entry: ManifestEntry,
+  locations?: Map<string, MemberLocation[]>,
+): Readable {
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   const hash = createHash('sha256');
+  const forward = async (body: AsyncIterable<Buffer>) => {
+    for await (const piece of body) {
+      if (out.destroyed) throw new Done();
+      hash.update(piece);
+      if (!out.write(piece)) await waitDrain(out);
+    }
+  };
+  const checkAndEnd = () => {
+    if (hash.digest('hex') !== entry.sha256) {
+      return out.destroy(
+        new ArchiveError(
+          'tampered',
+          `entry ${entry.path} does not match its sha256 in the manifest`,
+        ),
+      );
+    }
+    out.end();
+  };
+  const where = locations?.get(entry.path);
+  if (where) {
+    readRanges(file, keys, where, forward).then(checkAndEnd, (err: unknown) => {
+      if (!(err instanceof Done)) out.destroy(err as Error);
+    });
+    return out;
+  }
   const expectedParts = entry.parts ?? 0;
   let partsSeen = 0;
   readArchive(file, keys, async (path, _part, body) => {
     if (path !== entry.path) return;
-    for await (const piece of body) {
-      hash.update(piece);
-      if (!out.write(piece)) await waitDrain(out);
-    }
+    await forward(body);
     partsSeen++;
     if (expectedParts === 0 || partsSeen === expectedParts) throw new Done();
   }).then(
     () => out.destroy(new ArchiveError('tampered', `entry ${entry.path} not found in ${file}`)),
     (err) => {
       if (!(err instanceof Done)) return out.destroy(err);
-      if (hash.digest('hex') !== entry.sha256) {
-        return out.destroy(
-          new ArchiveError(
-            'tampered',
-            `entry ${entry.path} does not match its sha256 in the manifest`,
-          ),
-        );
-      }
-      out.end();
+      checkAndEnd();
     },
   );
   return out;
 }
 
+async function readRanges(
+  file: string,
+  keys: DecryptionKeys,
+  where: MemberLocation[],
+  forward: (body: AsyncIterable<Buffer>) => Promise<void>,
+): Promise<void> {
+  const ranges = await ArchiveRanges.open(file, keys).catch((err: unknown) => {
+    throw classifyEncryptionError(err, file) ?? err;
+  });
+  try {
+    for (const { offset, size } of where) await forward(ranges.read(offset, size));
+  } catch (err) {
+    throw classifyEncryptionError(err, file) ?? err;
+  } finally {
+    await ranges.close();
+  }
+}
+
 function waitDrain(stream: PassThrough): Promise<void> {
   return new Promise((resolve, reject) => {
+    // A reader that already went away never drains: stop reading the archive for it.
+    if (stream.destroyed) return reject(new Done());
     const cleanup = () => {
       stream.off('drain', onDrain);
       stream.off('close', onClose);

@@ -7,6 +7,7 @@ import { manifestProblem, type Manifest } from './manifest.js';
 import { readTarMembers, TarFormatError } from './tar-reader.js';
 import { classifyEncryptionError, isAgeHeader, type DecryptionKeys } from './encryption.js';
 import { ArchiveError } from './errors.js';
+import type { MemberLocation } from './random-access.js';
 
 export interface EntryDigest {
   size: number;
@@ -19,6 +20,8 @@ export interface ReadResult {
   encrypted: boolean;
   /** What was actually read, per logical entry path. */
   digests: Map<string, EntryDigest>;
+  /** Where each logical entry's members (its parts, in order) sit in the tar stream. */
+  locations: Map<string, MemberLocation[]>;
 }
 
 /** Called once per tar member of a logical entry, in archive order; must consume `body`. */
@@ -78,6 +81,7 @@ export async function readArchive(
   raw.on('error', (err) => source.destroy(err));
 
   const digests = new Map<string, EntryDigest>();
+  const locations = new Map<string, MemberLocation[]>();
   let manifestBytes: Buffer | undefined;
   let first = true;
   try {
@@ -104,6 +108,8 @@ export async function readArchive(
       }
       const part = parsePartPath(member.name);
       const entryPath = part?.path ?? member.name;
+      if (!locations.has(entryPath)) locations.set(entryPath, []);
+      locations.get(entryPath)!.push({ offset: member.offset, size: member.size });
       const hashing = hashInto(digests, entryPath, part?.index, member.body);
       if (visit) await visit(entryPath, part?.index, hashing);
       for await (const piece of hashing) void piece; // whatever the visitor left
@@ -124,7 +130,7 @@ export async function readArchive(
   const problem = manifestProblem(manifest);
   if (problem) throw new ArchiveError('unsupported', `${file}: ${problem}`);
   for (const digest of digests.values()) digest.sha256 = finish(digest);
-  return { manifest: manifest as Manifest, encrypted, digests };
+  return { manifest: manifest as Manifest, encrypted, digests, locations };
 }
 
 const hashes = new WeakMap<EntryDigest, ReturnType<typeof createHash>>();

@@ -16,6 +16,8 @@ export interface TarMember {
   name: string;
   size: number;
   type: string;
+  /** Where the member's data starts in the tar stream. */
+  offset: number;
   /** The member's data; must be consumed fully before asking for the next member. */
   body: AsyncIterable<Buffer>;
 }
@@ -59,7 +61,7 @@ export async function* readTarMembers(
       yield* body;
       consumed = true;
     })();
-    yield { name, size, type, body: tracked };
+    yield { name, size, type, offset: reader.offset, body: tracked };
     if (!consumed) for await (const piece of tracked) void piece;
     await skipPadding(reader, size, truncated);
   }

@@ -16,13 +16,13 @@ import { checkReachable, preflight } from './preflight.js';
 /** Reads, decrypts and verifies the archive, keeping the captured objects in memory. */
 export async function loadArchive(file: string, keys: DecryptionKeys): Promise<LoadedArchive> {
   const objects: KubeObject[] = [];
-  const { manifest } = await verifyArchive(file, keys, async (path, _part, body) => {
+  const { manifest, locations } = await verifyArchive(file, keys, async (path, _part, body) => {
     if (!isResourcePath(path)) return;
     const chunks: Buffer[] = [];
     for await (const c of body) chunks.push(c);
     objects.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeObject);
   });
-  return { file, keys, manifest, objects };
+  return { file, keys, manifest, objects, locations };
 }
 
 export interface PlanRequest {

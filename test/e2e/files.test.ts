@@ -290,7 +290,7 @@ describe('e2e: files, failures', function () {
     for (const c of template.spec.containers)
       c.env = [...(c.env ?? []), { name: 'PATH', value: fakeBin }];
     await kc.mergePatch(ref, { spec: { template } });
-    await waitFor('the app engine rolled out with the fake tar', async () => {
+    const pod = await waitFor('the app engine rolled out with the fake tar', async () => {
       const now = (await kc.get(ref))!;
       const s = now.status as {
         updatedReplicas?: number;
@@ -303,11 +303,13 @@ describe('e2e: files, failures', function () {
         sourceNs,
         'entando.org/deployment=quickstart-deployment',
       );
-      return s.updatedReplicas === 1 && s.readyReplicas === 1 && pods.length === 1
-        ? true
-        : undefined;
+      if (s.updatedReplicas !== 1 || s.readyReplicas !== 1 || pods.length !== 1) return undefined;
+      // The ready pod must be the new one (its status can lag the deployment's).
+      const ready = await runningPod(kc, sourceNs, 'quickstart-deployment');
+      const env = (ready?.spec as { containers: { env?: { value?: string }[] }[] } | undefined)
+        ?.containers[0].env;
+      return env?.some((e) => e.value === fakeBin) ? ready!.metadata.name : undefined;
     });
-    const pod = (await appPod(SOURCE, sourceNs))!;
     await kubectlExec(src, pod, 'server-container', [
       'sh',
       '-c',

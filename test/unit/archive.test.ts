@@ -10,6 +10,8 @@ import { ArchiveError } from '../../src/archive/errors.js';
 import { dataPath, parsePartPath, partPath, resourcePath } from '../../src/archive/layout.js';
 import { newManifest } from '../../src/archive/manifest.js';
 import { verifyArchive } from '../../src/archive/verify.js';
+import { entryStream } from '../../src/archive/entry-stream.js';
+import { buffer } from 'node:stream/consumers';
 import { ArchiveWriter } from '../../src/archive/writer.js';
 import { seededBytes, tempDir } from '../helpers/tmp.js';
 
@@ -100,6 +102,33 @@ describe('archive', () => {
     expect(Buffer.concat(pieces).equals(big)).to.equal(true);
     expect(result.manifest.source).to.deep.equal(source);
   });
+
+  for (const encrypted of [true, false]) {
+    it(`reads an entry at its place after the verifying pass (${encrypted ? 'age' : 'plain'}), and notices a change made since`, async () => {
+      const file = path.join(tmp.dir, encrypted ? 'a.tar.age' : 'a.tar');
+      const manifest = await writeArchive(file, encrypted, {}, identity.recipient);
+      const keys = decryptionKeys({ identity: [keyFile] }, { env: {} });
+      const { locations } = await verifyArchive(file, keys);
+      const entry = manifest.entries.find((e) => e.path === 'data/files/resources.tar')!;
+      // Six 1 MiB parts whose data starts off the 64 KiB chunk grid of age.
+      expect(locations.get(entry.path)!.map((l) => l.size)).to.have.length(6);
+      const read = await buffer(entryStream(file, keys, entry, locations));
+      expect(read.equals(big)).to.equal(true);
+      const small = manifest.entries.find((e) => e.path.startsWith('resources/'))!;
+      expect(
+        (await buffer(entryStream(file, keys, small, locations))).equals(secretObject),
+      ).to.equal(true);
+      // One byte of the entry's third part changed after the pass: the read fails.
+      const third = locations.get(entry.path)![2];
+      const damaged = fs.readFileSync(file);
+      const at = encrypted ? Math.floor(damaged.length / 2) : third.offset + 10;
+      damaged[at] ^= 0xff;
+      fs.writeFileSync(file, damaged);
+      const err = await buffer(entryStream(file, keys, entry, locations)).catch((e) => e);
+      expect(err).to.be.instanceOf(Error);
+      expect(err.message).to.match(encrypted ? /authentication|modified/ : /sha256/);
+    });
+  }
 
   it('never holds the secret in clear in an encrypted archive', async () => {
     const file = path.join(tmp.dir, 'a.tar.age');

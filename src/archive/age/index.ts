@@ -12,16 +12,18 @@
  * ```
  * Every failure is an {@link AgeError} with a `code` and a one-line message for the user.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { AgeError } from './errors.js';
-import { encodeHeader, sniff, verifyHeaderMac, type ParsedHeader } from './header.js';
+import { encodeHeader, HeaderParser, sniff, verifyHeaderMac, type ParsedHeader } from './header.js';
 import { ScryptIdentity, ScryptRecipient } from './scrypt.js';
 import {
   DecryptTransform,
   EncryptTransform,
+  PAYLOAD_NONCE_SIZE,
+  payloadKey,
   startPayload,
   type EncryptionStart,
   type PayloadSealer,
@@ -33,6 +35,7 @@ export { AgeError, type AgeErrorCode } from './errors.js';
 export type { Identity, Recipient, Stanza } from './types.js';
 export { DEFAULT_LOG_N, MAX_LOG_N } from './scrypt.js';
 export type { PayloadSealer } from './stream.js';
+export { openChunkAt, SEALED_SIZE, CHUNK_SIZE } from './stream.js';
 
 const FILE_KEY_SIZE = 16;
 
@@ -185,6 +188,29 @@ async function openHeader(header: ParsedHeader, identities: Identity[]): Promise
     );
   }
   return fileKey;
+}
+
+/** Where an age file's payload starts and the key that opens its chunks (random access). */
+export interface OpenedPayload {
+  payloadStart: number;
+  key: KeyObject;
+}
+
+/**
+ * Opens an age file's header from its first bytes (`head` must hold the whole header and the
+ * payload nonce) with the identities: for readers that decrypt chunks at chosen offsets
+ * instead of streaming the whole file (see openChunkAt).
+ */
+export async function openPayload(head: Buffer, identities: Identity[]): Promise<OpenedPayload> {
+  if (identities.length === 0) throw new Error('age: at least one identity is required');
+  const header = new HeaderParser().push(head);
+  if (!header) throw new AgeError('TRUNCATED', 'the header is longer than the bytes given');
+  const fileKey = await openHeader(header, identities);
+  const nonce = head.subarray(header.length, header.length + PAYLOAD_NONCE_SIZE);
+  if (nonce.length < PAYLOAD_NONCE_SIZE) {
+    throw new AgeError('TRUNCATED', 'the file ends inside the payload nonce');
+  }
+  return { payloadStart: header.length + PAYLOAD_NONCE_SIZE, key: payloadKey(fileKey, nonce) };
 }
 
 function noMatch(stanzas: Stanza[], identities: Identity[]): AgeError {

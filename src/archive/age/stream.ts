@@ -78,6 +78,28 @@ function openChunk(
   return out;
 }
 
+/** Size of a sealed (encrypted + tagged) full chunk in the payload. */
+export const SEALED_SIZE = SEALED_CHUNK_SIZE;
+
+/**
+ * Opens chunk `index` of a payload on its own (random access): `sealed` is its ciphertext and
+ * tag, `last` whether it is the payload's final chunk. Throws TAMPERED if it fails to
+ * authenticate.
+ */
+export function openChunkAt(key: KeyObject, index: number, last: boolean, sealed: Buffer): Buffer {
+  if (sealed.length < TAG_SIZE) throw new AgeError('TRUNCATED', 'a chunk is cut short');
+  const body = sealed.subarray(0, sealed.length - TAG_SIZE);
+  const plain = openChunk(key, index, last, {
+    parts: [body],
+    tag: sealed.subarray(sealed.length - TAG_SIZE),
+    length: sealed.length,
+  });
+  if (plain === null) {
+    throw new AgeError('TAMPERED', `chunk ${index} fails authentication: the file was modified`);
+  }
+  return plain.length === 1 ? plain[0] : Buffer.concat(plain);
+}
+
 /**
  * The STREAM sealing of a payload, synchronously: `seal` takes plaintext in pieces of any size
  * and appends the sealed chunks they complete to `out`; `finish` seals the last chunk. It never
