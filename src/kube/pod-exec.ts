@@ -1,5 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import WsClient from 'ws';
 import { OperationError } from '../errors.js';
 
 /** The parts of the `ws` WebSocket (what client-node's exec returns) used here. */
@@ -96,7 +98,7 @@ export async function podExec(config: KubeConfig, req: PodExecRequest): Promise<
   const stdinPlaceholder = req.stdin ? new Readable({ read() {} }) : null;
 
   const ended = new Promise<void>((resolve, reject) => {
-    const exec = new Exec(config);
+    const exec = new Exec(config, unmaskedSockets(config));
     exec
       .exec(
         req.namespace,
@@ -156,6 +158,24 @@ export async function podExec(config: KubeConfig, req: PodExecRequest): Promise<
   if (stdoutProxy && !stdoutProxy.writableEnded) stdoutProxy.end();
   await stdoutDone;
   return { exitCode: exitCodeOf(status), stderr: stderrTail };
+}
+
+/**
+ * client-node's WebSocket handler, with sockets whose frame mask is zero. A client must mask
+ * what it sends (RFC 6455), but the mask exists to stop a browser page's script from writing
+ * chosen bytes through a proxy's cache; for this client it only costs a copy and an XOR of
+ * every byte sent (measured: ~3.7 s of CPU per GiB streamed into a restore's `tar -x`). With a
+ * zero mask `ws` sends the caller's bytes as they are; servers accept it (any mask is valid).
+ */
+function unmaskedSockets(config: KubeConfig): WebSocketHandler {
+  return new WebSocketHandler(
+    config,
+    (uri, protocols, opts) =>
+      new WsClient(uri, protocols, {
+        ...opts,
+        generateMask: (mask: Buffer) => mask.fill(0),
+      }) as unknown as ReturnType<NonNullable<WebSocketHandler['socketFactory']>>,
+  );
 }
 
 /** Like podExec, but a non-zero exit is an error that carries the command's stderr. */
