@@ -21,7 +21,8 @@ export function entryStream(
   entry: ManifestEntry,
   locations?: Map<string, MemberLocation[]>,
 ): Readable {
-  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  // Small: a reader iterating it gets everything buffered concatenated (a copy) per read.
+  const out = new PassThrough({ highWaterMark: 256 * 1024 });
   const hash = createHash('sha256');
   const forward = async (body: AsyncIterable<Buffer>) => {
     for await (const piece of body) {

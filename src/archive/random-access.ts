@@ -54,13 +54,14 @@ export class ArchiveRanges {
     const last = Math.floor((offset + size - 1) / CHUNK_SIZE);
     let skip = offset - first * CHUNK_SIZE;
     let left = size;
+    // Reused: what is yielded are the deciphered copies, never views of it.
+    const sealed = Buffer.allocUnsafe(Math.min(READ_CHUNKS, last - first + 1) * SEALED_SIZE);
     for (let i = first; i <= last; i += READ_CHUNKS) {
       const count = Math.min(READ_CHUNKS, last - i + 1);
-      const sealed = Buffer.allocUnsafe(count * SEALED_SIZE);
       const { bytesRead } = await this.handle.read(
         sealed,
         0,
-        sealed.length,
+        count * SEALED_SIZE,
         payloadStart + i * SEALED_SIZE,
       );
       for (let k = 0; k < count; k++) {

@@ -76,7 +76,7 @@ export async function readArchive(
   const { encrypted, head } = await sniffArchive(file);
   let decrypt: Transform | undefined;
   if (encrypted) decrypt = await keys.decryptStream(head);
-  const raw = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
+  const raw = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
   const source = decrypt ? raw.pipe(decrypt) : raw;
   raw.on('error', (err) => source.destroy(err));
 
