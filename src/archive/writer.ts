@@ -199,7 +199,7 @@ export class EntryWriter extends Writable {
     private readonly meta: ManifestEntry['meta'] | undefined,
     private readonly onBytes: ((n: number) => void) | undefined,
   ) {
-    super({ highWaterMark: 1024 * 1024 });
+    super({ highWaterMark: 256 * 1024 });
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {

@@ -42,13 +42,13 @@ export async function streamDump<T>(
 ): Promise<T> {
   const what = `${ds.dbms === 'postgresql' ? 'pg_dump' : 'mysqldump'} of ${ds.schema}`;
   return withCredentials(exec, credentialsFor(ds), async (dir) => {
-    const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const out = new PassThrough({ highWaterMark: 256 * 1024 });
     // Stops the exec when the caller is interrupted or the consumer gave up.
     const stop = new AbortController();
     const stopWatching = whenAborted(opts.signal, () => stop.abort());
     // Forwards with backpressure but does not end `out`: the exit status decides that.
     const sink = new Writable({
-      highWaterMark: 1024 * 1024,
+      highWaterMark: 256 * 1024,
       write(chunk: Buffer, _enc, done) {
         opts.onBytes?.(chunk.length);
         if (out.destroyed) return done(new Error('the archive stopped reading the dump'));
