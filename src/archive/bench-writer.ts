@@ -85,7 +85,7 @@ const cases: [string, () => Promise<void>][] = [
     'fs.createWriteStream of the pieces',
     async () => {
       const w = fs.createWriteStream(out);
-      const closed = new Promise((r) => w.on('close', r));
+      const closed = new Promise<void>((r) => w.on('close', () => r()));
       await feed(w);
       await closed;
     },
