@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { CHUNK_SIZE, openChunkAt, SEALED_SIZE, type OpenedPayload } from './age/index.js';
+import { CHUNK_SIZE, openChunkAt, SEALED_CHUNK_SIZE, type OpenedPayload } from './age/index.js';
 import type { DecryptionKeys } from './encryption.js';
 import { sniffArchive } from './reader.js';
 
@@ -34,7 +34,7 @@ export class ArchiveRanges {
       const head = Buffer.alloc(Math.min(size, 64 * 1024));
       await handle.read(head, 0, head.length, 0);
       const opened = await keys.openPayload(head);
-      const chunks = Math.ceil((size - opened.payloadStart) / SEALED_SIZE);
+      const chunks = Math.ceil((size - opened.payloadStart) / SEALED_CHUNK_SIZE);
       return new ArchiveRanges(handle, { ...opened, chunks });
     } catch (err) {
       await handle.close();
@@ -55,19 +55,19 @@ export class ArchiveRanges {
     let skip = offset - first * CHUNK_SIZE;
     let left = size;
     // Reused: what is yielded are the deciphered copies, never views of it.
-    const sealed = Buffer.allocUnsafe(Math.min(READ_CHUNKS, last - first + 1) * SEALED_SIZE);
+    const sealed = Buffer.allocUnsafe(Math.min(READ_CHUNKS, last - first + 1) * SEALED_CHUNK_SIZE);
     for (let i = first; i <= last; i += READ_CHUNKS) {
       const count = Math.min(READ_CHUNKS, last - i + 1);
       const { bytesRead } = await this.handle.read(
         sealed,
         0,
-        count * SEALED_SIZE,
-        payloadStart + i * SEALED_SIZE,
+        count * SEALED_CHUNK_SIZE,
+        payloadStart + i * SEALED_CHUNK_SIZE,
       );
       for (let k = 0; k < count; k++) {
         const index = i + k;
-        const start = k * SEALED_SIZE;
-        const chunk = sealed.subarray(start, Math.min(start + SEALED_SIZE, bytesRead));
+        const start = k * SEALED_CHUNK_SIZE;
+        const chunk = sealed.subarray(start, Math.min(start + SEALED_CHUNK_SIZE, bytesRead));
         let plain = openChunkAt(key, index, index === chunks - 1, chunk);
         if (skip > 0) {
           plain = plain.subarray(skip);

@@ -35,7 +35,7 @@ export { AgeError, type AgeErrorCode } from './errors.js';
 export type { Identity, Recipient, Stanza } from './types.js';
 export { DEFAULT_LOG_N, MAX_LOG_N } from './scrypt.js';
 export type { PayloadSealer } from './stream.js';
-export { openChunkAt, SEALED_SIZE, CHUNK_SIZE } from './stream.js';
+export { openChunkAt, SEALED_CHUNK_SIZE, CHUNK_SIZE } from './stream.js';
 
 const FILE_KEY_SIZE = 16;
 

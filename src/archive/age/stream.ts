@@ -22,7 +22,8 @@ import { HeaderParser, type ParsedHeader } from './header.js';
 import { hkdf, TAG_SIZE } from './primitives.js';
 
 export const CHUNK_SIZE = 64 * 1024;
-const SEALED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE;
+/** Size of a sealed (encrypted + tagged) full chunk in the payload. */
+export const SEALED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE;
 export const PAYLOAD_NONCE_SIZE = 16;
 
 /**
@@ -77,9 +78,6 @@ function openChunk(
   }
   return out;
 }
-
-/** Size of a sealed (encrypted + tagged) full chunk in the payload. */
-export const SEALED_SIZE = SEALED_CHUNK_SIZE;
 
 /**
  * Opens chunk `index` of a payload on its own (random access): `sealed` is its ciphertext and
