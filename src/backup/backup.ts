@@ -157,11 +157,7 @@ async function undoLeftScaleDown(
   output: Output,
 ): Promise<void> {
   const undone = await resumeInterrupted(kube, ns, (m) => output.progress(m), deployments);
-  for (const name of undone) {
-    const d = await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name });
-    const replicas = (d?.spec as { replicas?: number } | undefined)?.replicas ?? 1;
-    await guard.waitForPods(ns, name, replicas, 300_000);
-  }
+  for (const s of undone) await guard.waitForPods(ns, s.name, s.replicas, 300_000);
 }
 
 export function defaultFileName(app: string, ns: string, now: Date, encrypted: boolean): string {

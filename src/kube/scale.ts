@@ -8,7 +8,7 @@ import type { KubeObject } from './object.js';
  */
 export const ORIGINAL_REPLICAS = 'entando.org/kubectl-entando-original-replicas';
 
-interface Scaled {
+export interface Scaled {
   namespace: string;
   name: string;
   replicas: number;
@@ -120,15 +120,16 @@ export async function resumeInterrupted(
   namespace: string,
   log: (m: string) => void,
   only?: readonly string[],
-): Promise<string[]> {
-  const undone: string[] = [];
+): Promise<Scaled[]> {
+  const undone: Scaled[] = [];
   for (const d of await kube.list('apps/v1', 'Deployment', namespace)) {
     const original = d.metadata.annotations?.[ORIGINAL_REPLICAS];
     if (original === undefined) continue;
     if (only && !only.includes(d.metadata.name)) continue;
     log(`an earlier run left ${namespace}/${d.metadata.name} scaled down: back to ${original}`);
-    await scaleBack(kube, { namespace, name: d.metadata.name, replicas: Number(original) });
-    undone.push(d.metadata.name);
+    const scaled = { namespace, name: d.metadata.name, replicas: Number(original) };
+    await scaleBack(kube, scaled);
+    undone.push(scaled);
   }
   return undone;
 }
