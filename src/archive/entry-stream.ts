@@ -8,6 +8,14 @@ import { ArchiveRanges, type MemberLocation } from './random-access.js';
 
 class Done extends Error {}
 
+/** The archive an entry is read from (a restore's LoadedArchive has these). */
+export interface ArchiveSource {
+  file: string;
+  keys: DecryptionKeys;
+  /** Where each entry's members are, learnt by a verifying pass; absent: a pass per entry. */
+  locations?: Map<string, MemberLocation[]>;
+}
+
 /**
  * One logical entry of an archive as a stream. With the entry's locations (learnt by the
  * verifying pass) only its own bytes are read (and, encrypted, only the chunks that hold them);
@@ -15,12 +23,8 @@ class Done extends Error {}
  * it, stopping after its last part). The bytes are checked against the manifest's sha256 at the
  * end: a mismatch errors the stream.
  */
-export function entryStream(
-  file: string,
-  keys: DecryptionKeys,
-  entry: ManifestEntry,
-  locations?: Map<string, MemberLocation[]>,
-): Readable {
+export function entryStream(archive: ArchiveSource, entry: ManifestEntry): Readable {
+  const { file, keys, locations } = archive;
   // Small: a reader iterating it gets everything buffered concatenated (a copy) per read.
   const out = new PassThrough({ highWaterMark: 256 * 1024 });
   const hash = createHash('sha256');
@@ -72,15 +76,14 @@ async function readRanges(
   where: MemberLocation[],
   forward: (body: AsyncIterable<Buffer>) => Promise<void>,
 ): Promise<void> {
-  const ranges = await ArchiveRanges.open(file, keys).catch((err: unknown) => {
-    throw classifyEncryptionError(err, file) ?? err;
-  });
+  let ranges: ArchiveRanges | undefined;
   try {
+    ranges = await ArchiveRanges.open(file, keys);
     for (const { offset, size } of where) await forward(ranges.read(offset, size));
   } catch (err) {
     throw classifyEncryptionError(err, file) ?? err;
   } finally {
-    await ranges.close();
+    await ranges?.close();
   }
 }
 

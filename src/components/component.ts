@@ -6,8 +6,7 @@ import type { Results } from '../report/results.js';
 import type { RestoreMapping } from '../restore/mapping.js';
 import type { PlanStep } from '../restore/plan.js';
 import type { Manifest } from '../archive/manifest.js';
-import type { MemberLocation } from '../archive/random-access.js';
-import type { DecryptionKeys } from '../archive/encryption.js';
+import type { ArchiveSource } from '../archive/entry-stream.js';
 import type { StreamProgress } from '../report/progress.js';
 import type { Limiter } from '../util/limit.js';
 
@@ -51,14 +50,9 @@ export interface BackupContext {
 }
 
 /** The archive's content as a restore plans from it: manifest plus the captured objects. */
-export interface LoadedArchive {
-  file: string;
-  /** To read data entries again (archive/entry-stream.ts). */
-  keys: DecryptionKeys;
+export interface LoadedArchive extends ArchiveSource {
   manifest: Manifest;
   objects: KubeObject[];
-  /** Where each entry's parts are, learnt by the verifying pass: read without another pass. */
-  locations?: Map<string, MemberLocation[]>;
 }
 
 /** What to do with an object that already exists in the target. */

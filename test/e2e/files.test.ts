@@ -211,7 +211,7 @@ async function withHostileEntry(
         })(),
         entry.meta,
       );
-    else await writer.addStream(entry.path, entryStream(file, keys, entry), entry.meta);
+    else await writer.addStream(entry.path, entryStream({ file, keys }, entry), entry.meta);
   }
   await writer.commit();
 }

@@ -112,11 +112,11 @@ describe('archive', () => {
       const entry = manifest.entries.find((e) => e.path === 'data/files/resources.tar')!;
       // Six 1 MiB parts whose data starts off the 64 KiB chunk grid of age.
       expect(locations.get(entry.path)!.map((l) => l.size)).to.have.length(6);
-      const read = await buffer(entryStream(file, keys, entry, locations));
+      const read = await buffer(entryStream({ file, keys, locations }, entry));
       expect(read.equals(big)).to.equal(true);
       const small = manifest.entries.find((e) => e.path.startsWith('resources/'))!;
       expect(
-        (await buffer(entryStream(file, keys, small, locations))).equals(secretObject),
+        (await buffer(entryStream({ file, keys, locations }, small))).equals(secretObject),
       ).to.equal(true);
       // One byte of the entry's third part changed after the pass: the read fails.
       const third = locations.get(entry.path)![2];
@@ -124,7 +124,7 @@ describe('archive', () => {
       const at = encrypted ? Math.floor(damaged.length / 2) : third.offset + 10;
       damaged[at] ^= 0xff;
       fs.writeFileSync(file, damaged);
-      const err = await buffer(entryStream(file, keys, entry, locations)).catch((e) => e);
+      const err = await buffer(entryStream({ file, keys, locations }, entry)).catch((e) => e);
       expect(err).to.be.instanceOf(Error);
       expect(err.message).to.match(encrypted ? /authentication|modified/ : /sha256/);
     });

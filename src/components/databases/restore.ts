@@ -129,7 +129,7 @@ async function restoreOwner(
       if (c.signal.aborted) throw new OperationError('interrupted');
       const exec = await executorFor(c.target, ref.namespace!, ds, clients);
       const started = Date.now();
-      const dump = entryStream(ctx.archive.file, ctx.archive.keys, entry, ctx.archive.locations);
+      const dump = entryStream(ctx.archive, entry);
       try {
         await loadDump(exec, ds, dump, { signal: c.signal });
       } catch (err) {

@@ -101,7 +101,7 @@ export async function checkEntries(
 ): Promise<void> {
   await mapLimit(group, ctx.parallel, async (a) => {
     if (signal.aborted) throw new OperationError('interrupted');
-    const stream = entryStream(ctx.archive.file, ctx.archive.keys, a.entry, ctx.archive.locations);
+    const stream = entryStream(ctx.archive, a.entry);
     try {
       await checkTarStream(stream, a.meta.dir);
     } catch (err) {
@@ -281,7 +281,7 @@ async function extractEntry(
 ): Promise<void> {
   const mountPath = a.meta.mountPath;
   const dir = a.meta.dir;
-  const stream = entryStream(ctx.archive.file, ctx.archive.keys, a.entry, ctx.archive.locations);
+  const stream = entryStream(ctx.archive, a.entry);
   let sent = 0;
   try {
     await podExecOk(
