@@ -20,14 +20,11 @@ export interface PodTarget {
 }
 
 /** Per-entry facts a restore needs (stored in the manifest). */
-export interface FilesEntryMeta {
+export interface FilesEntryMeta extends Pick<
+  DataVolume,
+  'owner' | 'qualifier' | 'deployment' | 'container' | 'claimName' | 'mountPath'
+> {
   component: 'files';
-  owner: Owner;
-  qualifier: string;
-  deployment: string;
-  container: string;
-  claimName: string;
-  mountPath: string;
   /** The top-level directory under mountPath the tar holds (its only root). */
   dir: string;
   /** databases/ of an embedded owner: restored with the deployment scaled to 0. */
@@ -124,16 +121,13 @@ export async function streamDir(
     command,
     stdout: entry,
     signal,
-  }).then(
-    (r) => r,
-    (err: Error) => {
-      entry.destroy();
-      if (signal.aborted) throw new OperationError(`${label}: interrupted`);
-      // The archive gave up first (and the exec was stopped for it): its reason is the real one.
-      if (archiveError) throw archiveError;
-      throw new OperationError(`${label}: ${err.message}`, { cause: err });
-    },
-  );
+  }).catch((err: Error) => {
+    entry.destroy();
+    if (signal.aborted) throw new OperationError(`${label}: interrupted`);
+    // The archive gave up first (and the exec was stopped for it): its reason is the real one.
+    if (archiveError) throw archiveError;
+    throw new OperationError(`${label}: ${err.message}`, { cause: err });
+  });
   if (archiveError) throw archiveError;
   if (ran.exitCode !== 0) {
     const stderr = ran.stderr.trim().split('\n').slice(-3).join(' | ');
