@@ -30,7 +30,14 @@ async function main(): Promise<void> {
   const kube = Kube.fromFile(values.kubeconfig, values.context);
   const sandbox = loadSandboxDbms(values.dbms);
   const controller = new Controller(
-    { kube, sandbox, log, waitReady: !values['no-wait-ready'] },
+    {
+      kube,
+      sandbox,
+      log,
+      waitReady: !values['no-wait-ready'],
+      // Set by scripts/lib/operator.sh when scripts/lib/keycloak.sh installed Keycloak.
+      keycloakDist: process.env.SANDBOX_KEYCLOAK_DIST || undefined,
+    },
     {
       concurrency: Number(values.concurrency),
       resyncMs: Number(values['resync-seconds']) * 1000,

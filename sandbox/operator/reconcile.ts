@@ -15,6 +15,16 @@ import {
   type EntandoResource,
 } from './model.js';
 import {
+  clientSpecs,
+  ensureConfidentialClient,
+  ensureKeycloakServer,
+  ensurePublicClient,
+  ensureRealm,
+  findKeycloak,
+  ssoMode,
+  SSO_NAMES,
+} from './keycloak.js';
+import {
   appObjects,
   datasources,
   dbmsObjects,
@@ -28,6 +38,8 @@ import {
 export interface ReconcileContext {
   kube: Kube;
   sandbox: SandboxDbms;
+  /** Where the Keycloak distribution is (SANDBOX_KEYCLOAK_DIST); none: no real Keycloak. */
+  keycloakDist?: string;
   log: (msg: string) => void;
   /** Report `successful` only once the generated deployments are ready. */
   waitReady: boolean;
@@ -91,6 +103,43 @@ async function ensureSsoSecrets(ctx: ReconcileContext, cr: EntandoResource): Pro
     );
     if (created) ctx.log(`${key(cr)}: created secret ${name}`);
   }
+}
+
+/**
+ * SSO of a CR. With a real Keycloak in the namespace: its clients made in the realm (found or
+ * created), and each `<clientId>-secret` written from Keycloak's secret only when absent.
+ * Without one (annotation sandbox.entando.org/keycloak: none, or an external Keycloak): the
+ * secrets only, created if absent. Returns false while the Keycloak is not answering yet.
+ */
+async function ensureSso(ctx: ReconcileContext, cr: EntandoResource): Promise<boolean> {
+  const sso = { kube: ctx.kube, sandbox: ctx.sandbox, log: ctx.log, dist: ctx.keycloakDist };
+  const mode = await ssoMode(sso, cr);
+  if (mode !== 'in-namespace') {
+    await ensureSsoSecrets(ctx, cr);
+    return true;
+  }
+  const kc =
+    cr.kind === 'EntandoApp'
+      ? await ensureKeycloakServer(sso, cr)
+      : await findKeycloak(sso, cr.metadata.namespace);
+  if (!kc) {
+    ctx.log(`${key(cr)}: waiting for Keycloak ${SSO_NAMES.deployment}`);
+    return false;
+  }
+  const realm = cr.spec?.keycloakToUse?.realm ?? 'entando';
+  await ensureRealm(kc, realm);
+  for (const client of clientSpecs(cr)) {
+    if (client.publicClient) {
+      await ensurePublicClient(kc, realm, client.clientId, client.url);
+      continue;
+    }
+    const clientSecret = await ensureConfidentialClient(kc, realm, client);
+    const created = await ctx.kube.createIfAbsent(
+      secret(cr, `${client.clientId}-secret`, { clientId: client.clientId, clientSecret }),
+    );
+    if (created) ctx.log(`${key(cr)}: created secret ${client.clientId}-secret`);
+  }
+  return true;
 }
 
 /** The shared in-namespace DBMS objects: converged, each user CR added as an owner. */
@@ -264,7 +313,7 @@ export async function reconcileWorkload(
     ctx.log(`${key(cr)}: processing generation ${generation} (dbms ${dbms})`);
     await ctx.kube.patchCrStatus(cr, { phase: 'requested', entandoDeploymentPhase: 'requested' });
     creds = await ensureDbSecrets(ctx, cr);
-    await ensureSsoSecrets(ctx, cr);
+    if (!(await ensureSso(ctx, cr))) return { requeueAfterMs: 3000 };
     if (hasInNamespaceDbms(dbms)) {
       await ensureDbms(ctx, cr, dbms);
       await provision(ctx.sandbox, dbms, Object.values(creds));
