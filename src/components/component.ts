@@ -23,12 +23,19 @@ export interface BackupOptions {
   dbClientImage?: string;
   /** Image of the short-lived pod that reads a volume of a scaled-down server (has tar). */
   volumePodImage?: string;
+  /** realm: export the app's realm with full fidelity (default); skip: leave it out. */
+  keycloak: 'realm' | 'skip';
+  /** -Xmx of the realm export JVM started in the Keycloak pod (default 512m). */
+  keycloakHeap?: string;
+  /** Time limit of the realm export (default 1800 s). */
+  keycloakTimeoutSeconds?: number;
 }
 
 export const DEFAULT_BACKUP_OPTIONS: BackupOptions = {
   quiesce: false,
   parallel: 4,
   includeIndices: false,
+  keycloak: 'realm',
 };
 
 export interface BackupContext {
@@ -70,6 +77,8 @@ export interface PlanContext {
   dbClientImage?: string;
   /** Image of the short-lived pod that writes a volume of a scaled-down server (has tar). */
   volumePodImage?: string;
+  /** How long a step waits for the operator to make what it builds on (default 600 s). */
+  waitTimeoutMs?: number;
 }
 
 /**

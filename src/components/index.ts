@@ -2,6 +2,7 @@ import type { Component } from './component.js';
 import { resourcesComponent } from './resources/index.js';
 import { databasesComponent } from './databases/index.js';
 import { filesComponent } from './files/index.js';
+import { keycloakComponent } from './keycloak/index.js';
 
 /**
  * Every component, in backup order. Later ones (databases, files, keycloak, bundles) are added
@@ -11,4 +12,5 @@ export const COMPONENTS: readonly Component[] = [
   resourcesComponent,
   databasesComponent,
   filesComponent,
+  keycloakComponent,
 ];

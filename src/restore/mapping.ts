@@ -6,7 +6,12 @@ export interface RestoreMapping {
   sourceHost?: string;
   /** The host to serve the restored app on (--ingress-host), when it changes. */
   targetHost?: string;
+  /** What happens to the app's Keycloak realm (--keycloak); absent: nothing to do. */
+  keycloak?: KeycloakRestoreMode;
 }
+
+/** realm: the archive's realm replaces the target's; keep: the source's Keycloak stays in use; skip: fresh clients. */
+export type KeycloakRestoreMode = 'realm' | 'keep' | 'skip';
 
 /** The namespace an object or reference moves to: the app's namespace maps, others stay. */
 export function mapNamespace(mapping: RestoreMapping, ns: string | undefined): string | undefined {

@@ -4,12 +4,13 @@ import { verifyArchive } from '../archive/verify.js';
 import type { ExistingPolicy, LoadedArchive } from '../components/component.js';
 import { COMPONENTS } from '../components/index.js';
 import { EntandoKind } from '../entando/kinds.js';
-import { OperationError } from '../errors.js';
+import { OperationError, UserError } from '../errors.js';
+import type { KeycloakSummary } from '../components/keycloak/backup.js';
 import { apiErrorMessage, KubeClient } from '../kube/client.js';
 import { describeRef, spec, type KubeObject } from '../kube/object.js';
 import type { Output } from '../report/output.js';
 import { Results } from '../report/results.js';
-import type { RestoreMapping } from './mapping.js';
+import type { KeycloakRestoreMode, RestoreMapping } from './mapping.js';
 import { orderSteps, type Plan, type PlanStep } from './plan.js';
 import { checkReachable, preflight } from './preflight.js';
 
@@ -37,12 +38,33 @@ export interface PlanRequest {
   dbClientImage?: string;
   /** Image of the pod that writes a volume of a server scaled to 0 (--volume-pod-image). */
   volumePodImage?: string;
+  /** --keycloak: what happens to the realm (default from the archive). */
+  keycloak?: KeycloakRestoreMode;
+  waitTimeoutMs?: number;
+}
+
+/** The realm's fate: as asked, else realm when the archive carries it, keep when external. */
+export function keycloakModeFor(
+  archive: LoadedArchive,
+  asked: KeycloakRestoreMode | undefined,
+): KeycloakRestoreMode | undefined {
+  const summary = archive.manifest.components.keycloak as KeycloakSummary | undefined;
+  if (asked === 'realm' && summary?.mode !== 'realm') {
+    throw new UserError(
+      `--keycloak realm: this archive holds no realm (${summary ? `${summary.mode}${summary.reason ? `: ${summary.reason}` : ''}` : 'made before realms were carried'}); use --keycloak keep or --keycloak skip`,
+    );
+  }
+  if (asked) return asked;
+  if (summary?.mode === 'realm') return 'realm';
+  if (summary?.mode === 'external') return 'keep';
+  return undefined;
 }
 
 export function mappingFor(
   archive: LoadedArchive,
   targetNamespace?: string,
   ingressHost?: string,
+  keycloak?: KeycloakRestoreMode,
 ): RestoreMapping {
   const source = archive.manifest.source;
   const app = archive.objects.find(
@@ -54,6 +76,7 @@ export function mappingFor(
     targetNamespace: targetNamespace ?? source.namespace,
     sourceHost,
     targetHost: ingressHost ?? sourceHost,
+    keycloak: keycloakModeFor(archive, keycloak),
   };
 }
 
@@ -61,7 +84,7 @@ export function mappingFor(
 export async function planRestore(
   req: PlanRequest,
 ): Promise<{ plan: Plan; mapping: RestoreMapping; results: Results }> {
-  const mapping = mappingFor(req.archive, req.targetNamespace, req.ingressHost);
+  const mapping = mappingFor(req.archive, req.targetNamespace, req.ingressHost, req.keycloak);
   const results = new Results();
   const unreachable = await checkReachable(req.target, req.targetContext);
   if (unreachable) return { plan: { steps: [], problems: [unreachable] }, mapping, results };
@@ -77,6 +100,7 @@ export async function planRestore(
         results,
         dbClientImage: req.dbClientImage,
         volumePodImage: req.volumePodImage,
+        waitTimeoutMs: req.waitTimeoutMs,
       })),
     );
   }

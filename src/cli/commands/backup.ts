@@ -2,6 +2,8 @@ import type { CommandModule } from 'yargs';
 import { encryptionKeys } from '../../archive/encryption.js';
 import { runBackup } from '../../backup/backup.js';
 import type { DatabasesSummary } from '../../components/databases/index.js';
+import { describeKeycloak } from '../../components/keycloak/describe.js';
+import type { KeycloakSummary } from '../../components/keycloak/backup.js';
 import { resolveKube } from '../../kube/kubeconfig.js';
 import { formatFinding } from '../../report/results.js';
 import type { CliContext } from '../context.js';
@@ -19,6 +21,9 @@ interface BackupArgs extends GlobalArgs, KubeArgs {
   'include-indices': boolean;
   'db-client-image'?: string;
   'volume-pod-image'?: string;
+  keycloak: 'realm' | 'skip';
+  'keycloak-heap': string;
+  'keycloak-timeout': number;
 }
 
 export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, BackupArgs> {
@@ -59,7 +64,30 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           describe:
             'Image (with sh and tar) of the short-lived pod that reads the volume of a server scaled to 0 (default: busybox:1.36)',
         })
+        .option('keycloak', {
+          choices: ['realm', 'skip'] as const,
+          default: 'realm' as const,
+          describe:
+            "realm: export the app's Keycloak realm with full fidelity (users with password hashes and OTP, client secrets, keys, roles, groups); skip: leave it out",
+        })
+        .option('keycloak-heap', {
+          type: 'string',
+          default: '512m',
+          describe:
+            'Heap (-Xmx) of the export server started beside Keycloak in its pod (the pod must have room for both)',
+        })
+        .option('keycloak-timeout', {
+          type: 'number',
+          default: 1800,
+          describe: 'Seconds the realm export may take',
+        })
         .check((a) => {
+          if (!/^[1-9][0-9]*[mMgG]$/.test(String(a['keycloak-heap']))) {
+            throw new Error('--keycloak-heap must look like 512m or 1g');
+          }
+          if (!Number.isInteger(a['keycloak-timeout']) || (a['keycloak-timeout'] as number) < 10) {
+            throw new Error('--keycloak-timeout must be a whole number of seconds, at least 10');
+          }
           if (!Number.isInteger(a.parallel) || (a.parallel as number) < 1) {
             throw new Error('--parallel must be a whole number of at least 1');
           }
@@ -107,6 +135,9 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           includeIndices: args['include-indices'],
           dbClientImage: args['db-client-image'],
           volumePodImage: args['volume-pod-image'],
+          keycloak: args.keycloak,
+          keycloakHeap: args['keycloak-heap'],
+          keycloakTimeoutSeconds: args['keycloak-timeout'],
         },
       });
       for (const w of outcome.results.warnings) output.warn(formatFinding(w));
@@ -122,6 +153,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         schema: d.schema,
         bytes: d.bytes,
       }));
+      const keycloak = outcome.manifest.components.keycloak as KeycloakSummary | undefined;
       output.result(
         [
           `backed up ${outcome.manifest.source.app} from ${kube.contextName}/${kube.namespace} to ${outcome.file}`,
@@ -130,6 +162,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           ...databases.map(
             (d) => `  database ${d.owner} ${d.qualifier}: ${d.dbms} ${d.schema}, ${d.bytes} bytes`,
           ),
+          ...(keycloak ? [`  keycloak: ${describeKeycloak(keycloak)}`] : []),
           `  entries: ${outcome.manifest.entries.length}, ${bytes} bytes`,
           ...(outcome.results.warnings.length
             ? [`  warnings: ${outcome.results.warnings.length}`]
@@ -141,6 +174,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           source: outcome.manifest.source,
           counts,
           databases,
+          keycloak,
           entries: outcome.manifest.entries.length,
           bytes,
           warnings: outcome.results.warnings,

@@ -8,6 +8,7 @@ import { describeRef } from '../../kube/object.js';
 import { formatFinding } from '../../report/results.js';
 import { planToJson, type Plan } from '../../restore/plan.js';
 import { executePlan, loadArchive, planRestore } from '../../restore/restore.js';
+import type { KeycloakRestoreMode } from '../../restore/mapping.js';
 import type { CliContext } from '../context.js';
 import { decryptOptions, kubeOptions, type GlobalArgs, type KubeArgs } from '../options.js';
 
@@ -24,6 +25,8 @@ interface RestoreArgs extends GlobalArgs, KubeArgs {
   'volume-pod-image'?: string;
   identity?: string[];
   'passphrase-file'?: string;
+  keycloak?: KeycloakRestoreMode;
+  'wait-timeout': number;
 }
 
 const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
@@ -70,6 +73,16 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           type: 'string',
           describe:
             'Image (with sh and tar) of the short-lived pod that writes the volume of a server scaled to 0 (default: busybox:1.36)',
+        })
+        .option('keycloak', {
+          choices: ['realm', 'keep', 'skip'] as const,
+          describe:
+            "realm: replace the target operator's fresh realm with the archived one (default when the archive has it); keep: the restored app uses the Keycloak the archive names (an external one: the default then); skip: new clients in the target's realm, the archive's SSO client secrets left out",
+        })
+        .option('wait-timeout', {
+          type: 'number',
+          default: 600,
+          describe: 'Seconds to wait for the operator to deploy what a step builds on',
         })
         .option('yes', {
           alias: 'y',
@@ -122,6 +135,8 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         parallel: args.parallel,
         dbClientImage: args['db-client-image'],
         volumePodImage: args['volume-pod-image'],
+        keycloak: args.keycloak,
+        waitTimeoutMs: args['wait-timeout'] * 1000,
       });
       const summary = {
         archive: args.archive,

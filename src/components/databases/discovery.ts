@@ -1,4 +1,4 @@
-import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import { EntandoKind } from '../../entando/kinds.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
 import { linkedPlugins, serverDeploymentNames } from '../resources/deployments.js';
@@ -83,29 +83,9 @@ export function expectedQualifiers(owner: KubeObject): string[] {
   return [];
 }
 
-/** The Keycloak server the app uses when it runs in the app's namespace (its DB may be ours). */
-export async function keycloakOf(
-  kube: KubeReader,
-  app: KubeObject,
-): Promise<KubeObject | undefined> {
-  const ns = app.metadata.namespace!;
-  const ref = spec(app).keycloakToUse as { name?: string; namespace?: string } | undefined;
-  if (ref?.namespace && ref.namespace !== ns) return undefined;
-  if (ref?.name) {
-    return kube.get({
-      apiVersion: ENTANDO_API,
-      kind: EntandoKind.KeycloakServer,
-      namespace: ns,
-      name: ref.name,
-    });
-  }
-  const servers = await kube.list(ENTANDO_API, EntandoKind.KeycloakServer, ns);
-  return servers.length === 1 ? servers[0] : undefined;
-}
-
 /**
  * Every database of the app: the app engine's portdb and servdb, the component manager's dedb,
- * each linked plugin's plugindb, and Keycloak's when it uses the same DBMS as the app. Read
+ * each linked plugin's plugindb. Read
  * from the env of the generated deployments (and the CRs' environmentVariables), values
  * resolved from their secrets; the conventional `<cr>-<qualifier>-secret` is used only for a
  * datasource the operator must have made but whose deployment env is not there.
@@ -114,15 +94,8 @@ export async function discoverDatasources(kube: KubeReader, app: KubeObject): Pr
   const result: Discovery = { datasources: [], embedded: [], problems: [] };
   const owners = [app, ...(await linkedPlugins(kube, app))];
   for (const owner of owners) await discoverOwner(kube, owner, result);
-  const keycloak = await keycloakOf(kube, app);
-  if (keycloak) {
-    const kc: Discovery = { datasources: [], embedded: [], problems: [] };
-    await discoverOwner(kube, keycloak, kc, true);
-    const sameDbms = (d: Datasource) =>
-      result.datasources.some((a) => a.dbms === d.dbms && a.host === d.host && a.port === d.port);
-    for (const d of kc.datasources) if (sameDbms(d)) result.datasources.push(d);
-    result.problems.push(...kc.problems);
-  }
+  // Keycloak's own database is not dumped: its realm is carried by the keycloak component
+  // (portable, host-rewritable, no master realm or other tenants' realms; see README, Keycloak).
   return result;
 }
 

@@ -6,10 +6,12 @@ import { hostTransform } from './host.js';
 import { namespaceTransform } from './namespace.js';
 import { secretTransform } from './secret.js';
 import { serviceAccountTransform } from './service-account.js';
+import { ssoSecretTransform } from './sso-secret.js';
 import type { Transform, TransformResult } from './transform.js';
 
 /** Every transform, in the order they run on an object (after cleaning). */
 export const TRANSFORMS: readonly Transform[] = [
+  ssoSecretTransform,
   secretTransform,
   serviceAccountTransform,
   namespaceTransform,

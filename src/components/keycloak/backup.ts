@@ -1,0 +1,217 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { dataPath } from '../../archive/layout.js';
+import type { ManifestEntry } from '../../archive/manifest.js';
+import { OperationError } from '../../errors.js';
+import { podExec } from '../../kube/pod-exec.js';
+import { refOf, type ObjectRef } from '../../kube/object.js';
+import type { BackupContext } from '../component.js';
+import type { KeycloakAdmin } from './admin.js';
+import { cleanupCommand, exportCommand } from './export-script.js';
+import { connectKeycloak, locateKeycloak, realmOf, type KeycloakSession } from './locate.js';
+import { RealmScanner, type RealmCounts } from './realm-scan.js';
+
+export const COMPONENT = 'keycloak';
+
+export type KeycloakBackupMode = 'realm' | 'skip';
+
+/** What the manifest says about the app's Keycloak (`components.keycloak`). */
+export interface KeycloakSummary {
+  /** realm: exported; external: not ours to export; skipped: --keycloak skip; none: no Keycloak found. */
+  mode: 'realm' | 'external' | 'skipped' | 'none';
+  reason?: string;
+  server?: ObjectRef;
+  realm: string;
+  keycloakVersion?: string;
+  counts?: RealmCounts;
+  /** Locales of the realm's localization texts, carried over REST (not in a ≤21 export). */
+  locales?: string[];
+  realmEntry?: string;
+  localizationEntry?: string;
+}
+
+export const realmEntryPath = (realm: string) => dataPath(COMPONENT, `${realm}-realm.json`);
+export const localizationEntryPath = (realm: string) =>
+  dataPath(COMPONENT, `${realm}-localization.json`);
+
+/** The export server's port offset: far from the running server's ports and the usual ones. */
+function exportPortOffset(): number {
+  return 30000 + randomInt(0, 1000) * 10;
+}
+
+export async function backupKeycloak(ctx: BackupContext): Promise<void> {
+  const realm = realmOf(ctx.app);
+  const summary: KeycloakSummary = { mode: 'none', realm };
+  ctx.archive.manifest.components[COMPONENT] = summary;
+  if (ctx.options.keycloak === 'skip') {
+    summary.mode = 'skipped';
+    summary.reason = '--keycloak skip';
+    return;
+  }
+  const where = await locateKeycloak(ctx.kube, ctx.app);
+  if (where.kind !== 'in-namespace') {
+    summary.mode = where.kind;
+    summary.reason = where.reason;
+    if (where.kind === 'external') summary.server = refOf(where.server!);
+    ctx.results.warn(
+      'keycloak',
+      `${where.reason}: realm ${realm} is not in this archive (no Keycloak pod to export it from); a restore keeps using that Keycloak, whose clients' secrets are in the archive`,
+    );
+    return;
+  }
+  summary.server = refOf(where.server);
+  const session = await connectKeycloak(ctx.kube, where);
+  try {
+    await exportRealm(ctx, session, realm, summary);
+  } finally {
+    await session.close();
+  }
+  summary.mode = 'realm';
+}
+
+async function exportRealm(
+  ctx: BackupContext,
+  session: KeycloakSession,
+  realm: string,
+  summary: KeycloakSummary,
+): Promise<void> {
+  const where = `Keycloak ${session.namespace}/${session.pod}`;
+  if (!(await session.admin.realmExists(realm))) {
+    throw new OperationError(
+      `realm ${realm} not found in ${where}: check spec.keycloakToUse.realm of the EntandoApp, or back up without the realm with --keycloak skip`,
+    );
+  }
+  summary.keycloakVersion = await session.admin.serverVersion();
+  const liveUsers = await session.admin.get<number>(
+    `/realms/${encodeURIComponent(realm)}/users/count`,
+  );
+  const localization = await readLocalization(session.admin, realm);
+  summary.locales = Object.keys(localization);
+  const locEntry = localizationEntryPath(realm);
+  await ctx.archive.addBuffer(locEntry, Buffer.from(JSON.stringify(localization)), {
+    component: COMPONENT,
+    realm,
+    kind: 'localization',
+  });
+  summary.localizationEntry = locEntry;
+
+  ctx.output.debug(`exporting realm ${realm} in ${where} (${liveUsers} users)`);
+  const scanner = new RealmScanner();
+  const entry = await ctx.streams.run(() =>
+    streamExport(ctx, session, realm, scanner, `keycloak realm ${realm}`),
+  );
+  summary.realmEntry = entry.path;
+  summary.counts = scanner.counts;
+  if (scanner.counts.realm !== realm) {
+    throw new OperationError(`${where}: the export does not hold realm ${realm}`);
+  }
+  // Keycloak has logged success for exports that missed users (keycloak#10617): count them.
+  const exported = scanner.counts.users - scanner.counts.serviceAccounts;
+  if (exported !== liveUsers) {
+    throw new OperationError(
+      `${where}: the export of realm ${realm} holds ${exported} users, Keycloak counts ${liveUsers}: users changed during the export or Keycloak missed some; run the backup again`,
+    );
+  }
+  ctx.output.debug(`realm ${realm}: ${JSON.stringify(scanner.counts)}`);
+}
+
+/** Realm localization texts per locale (REST; a Keycloak ≤ 21 export leaves them out). */
+async function readLocalization(
+  admin: KeycloakAdmin,
+  realm: string,
+): Promise<Record<string, Record<string, string>>> {
+  const r = `/realms/${encodeURIComponent(realm)}/localization`;
+  const locales = (await admin.get<string[]>(r)) ?? [];
+  const out: Record<string, Record<string, string>> = {};
+  for (const locale of locales) {
+    out[locale] =
+      (await admin.get<Record<string, string>>(`${r}/${encodeURIComponent(locale)}`)) ?? {};
+  }
+  return out;
+}
+
+async function streamExport(
+  ctx: BackupContext,
+  session: KeycloakSession,
+  realm: string,
+  scanner: RealmScanner,
+  label: string,
+): Promise<ManifestEntry> {
+  const runId = randomBytes(6).toString('hex');
+  const target = {
+    namespace: session.namespace,
+    pod: session.pod,
+    container: session.container,
+  };
+  const entry = ctx.archive.openEntry(
+    realmEntryPath(realm),
+    { component: COMPONENT, realm, kind: 'realm-export' },
+    (n) => ctx.progress.add(label, n),
+  );
+  let archiveError: Error | undefined;
+  entry.on('error', (err) => (archiveError ??= err));
+  // Each chunk is counted on its way into the archive entry (backpressure kept).
+  const tee = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      scanner.push(chunk);
+      if (entry.write(chunk)) done();
+      else entry.once('drain', () => done());
+    },
+    final(done) {
+      entry.end(() => done());
+    },
+    destroy(err, done) {
+      if (!entry.writableFinished) entry.destroy();
+      done(err);
+    },
+  });
+  const timeoutSeconds = ctx.options.keycloakTimeoutSeconds ?? 1800;
+  let ran;
+  try {
+    ran = await podExec(ctx.kube.config, {
+      ...target,
+      command: exportCommand({
+        realm,
+        portOffset: exportPortOffset(),
+        heap: ctx.options.keycloakHeap ?? '512m',
+        timeoutSeconds,
+        runId,
+      }),
+      stdout: tee,
+      signal: ctx.signal,
+    });
+  } catch (err) {
+    tee.destroy();
+    await cleanup(ctx, target, runId);
+    if (ctx.signal.aborted) throw new OperationError(`${label}: interrupted`);
+    if (archiveError) throw archiveError;
+    throw new OperationError(`${label}: ${(err as Error).message}`, { cause: err });
+  }
+  if (archiveError) throw archiveError;
+  if (ran.exitCode !== 0) {
+    tee.destroy();
+    const stderr = ran.stderr.trim().split('\n').slice(-3).join(' | ');
+    throw new OperationError(
+      `${label}: the export server failed in pod ${target.namespace}/${target.pod} (exit code ${ran.exitCode})${stderr ? `: ${stderr}` : ''}`,
+    );
+  }
+  if (!entry.entry) throw new OperationError(`${label}: the archive entry was not completed`);
+  ctx.progress.finish(label);
+  return entry.entry;
+}
+
+/** After an interrupted exec: stop this run's export server in the pod, remove its directory. */
+async function cleanup(
+  ctx: BackupContext,
+  target: { namespace: string; pod: string; container: string },
+  runId: string,
+): Promise<void> {
+  try {
+    await podExec(ctx.kube.config, { ...target, command: cleanupCommand(runId) });
+  } catch (err) {
+    ctx.results.warn(
+      'keycloak',
+      `could not stop the export server in ${target.namespace}/${target.pod} (${(err as Error).message}): it stops by itself within the export time limit`,
+    );
+  }
+}

@@ -1,0 +1,245 @@
+import { entryStream } from '../../archive/entry-stream.js';
+import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import { OperationError } from '../../errors.js';
+import type { KubeClient } from '../../kube/client.js';
+import type { KubeObject, ObjectRef } from '../../kube/object.js';
+import type { PlanStep, StepContext } from '../../restore/plan.js';
+import { hostChanges } from '../../restore/mapping.js';
+import { waitForEntandoReady } from '../../restore/wait-ready.js';
+import type { PlanContext } from '../component.js';
+import type { KeycloakAdmin } from './admin.js';
+import { COMPONENT, type KeycloakSummary } from './backup.js';
+import { addHostToClients, importRefusal, type RealmClient } from './host-rewrite.js';
+import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
+
+/** After the links (90): the operator has processed the app and every plugin, so its client
+ * updates (which delete client roles it does not know) ran against the fresh realm, not ours. */
+export const KEYCLOAK_PRIORITY = 95;
+const PHASE = 'keycloak';
+
+export function keycloakSummary(ctx: PlanContext): KeycloakSummary | undefined {
+  return ctx.archive.manifest.components[COMPONENT] as KeycloakSummary | undefined;
+}
+
+export async function planKeycloakSteps(ctx: PlanContext): Promise<PlanStep[]> {
+  const summary = keycloakSummary(ctx);
+  const mode = ctx.mapping.keycloak;
+  if (!summary || !mode) return [];
+  const app: ObjectRef = {
+    apiVersion: ENTANDO_API,
+    kind: EntandoKind.App,
+    namespace: ctx.mapping.targetNamespace,
+    name: ctx.archive.manifest.source.app,
+  };
+  const base = { priority: KEYCLOAK_PRIORITY, phase: PHASE, component: COMPONENT, object: app };
+  if (mode === 'skip') {
+    return [
+      {
+        ...base,
+        action: 'skip',
+        reason: `realm ${summary.realm} not restored (--keycloak skip): the target's operator makes new clients in its own realm; the archive's SSO client secrets are left out so that they match`,
+        changes: [],
+      },
+    ];
+  }
+  if (mode === 'keep') {
+    return [
+      {
+        ...base,
+        action: 'skip',
+        reason: `realm ${summary.realm} not restored (--keycloak keep): the restored app keeps using the Keycloak its restored objects name, whose clients match the restored SSO secrets`,
+        changes: [],
+      },
+    ];
+  }
+  const c = summary.counts!;
+  const changes = [
+    `replace the target operator's realm ${summary.realm} with the archived one: ${c.users - c.serviceAccounts} users, ${c.clients} clients, ${c.groups} groups, ${c.realmRoles + c.clientRoles} roles (Keycloak ${summary.keycloakVersion ?? '?'})`,
+  ];
+  if (hostChanges(ctx.mapping)) {
+    changes.push(
+      `redirect URIs and web origins naming ${ctx.mapping.sourceHost} get ${ctx.mapping.targetHost} beside them`,
+    );
+  }
+  if (summary.locales?.length) changes.push(`localization texts: ${summary.locales.join(', ')}`);
+  return [
+    {
+      ...base,
+      action: 'run',
+      reason:
+        "once the operator has made the target's Keycloak, realm and clients for the app and its plugins: the fresh realm is deleted and the archived one imported (IDs, keys, password hashes, OTP and client secrets kept); each k8s SSO secret is then checked against its client",
+      changes,
+      run: (s) => restoreRealm(s, ctx, summary, app),
+    },
+  ];
+}
+
+async function readEntry(ctx: PlanContext, path: string): Promise<Buffer> {
+  const entry = ctx.archive.manifest.entries.find((e) => e.path === path);
+  if (!entry) throw new OperationError(`the archive has no ${path}`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of entryStream(ctx.archive, entry)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function restoreRealm(
+  s: StepContext,
+  ctx: PlanContext,
+  summary: KeycloakSummary,
+  appRef: ObjectRef,
+): Promise<void> {
+  const ns = appRef.namespace!;
+  await waitForEntandoReady(s.target, appRef, ctx.waitTimeoutMs ?? 600_000, s.progress);
+  for (const plugin of ctx.archive.objects.filter((o) => o.kind === EntandoKind.Plugin)) {
+    const ref = {
+      apiVersion: ENTANDO_API,
+      kind: EntandoKind.Plugin,
+      namespace: ns,
+      name: plugin.metadata.name,
+    };
+    await waitForEntandoReady(s.target, ref, ctx.waitTimeoutMs ?? 600_000, s.progress);
+  }
+  const app = (await s.target.get(appRef))!;
+  const where = await locateKeycloak(s.target, app);
+  if (where.kind !== 'in-namespace') {
+    throw new OperationError(
+      `the restored app's Keycloak in the target is not one to import into (${where.reason}): restore with --keycloak keep or --keycloak skip`,
+    );
+  }
+  let session: KeycloakSession;
+  try {
+    session = await connectKeycloak(s.target, where);
+  } catch (err) {
+    throw new OperationError(
+      `${(err as Error).message}; the realm was not restored: run the same restore with --existing update once it answers`,
+    );
+  }
+  try {
+    const realm = summary.realm;
+    const refusal = importRefusal(summary.keycloakVersion, await session.admin.serverVersion());
+    if (refusal) throw new OperationError(refusal);
+    const rep = JSON.parse((await readEntry(ctx, summary.realmEntry!)).toString('utf8')) as {
+      realm: string;
+      clients?: (RealmClient & { id: string; secret?: string; publicClient?: boolean })[];
+    };
+    if (hostChanges(ctx.mapping)) {
+      addHostToClients(rep.clients ?? [], ctx.mapping.sourceHost!, ctx.mapping.targetHost!);
+    }
+    s.progress(`keycloak: importing realm ${realm} into ${session.namespace}/${session.pod}`);
+    const r = `/realms/${encodeURIComponent(realm)}`;
+    if (await session.admin.realmExists(realm)) await session.admin.call('DELETE', r);
+    await session.admin.call('POST', '/realms', rep);
+    await restoreLocalization(ctx, session.admin, summary);
+    await checkCounts(session.admin, summary);
+    await syncSecrets(s, session.admin, ns, realm, rep.clients ?? []);
+  } finally {
+    await session.close();
+  }
+}
+
+async function restoreLocalization(
+  ctx: PlanContext,
+  admin: KeycloakAdmin,
+  summary: KeycloakSummary,
+): Promise<void> {
+  if (!summary.localizationEntry || !summary.locales?.length) return;
+  const texts = JSON.parse(
+    (await readEntry(ctx, summary.localizationEntry)).toString('utf8'),
+  ) as Record<string, Record<string, string>>;
+  const r = `/realms/${encodeURIComponent(summary.realm)}/localization`;
+  for (const [locale, entries] of Object.entries(texts)) {
+    for (const [key, text] of Object.entries(entries)) {
+      await admin.call(
+        'PUT',
+        `${r}/${encodeURIComponent(locale)}/${encodeURIComponent(key)}`,
+        text,
+        {
+          contentType: 'text/plain',
+        },
+      );
+    }
+  }
+}
+
+/** The imported realm holds what the archive says: users and clients counted again. */
+async function checkCounts(admin: KeycloakAdmin, summary: KeycloakSummary): Promise<void> {
+  const r = `/realms/${encodeURIComponent(summary.realm)}`;
+  const c = summary.counts!;
+  const users = await admin.get<number>(`${r}/users/count`);
+  const clients = (await admin.get<unknown[]>(`${r}/clients?max=100000`)).length;
+  if (users !== c.users - c.serviceAccounts || clients !== c.clients) {
+    throw new OperationError(
+      `realm ${summary.realm} after the import has ${users} users and ${clients} clients, the archive ${c.users - c.serviceAccounts} and ${c.clients}: run the same restore with --existing update`,
+    );
+  }
+}
+
+/**
+ * Every `<clientId>-secret` of the target namespace must equal its client's secret in the
+ * restored realm: one that differs (not restored, or --existing skip kept an older one) is set
+ * from the realm, and the deployments whose env reads it are restarted (env is read at start).
+ */
+async function syncSecrets(
+  s: StepContext,
+  admin: KeycloakAdmin,
+  ns: string,
+  realm: string,
+  clients: (RealmClient & { id: string; secret?: string; publicClient?: boolean })[],
+): Promise<void> {
+  const changed: string[] = [];
+  for (const client of clients) {
+    if (client.publicClient) continue;
+    const name = `${client.clientId}-secret`;
+    const secret = await s.target.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name });
+    if (!secret) continue;
+    const data = (secret.data ?? {}) as Record<string, string>;
+    if (data.clientSecret === undefined) continue;
+    const value = (await admin.clientSecret(realm, client.id)) ?? client.secret;
+    if (!value || Buffer.from(data.clientSecret, 'base64').toString('utf8') === value) continue;
+    await s.target.mergePatch(
+      { apiVersion: 'v1', kind: 'Secret', namespace: ns, name },
+      { data: { clientSecret: Buffer.from(value).toString('base64') } },
+    );
+    changed.push(name);
+  }
+  if (changed.length === 0) return;
+  s.results.warn(
+    'keycloak',
+    `${changed.join(', ')} did not match the restored realm: set from it, and the deployments that read ${changed.length === 1 ? 'it' : 'them'} restarted`,
+  );
+  await restartReaders(s.target, ns, new Set(changed));
+}
+
+async function restartReaders(kube: KubeClient, ns: string, secrets: Set<string>): Promise<void> {
+  const deployments = await kube.list('apps/v1', 'Deployment', ns);
+  const now = new Date().toISOString();
+  for (const d of deployments) {
+    if (!readsSecret(d, secrets)) continue;
+    await kube.mergePatch(
+      { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: d.metadata.name },
+      {
+        spec: {
+          template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': now } } },
+        },
+      },
+    );
+  }
+}
+
+function readsSecret(d: KubeObject, secrets: Set<string>): boolean {
+  const containers =
+    (
+      d.spec as {
+        template?: {
+          spec?: {
+            containers?: { env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[] }[];
+          };
+        };
+      }
+    )?.template?.spec?.containers ?? [];
+  return containers.some((c) =>
+    (c.env ?? []).some(
+      (e) => !!e.valueFrom?.secretKeyRef?.name && secrets.has(e.valueFrom.secretKeyRef.name),
+    ),
+  );
+}
