@@ -59,7 +59,7 @@ operator_up() {
   }
   (
     cd "$_OPERATOR_ROOT" &&
-      exec setsid "$node" "$main" --kubeconfig "$dir/admin.kubeconfig" --dbms "$dir/dbms.json" \
+      SANDBOX_KEYCLOAK_DIST="$(keycloak_dist_dir 2>/dev/null)" exec setsid "$node" "$main" --kubeconfig "$dir/admin.kubeconfig" --dbms "$dir/dbms.json" \
         </dev/null >>"$dir/logs/operator.log" 2>&1
   ) &
   echo $! >"$dir/run/operator.pid"
