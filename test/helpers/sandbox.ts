@@ -27,11 +27,16 @@ export function client(context: string): KubeClient {
   return new KubeClient(kc);
 }
 
-/** Applies a fixture file to a cluster, into `namespace`. */
+/**
+ * Applies a fixture file to a cluster, into `namespace`. Without `keycloak: true` the app gets
+ * no real Keycloak (a JVM per namespace and cluster costs ~20 s and ~600 MB): only the suites
+ * about the realm ask for one.
+ */
 export async function applyFixture(
   file: string,
   context: string,
   namespace: string,
+  opts: { keycloak?: boolean } = {},
 ): Promise<void> {
   await run(
     'bash',
@@ -44,6 +49,7 @@ export async function applyFixture(
       context,
       '-n',
       namespace,
+      ...(opts.keycloak ? [] : ['--no-keycloak']),
     ],
     {
       cwd: ROOT,

@@ -1,6 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { decryptionKeys } from '../../archive/encryption.js';
 import { readArchive } from '../../archive/reader.js';
+import type { KeycloakSummary } from '../../components/keycloak/backup.js';
+import { describeKeycloak } from '../../components/keycloak/describe.js';
 import type { CliContext } from '../context.js';
 import { decryptOptions, type GlobalArgs } from '../options.js';
 
@@ -30,6 +32,7 @@ export function inspectCommand(ctx: CliContext): CommandModule<GlobalArgs, Archi
       const counts =
         (manifest.components.resources as { counts?: Record<string, number> })?.counts ?? {};
       const bytes = manifest.entries.reduce((n, e) => n + e.size, 0);
+      const keycloak = manifest.components.keycloak as KeycloakSummary | undefined;
       output.result(
         [
           `archive:    ${args.archive} (${encrypted ? 'age-encrypted' : 'NOT encrypted'}, format ${manifest.formatVersion})`,
@@ -41,6 +44,7 @@ export function inspectCommand(ctx: CliContext): CommandModule<GlobalArgs, Archi
               .map(([k, n]) => `${k} ${n}`)
               .join(', ') || 'none'
           }`,
+          ...(keycloak ? [`keycloak:   ${describeKeycloak(keycloak)}`] : []),
           `entries:    ${manifest.entries.length}, ${bytes} bytes`,
           ...manifest.warnings.map((w) => `warning:    ${w}`),
         ],

@@ -60,7 +60,9 @@ export async function backupKeycloak(ctx: BackupContext): Promise<void> {
     return;
   }
   summary.server = refOf(where.server);
-  const session = await connectKeycloak(ctx.kube, where);
+  const session = await connectKeycloak(ctx.kube, where).catch((err: Error) => {
+    throw new OperationError(`${err.message}; or back up without the realm with --keycloak skip`);
+  });
   try {
     await exportRealm(ctx, session, realm, summary);
   } finally {

@@ -76,7 +76,7 @@ export async function keycloakPod(
   const pod = await runningPod(kube, ns, where.deployment);
   if (!pod) {
     throw new OperationError(
-      `Keycloak ${ns}/${where.deployment} has no running and ready pod: start it (kubectl -n ${ns} get pods -l entando.org/deployment=${where.deployment}), or back up without the realm with --keycloak skip`,
+      `Keycloak ${ns}/${where.deployment} has no running and ready pod: start it (kubectl -n ${ns} get pods -l entando.org/deployment=${where.deployment})`,
     );
   }
   const container = ((

@@ -1,0 +1,169 @@
+/**
+ * Realm export and import benchmark (run via scripts/bench-keycloak), side by side in one run on
+ * the same realm of the sandbox's real Keycloak:
+ *
+ * - export: `kubectl entando backup` with the realm minus the same backup with --keycloak skip
+ *   (the full-fidelity export: a second server in the pod), beside Keycloak's REST partial export
+ *   (`POST partial-export?exportClients&exportGroupsAndRoles`: no users, secrets masked);
+ * - import: DELETE + POST /admin/realms of the archived export into the target's Keycloak (what
+ *   a restore does), beside POST /admin/realms of the partial export (what it would carry).
+ *
+ * Usage: node dist/src/components/keycloak/bench.js --kubeconfig K --source-context C
+ *        --target-context C -n NS --runs 3
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { decryptionKeys } from '../../archive/encryption.js';
+import { entryStream } from '../../archive/entry-stream.js';
+import { KubeClient } from '../../kube/client.js';
+import { loadArchive } from '../../restore/restore.js';
+import type { KeycloakSummary } from './backup.js';
+import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
+
+const { values } = parseArgs({
+  options: {
+    kubeconfig: { type: 'string' },
+    'source-context': { type: 'string', default: 'sandbox-source' },
+    'target-context': { type: 'string', default: 'sandbox-target' },
+    namespace: { type: 'string', short: 'n' },
+    'target-namespace': { type: 'string' },
+    runs: { type: 'string', default: '3' },
+    cli: { type: 'string' },
+  },
+});
+const runs = Number(values.runs);
+
+function kube(context: string): KubeClient {
+  const kc = new KubeConfig();
+  kc.loadFromFile(values.kubeconfig!);
+  kc.setCurrentContext(context);
+  return new KubeClient(kc);
+}
+
+async function session(context: string, ns: string): Promise<KeycloakSession> {
+  const k = kube(context);
+  const app = (await k.list('entando.org/v1', 'EntandoApp', ns))[0];
+  const where = await locateKeycloak(k, app);
+  if (where.kind !== 'in-namespace') throw new Error(where.reason);
+  return connectKeycloak(k, where);
+}
+
+function timeCli(args: string[]): number {
+  const t = performance.now();
+  const r = spawnSync(values.cli!, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+  return (performance.now() - t) / 1000;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t = performance.now();
+  const v = await fn();
+  return [(performance.now() - t) / 1000, v];
+}
+
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `median ${s[Math.floor(s.length / 2)].toFixed(2)} s (min ${s[0].toFixed(2)}, max ${s[s.length - 1].toFixed(2)})`;
+};
+
+async function main(): Promise<void> {
+  const ns = values.namespace!;
+  const dir = mkdtempSync(join(tmpdir(), 'bench-keycloak-'));
+  const base = [
+    '--kubeconfig',
+    values.kubeconfig!,
+    '--context',
+    values['source-context']!,
+    '-n',
+    ns,
+    '--no-encrypt',
+    '-q',
+  ];
+  const full: number[] = [];
+  const skip: number[] = [];
+  const rest: number[] = [];
+  let restBytes = 0;
+  let archive = '';
+  const src = await session(values['source-context']!, ns);
+  try {
+    for (let i = 0; i < runs; i++) {
+      archive = join(dir, `full-${i}.tar`);
+      full.push(timeCli(['backup', ...base, '-f', archive]));
+      skip.push(
+        timeCli(['backup', ...base, '--keycloak', 'skip', '-f', join(dir, `skip-${i}.tar`)]),
+      );
+      const [t, body] = await timed(() =>
+        src.admin.call<unknown>(
+          'POST',
+          '/realms/entando/partial-export?exportClients=true&exportGroupsAndRoles=true',
+        ),
+      );
+      rest.push(t);
+      restBytes = JSON.stringify(body).length;
+    }
+  } finally {
+    await src.close();
+  }
+  const loaded = await loadArchive(archive, decryptionKeys({}, { env: {} }));
+  const summary = loaded.manifest.components.keycloak as KeycloakSummary;
+  const entry = loaded.manifest.entries.find((e) => e.path === summary.realmEntry)!;
+  const chunks: Buffer[] = [];
+  for await (const c of entryStream(loaded, entry)) chunks.push(c as Buffer);
+  const realmJson = Buffer.concat(chunks).toString('utf8');
+
+  const tgtNs = values['target-namespace'] ?? ns;
+  const tgt = await session(values['target-context']!, tgtNs);
+  const imports: number[] = [];
+  const partialImports: number[] = [];
+  try {
+    const partialRep = (await tgt.admin.call<Record<string, unknown>>(
+      'POST',
+      '/realms/entando/partial-export?exportClients=true&exportGroupsAndRoles=true',
+    ))!;
+    for (let i = 0; i < runs; i++) {
+      const [t] = await timed(async () => {
+        if (await tgt.admin.realmExists('entando'))
+          await tgt.admin.call('DELETE', '/realms/entando');
+        await tgt.admin.call('POST', '/realms', realmJson, { contentType: 'application/json' });
+      });
+      imports.push(t);
+      const [p] = await timed(async () => {
+        if (await tgt.admin.realmExists('bench-partial'))
+          await tgt.admin.call('DELETE', '/realms/bench-partial');
+        await tgt.admin.call('POST', '/realms', {
+          ...partialRep,
+          id: undefined,
+          realm: 'bench-partial',
+        });
+      });
+      partialImports.push(p);
+    }
+    await tgt.admin.call('DELETE', '/realms/bench-partial');
+  } finally {
+    await tgt.close();
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const c = summary.counts!;
+  const exportCost = full.map((f, i) => f - skip[i]);
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const lines = [
+    `realm entando: ${c.users - c.serviceAccounts} users, ${c.clients} clients, ${c.groups} groups, ${c.realmRoles + c.clientRoles} roles; export ${(entry.size / 1e6).toFixed(1)} MB, REST partial export ${(restBytes / 1e6).toFixed(2)} MB (no users, secrets masked); ${runs} runs`,
+    `backup with the realm                 ${stats(full)}`,
+    `backup with --keycloak skip           ${stats(skip)}`,
+    `  full-fidelity export (difference)   ${stats(exportCost)}`,
+    `REST partial export                   ${stats(rest)}`,
+    `import: DELETE + POST of the export   ${stats(imports)}`,
+    `import: POST of the partial export    ${stats(partialImports)}`,
+    `ratios (medians): export / partial export ${(med(exportCost) / med(rest)).toFixed(1)}x, import / partial import ${(med(imports) / med(partialImports)).toFixed(1)}x`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench-keycloak: ${(err as Error).message}\n`);
+  process.exit(1);
+});
