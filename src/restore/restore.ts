@@ -54,6 +54,11 @@ export function keycloakModeFor(
       `--keycloak realm: this archive holds no realm (${summary ? `${summary.mode}${summary.reason ? `: ${summary.reason}` : ''}` : 'made before realms were carried'}); use --keycloak keep or --keycloak skip`,
     );
   }
+  if (asked === 'keep' && summary?.mode === 'realm') {
+    throw new UserError(
+      "--keycloak keep: this archive's app used the Keycloak of its own namespace; restoring it to keep using that one as an external Keycloak is not supported yet: use --keycloak realm (default) or --keycloak skip",
+    );
+  }
   if (asked) return asked;
   if (summary?.mode === 'realm') return 'realm';
   if (summary?.mode === 'external') return 'keep';

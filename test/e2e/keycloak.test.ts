@@ -94,7 +94,7 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
   const sourceNs = `e2e-kc-${suffix}`;
   const targetNs = `e2e-kc-restored-${suffix}`;
   const skipNs = `e2e-kc-skip-${suffix}`;
-  const sourceHost = `${APP}.${sourceNs}.sandbox.local`;
+  const sourceHost = 'quickstart.entando-pg.sandbox.local'; // default.yaml's ingressHostName
   const targetHost = `qs-${suffix}.restored.sandbox.local`;
   const id = generateIdentity();
   const kube = ['--kubeconfig', KUBECONFIG];

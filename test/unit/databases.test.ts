@@ -396,7 +396,7 @@ describe('databases: discovery', () => {
     expect(found.datasources[0].credentials).to.contain('conventional secret name');
   });
 
-  it("Keycloak's database is included when it lives in the app's DBMS", async () => {
+  it("Keycloak's database is not dumped, even in the app's DBMS (the realm is carried instead)", async () => {
     const objects = [
       ...pgApp(),
       cr(
@@ -422,13 +422,13 @@ describe('databases: discovery', () => {
       secret('kc-db', { username: 'kc_user', password: 'kc' }),
     ];
     const found = await discoverDatasources(fakeKube(objects), appOf(objects));
-    const kc = found.datasources.find((d) => d.owner.kind === 'EntandoKeycloakServer');
-    expect(kc).to.include({
-      qualifier: 'kcdb',
-      dbms: 'postgresql',
-      schema: 'kc_schema',
-      username: 'kc_user',
-    });
+    expect(found.datasources.map((d) => d.owner.kind)).not.to.include('EntandoKeycloakServer');
+    expect(found.datasources.map((d) => d.qualifier).sort()).to.deep.equal([
+      'dedb',
+      'plugindb',
+      'portdb',
+      'servdb',
+    ]);
   });
 
   it('Oracle datasources are found, and the backup refuses them naming the schemas', async () => {

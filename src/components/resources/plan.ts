@@ -13,7 +13,9 @@ export async function planObjectSteps(
   ctx: PlanContext,
   objects: KubeObject[],
 ): Promise<PlanStep[]> {
-  const steps: PlanStep[] = [await namespaceStep(ctx), ...adoptSteps(objects, ctx.mapping)];
+  // Objects left out (e.g. SSO secrets with --keycloak skip) are not re-owned either.
+  const restored = objects.filter((o) => !prepareObject(o, ctx.mapping).skip);
+  const steps: PlanStep[] = [await namespaceStep(ctx), ...adoptSteps(restored, ctx.mapping)];
   for (const archived of objects) {
     const prepared = prepareObject(archived, ctx.mapping);
     const object = prepared.object;
