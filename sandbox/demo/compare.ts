@@ -31,7 +31,7 @@ function main(): void {
     if (name.startsWith('PersistentVolumeClaim/')) continue;
     const note = /^Entando(App|Plugin)\//.test(name)
       ? 'ingress host changed on purpose'
-      : /-dbms-in-namespace-admin-secret$/.test(name)
+      : /-dbms-in-namespace-admin-secret$|^Secret\/default-sso-in-namespace-/.test(name)
         ? "the target's operator makes its own"
         : '';
     lines.push(row(name, short(source.objects[name]), short(restored.objects[name]), note));
@@ -58,6 +58,21 @@ function main(): void {
         ? `${t.files} ${t.bytes} ${short(t.entries.length ? t.entries : [t.files, t.dirs, t.symlinks, t.bytes])}`
         : '-';
     lines.push(row(tree, fmt(source.files[tree]), fmt(restored.files[tree])));
+  }
+  if (source.keycloak || restored.keycloak) {
+    lines.push('keycloak realm entando (counts; sha256 of user ids, key ids, client ids)');
+    for (const key of [
+      'users',
+      'clients',
+      'groups',
+      'realmRoles',
+      'userIds',
+      'keyIds',
+      'clientIds',
+    ] as const) {
+      const fmt = (v: unknown) => (v === undefined ? '-' : String(v).slice(0, 12));
+      lines.push(row(key, fmt(source.keycloak?.[key]), fmt(restored.keycloak?.[key])));
+    }
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -386,7 +386,12 @@ export interface ClientSpec {
 /** Realm `entando` (created if absent, as DefaultKeycloakClient.ensureRealm). */
 export async function ensureRealm(kc: KeycloakEndpoint, realm: string): Promise<void> {
   if (await kc.admin.realmExists(realm)) return;
-  await kc.admin.call('POST', '/realms', { realm, enabled: true, sslRequired: 'none' });
+  try {
+    await kc.admin.call('POST', '/realms', { realm, enabled: true, sslRequired: 'none' });
+  } catch (err) {
+    // The app and a plugin may both create it: the other one won.
+    if ((err as { status?: number }).status !== 409) throw err;
+  }
 }
 
 /** The public client `entando-web`: redirect `<url>/*` and web origin appended. */

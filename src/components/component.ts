@@ -79,6 +79,8 @@ export interface PlanContext {
   volumePodImage?: string;
   /** How long a step waits for the operator to make what it builds on (default 600 s). */
   waitTimeoutMs?: number;
+  /** Where this machine reaches the source's Keycloak (--keycloak keep). */
+  keycloakUrl?: string;
 }
 
 /**

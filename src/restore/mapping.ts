@@ -8,6 +8,8 @@ export interface RestoreMapping {
   targetHost?: string;
   /** What happens to the app's Keycloak realm (--keycloak); absent: nothing to do. */
   keycloak?: KeycloakRestoreMode;
+  /** --keycloak keep of an app whose Keycloak was in its namespace: that one, as external. */
+  originalKeycloak?: { name: string; frontEndUrl: string; realm: string };
 }
 
 /** realm: the archive's realm replaces the target's; keep: the source's Keycloak stays in use; skip: fresh clients. */

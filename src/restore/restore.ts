@@ -40,6 +40,8 @@ export interface PlanRequest {
   volumePodImage?: string;
   /** --keycloak: what happens to the realm (default from the archive). */
   keycloak?: KeycloakRestoreMode;
+  /** Where this machine reaches the source's Keycloak for --keycloak keep (default its public URL). */
+  keycloakUrl?: string;
   waitTimeoutMs?: number;
 }
 
@@ -54,9 +56,13 @@ export function keycloakModeFor(
       `--keycloak realm: this archive holds no realm (${summary ? `${summary.mode}${summary.reason ? `: ${summary.reason}` : ''}` : 'made before realms were carried'}); use --keycloak keep or --keycloak skip`,
     );
   }
-  if (asked === 'keep' && summary?.mode === 'realm') {
+  if (
+    asked === 'keep' &&
+    summary?.mode === 'realm' &&
+    (!summary.frontEndUrl || !summary.adminEntry)
+  ) {
     throw new UserError(
-      "--keycloak keep: this archive's app used the Keycloak of its own namespace; restoring it to keep using that one as an external Keycloak is not supported yet: use --keycloak realm (default) or --keycloak skip",
+      "--keycloak keep: the archive does not record the source Keycloak's public URL and admin credentials (an older archive, or a Keycloak without ingress): use --keycloak realm or --keycloak skip",
     );
   }
   if (asked) return asked;
@@ -76,12 +82,22 @@ export function mappingFor(
     (o) => o.kind === EntandoKind.App && o.metadata.name === source.app,
   );
   const sourceHost = app ? (spec(app).ingressHostName as string | undefined) : undefined;
+  const mode = keycloakModeFor(archive, keycloak);
+  const summary = archive.manifest.components.keycloak as KeycloakSummary | undefined;
   return {
     sourceNamespace: source.namespace,
     targetNamespace: targetNamespace ?? source.namespace,
     sourceHost,
     targetHost: ingressHost ?? sourceHost,
-    keycloak: keycloakModeFor(archive, keycloak),
+    keycloak: mode,
+    originalKeycloak:
+      mode === 'keep' && summary?.mode === 'realm'
+        ? {
+            name: `${source.app}-original-sso`,
+            frontEndUrl: summary.frontEndUrl!,
+            realm: summary.realm,
+          }
+        : undefined,
   };
 }
 
@@ -106,6 +122,7 @@ export async function planRestore(
         dbClientImage: req.dbClientImage,
         volumePodImage: req.volumePodImage,
         waitTimeoutMs: req.waitTimeoutMs,
+        keycloakUrl: req.keycloakUrl,
       })),
     );
   }

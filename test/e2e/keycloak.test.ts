@@ -35,6 +35,7 @@ const SEED = 7301; // sandbox/fixtures/default.yaml
 const APP = 'quickstart';
 const PLUGIN_CLIENT = 'pn-6cd85816-137bfc68-simple-ms-server';
 const REALM = '/realms/entando';
+const SSO_DEPLOYMENT = 'default-sso-in-namespace-deployment';
 
 async function session(context: string, ns: string): Promise<KeycloakSession> {
   const kube = client(context);
@@ -94,6 +95,7 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
   const sourceNs = `e2e-kc-${suffix}`;
   const targetNs = `e2e-kc-restored-${suffix}`;
   const skipNs = `e2e-kc-skip-${suffix}`;
+  const keepNs = `e2e-kc-keep-${suffix}`;
   const sourceHost = 'quickstart.entando-pg.sandbox.local'; // default.yaml's ingressHostName
   const targetHost = `qs-${suffix}.restored.sandbox.local`;
   const id = generateIdentity();
@@ -123,6 +125,7 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
       [SOURCE, sourceNs],
       [TARGET, targetNs],
       [TARGET, skipNs],
+      [TARGET, keepNs],
     ]) {
       await deleteNamespace(ctx, ns).catch(() => undefined);
     }
@@ -192,6 +195,7 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
       '--yes',
     ]);
     expect(r.code, r.stderr + r.stdout).to.equal(0);
+    expect(r.stdout + r.stderr).not.to.include(otpSecret(SEED, 0));
     const s = await session(TARGET, targetNs);
     try {
       expect(await realmView(s.admin)).to.deep.equal(baseline);
@@ -308,6 +312,82 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
     }
   });
 
+  it('--keycloak keep: the restored app uses the source Keycloak as an external one, which gets the new host', async () => {
+    const keepHost = `keep-${suffix}.sandbox.local`;
+    const src = client(SOURCE);
+    const d = await src.get({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: sourceNs,
+      name: SSO_DEPLOYMENT,
+    });
+    const offset = Number(d!.metadata.labels!['sandbox.entando.org/keycloak-port-offset']);
+    // The recorded public URL (sso.<ns>.sandbox.local) does not resolve here: say where it is.
+    const url = `http://127.0.0.1:${8080 + offset}/auth`;
+    const r = await runCli([
+      'restore',
+      archive,
+      '-i',
+      keyFile,
+      ...kube,
+      '--to-context',
+      TARGET,
+      '--to-namespace',
+      keepNs,
+      '--ingress-host',
+      keepHost,
+      '--keycloak',
+      'keep',
+      '--keycloak-url',
+      url,
+      '--yes',
+    ]);
+    expect(r.code, r.stderr + r.stdout).to.equal(0);
+    const tgt = client(TARGET);
+    const app = await tgt.get({
+      apiVersion: 'entando.org/v1',
+      kind: 'EntandoApp',
+      namespace: keepNs,
+      name: APP,
+    });
+    expect((app!.spec as { keycloakToUse?: { name?: string } }).keycloakToUse?.name).to.equal(
+      `${APP}-original-sso`,
+    );
+    const server = await tgt.get({
+      apiVersion: 'entando.org/v1',
+      kind: 'EntandoKeycloakServer',
+      namespace: keepNs,
+      name: `${APP}-original-sso`,
+    });
+    expect((server!.spec as { provisioningStrategy?: string }).provisioningStrategy).to.equal(
+      'UseExternal',
+    );
+    expect(
+      await tgt.get({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        namespace: keepNs,
+        name: SSO_DEPLOYMENT,
+      }),
+    ).to.equal(undefined);
+    const s = await session(SOURCE, sourceNs);
+    try {
+      expect(await realmView(s.admin)).to.deep.equal(baseline);
+      const c = (await s.admin.findClient('entando', APP))!;
+      expect(c.redirectUris).to.include.members([
+        `https://${sourceHost}/entando-de-app/*`,
+        `https://${keepHost}/entando-de-app/*`,
+      ]);
+      await KeycloakAdmin.passwordGrant(s.admin.base, 'entando', {
+        grant_type: 'client_credentials',
+        client_id: `${APP}-de`,
+        client_secret: (await secretValue(tgt, keepNs, `${APP}-de-secret`, 'clientSecret'))!,
+      });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('fails cleanly: an export that cannot start, and a Keycloak with no ready pod (no archive left)', async () => {
     const heap = path.join(tmp.dir, 'heap.tar.age');
     const r = await backup(['--keycloak-heap', '1m'], heap);
@@ -407,6 +487,35 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
       expect(await realmView(s.admin)).to.deep.equal(baseline);
     } finally {
       await s.close();
+    }
+  });
+
+  it('fails cleanly: a realm that is not in the Keycloak (one line, no archive)', async () => {
+    const src = client(SOURCE);
+    const ref = {
+      apiVersion: 'entando.org/v1',
+      kind: 'EntandoApp',
+      namespace: sourceNs,
+      name: APP,
+    };
+    // The operator must not make the realm: it ignores the app while it names another one.
+    await src.mergePatch(ref, {
+      metadata: { annotations: { 'entando.org/processing-instruction': 'ignore' } },
+    });
+    await src.mergePatch(ref, { spec: { keycloakToUse: { realm: 'absent' } } });
+    try {
+      const file = path.join(tmp.dir, 'absent.tar.age');
+      const r = await backup([], file);
+      expect(r.code).to.equal(1);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(r.stderr).to.match(/realm absent not found in Keycloak/);
+      expect(fs.existsSync(file)).to.equal(false);
+      expect(leftovers()).to.equal('');
+    } finally {
+      await src.mergePatch(ref, { spec: { keycloakToUse: null } });
+      await src.mergePatch(ref, {
+        metadata: { annotations: { 'entando.org/processing-instruction': null } },
+      });
     }
   });
 });

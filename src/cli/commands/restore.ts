@@ -26,6 +26,7 @@ interface RestoreArgs extends GlobalArgs, KubeArgs {
   identity?: string[];
   'passphrase-file'?: string;
   keycloak?: KeycloakRestoreMode;
+  'keycloak-url'?: string;
   'wait-timeout': number;
 }
 
@@ -77,7 +78,12 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         .option('keycloak', {
           choices: ['realm', 'keep', 'skip'] as const,
           describe:
-            "realm: replace the target operator's fresh realm with the archived one (default when the archive has it); keep: the restored app uses the Keycloak the archive names (an external one: the default then); skip: new clients in the target's realm, the archive's SSO client secrets left out",
+            "realm: replace the target operator's fresh realm with the archived one (default when the archive has it); keep: the restored app keeps using the source's Keycloak, declared as an external one, with the new host added to its clients (the default for an app on an external Keycloak); skip: new clients in the target's realm, the archive's SSO client secrets left out",
+        })
+        .option('keycloak-url', {
+          type: 'string',
+          describe:
+            "With --keycloak keep: where this machine reaches the source's Keycloak (default: its public URL from the archive), e.g. https://sso.example.com/auth",
         })
         .option('wait-timeout', {
           type: 'number',
@@ -136,6 +142,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         dbClientImage: args['db-client-image'],
         volumePodImage: args['volume-pod-image'],
         keycloak: args.keycloak,
+        keycloakUrl: args['keycloak-url'],
         waitTimeoutMs: args['wait-timeout'] * 1000,
       });
       const summary = {

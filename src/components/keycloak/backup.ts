@@ -4,7 +4,7 @@ import { dataPath } from '../../archive/layout.js';
 import type { ManifestEntry } from '../../archive/manifest.js';
 import { OperationError } from '../../errors.js';
 import { podExec } from '../../kube/pod-exec.js';
-import { refOf, type ObjectRef } from '../../kube/object.js';
+import { refOf, type KubeObject, type ObjectRef } from '../../kube/object.js';
 import type { BackupContext } from '../component.js';
 import type { KeycloakAdmin } from './admin.js';
 import { cleanupCommand, exportCommand } from './export-script.js';
@@ -28,11 +28,16 @@ export interface KeycloakSummary {
   locales?: string[];
   realmEntry?: string;
   localizationEntry?: string;
+  /** The source Keycloak's public URL (for --keycloak keep: the restored app's external one). */
+  frontEndUrl?: string;
+  /** Its master admin credentials (for --keycloak keep), in the encrypted archive only. */
+  adminEntry?: string;
 }
 
 export const realmEntryPath = (realm: string) => dataPath(COMPONENT, `${realm}-realm.json`);
 export const localizationEntryPath = (realm: string) =>
   dataPath(COMPONENT, `${realm}-localization.json`);
+export const ADMIN_ENTRY = dataPath(COMPONENT, 'admin-credentials.json');
 
 /** The export server's port offset: far from the running server's ports and the usual ones. */
 function exportPortOffset(): number {
@@ -60,11 +65,17 @@ export async function backupKeycloak(ctx: BackupContext): Promise<void> {
     return;
   }
   summary.server = refOf(where.server);
+  summary.frontEndUrl = frontEndUrl(where.server);
   const session = await connectKeycloak(ctx.kube, where).catch((err: Error) => {
     throw new OperationError(`${err.message}; or back up without the realm with --keycloak skip`);
   });
   try {
     await exportRealm(ctx, session, realm, summary);
+    await ctx.archive.addBuffer(ADMIN_ENTRY, Buffer.from(JSON.stringify(session.credentials)), {
+      component: COMPONENT,
+      kind: 'admin-credentials',
+    });
+    summary.adminEntry = ADMIN_ENTRY;
   } finally {
     await session.close();
   }
@@ -115,6 +126,23 @@ async function exportRealm(
     );
   }
   ctx.output.debug(`realm ${realm}: ${JSON.stringify(scanner.counts)}`);
+}
+
+/** The Keycloak's public URL: its status, else its ingress host (`/auth`, as the image serves). */
+export function frontEndUrl(server: KubeObject): string | undefined {
+  const statuses = (
+    server.status as { serverStatuses?: Record<string, { externalBaseUrl?: string }> }
+  )?.serverStatuses;
+  const fromStatus = Object.values(statuses ?? {}).find((s) => s?.externalBaseUrl)?.externalBaseUrl;
+  if (fromStatus) return fromStatus;
+  const spec = (server.spec ?? {}) as {
+    frontEndUrl?: string;
+    ingressHostName?: string;
+    tlsSecretName?: string;
+  };
+  if (spec.frontEndUrl) return spec.frontEndUrl;
+  if (!spec.ingressHostName) return undefined;
+  return `${spec.tlsSecretName ? 'https' : 'http'}://${spec.ingressHostName}/auth`;
 }
 
 /** Realm localization texts per locale (REST; a Keycloak ≤ 21 export leaves them out). */

@@ -101,6 +101,7 @@ async function secretField(kube: KubeClient, ns: string, name: string, key: stri
 /** An admin client of the in-namespace Keycloak through a port-forward to its pod. */
 export interface KeycloakSession {
   admin: KeycloakAdmin;
+  credentials: { username: string; password: string };
   namespace: string;
   pod: string;
   container: string;
@@ -123,7 +124,7 @@ export async function connectKeycloak(
     const base = await contextPath(forward.url);
     const admin = new KeycloakAdmin(base, credentials);
     const f = forward;
-    return { admin, namespace: ns, pod, container, close: () => f.close() };
+    return { admin, credentials, namespace: ns, pod, container, close: () => f.close() };
   } catch (err) {
     await forward?.close();
     throw new OperationError(

@@ -7,6 +7,7 @@ import { namespaceTransform } from './namespace.js';
 import { secretTransform } from './secret.js';
 import { serviceAccountTransform } from './service-account.js';
 import { ssoSecretTransform } from './sso-secret.js';
+import { keycloakKeepTransform } from './keycloak-keep.js';
 import type { Transform, TransformResult } from './transform.js';
 
 /** Every transform, in the order they run on an object (after cleaning). */
@@ -17,6 +18,7 @@ export const TRANSFORMS: readonly Transform[] = [
   namespaceTransform,
   entandoNamespaceRefsTransform,
   hostTransform,
+  keycloakKeepTransform,
 ];
 
 /** Cleans an archived object and runs the transforms that apply to it. */
