@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { RealmScanner } from '../../src/components/keycloak/realm-scan.js';
+import { Writable } from 'node:stream';
+import { RealmAssembler } from '../../src/components/keycloak/realm-assembler.js';
 import {
   addHostToClients,
   importRefusal,
@@ -12,65 +13,117 @@ const realm = {
   realm: 'entando',
   keycloakVersion: '18.0.2',
   enabled: true,
-  accessTokenLifespan: 300,
   roles: {
-    realm: [{ name: 'offline_access', composite: false }, { name: 'uma "x" [y]' }, { name: 'z' }],
+    realm: [{ name: 'offline_access' }, { name: 'uma "x" [y]' }, { name: 'z' }],
     client: { 'a.b-server': [{ name: 'r1' }, { name: 'r2' }], broker: [{ name: 'read-token' }] },
   },
-  groups: [
-    { name: 'g1', subGroups: [{ name: 'nested' }] },
-    { name: 'g2', subGroups: [] },
-  ],
-  clients: [
-    { clientId: 'c1', redirectUris: ['https://h/*'], attributes: { n: 12345, t: true } },
-    { clientId: 'c2', secret: 'not [counted', config: { users: [1, 2, 3] } },
-  ],
-  users: [
-    { username: 'u1', credentials: [{ type: 'password', secretData: '{"value":"x\\"}"}' }] },
-    { username: 'u2', groups: ['/g1'], clientRoles: { 'a.b-server': ['r1'] } },
-    { username: 'service-account-c1', serviceAccountClientId: 'c1' },
-    { username: 'u3', attributes: { users: ['a', 'b'] }, notBefore: 0 },
-  ],
+  groups: [{ name: 'g1', subGroups: [{ name: 'nested' }] }, { name: 'g2' }],
+  clients: [{ clientId: 'c1' }, { clientId: 'c2', secret: 'KCFILE x 3\n' }],
   components: {
     'org.keycloak.keys.KeyProvider': [{ name: 'rsa' }, { name: 'hmac' }, { name: 'aes' }],
-    'org.keycloak.storage.UserStorageProvider': [],
   },
   identityProviders: [],
   clientScopes: [{ name: 'email' }, { name: 'profile' }],
 };
+const page0 = {
+  realm: 'entando',
+  users: [{ username: 'u1', credentials: [{ secretData: '{"value":"é"}' }] }, { username: 'u2' }],
+};
+const page1 = {
+  realm: 'entando',
+  users: [{ username: 'service-account-c1', serviceAccountClientId: 'c1' }],
+};
+const fed0 = { realm: 'entando', federatedUsers: [{ id: 'f1' }] };
 
-function scan(text: string, chunk = 7) {
-  const s = new RealmScanner();
-  const buf = Buffer.from(text);
-  for (let i = 0; i < buf.length; i += chunk) s.push(buf.subarray(i, i + chunk));
-  return s.counts;
+function framed(files: [string, unknown][]): Buffer {
+  return Buffer.concat(
+    files.flatMap(([name, doc]) => {
+      const body = Buffer.from(JSON.stringify(doc, null, 2));
+      return [Buffer.from(`KCFILE ${name} ${body.length}\n`), body];
+    }),
+  );
 }
 
-describe('keycloak realm scanner', () => {
-  for (const [name, text] of [
-    ['compact', JSON.stringify(realm)],
-    ['pretty (as Keycloak writes it)', JSON.stringify(realm, null, 2).replace(/": /g, '" : ')],
-  ]) {
-    it(`counts what a ${name} export holds, chunk by chunk`, () => {
-      for (const chunk of [1, 7, 4096]) {
-        expect(scan(text, chunk)).to.deep.equal({
-          id: 'r-1',
-          realm: 'entando',
-          keycloakVersion: '18.0.2',
-          users: 4,
-          serviceAccounts: 1,
-          federatedUsers: 0,
-          clients: 2,
-          groups: 2,
-          realmRoles: 3,
-          clientRoles: 3,
-          clientScopes: 2,
-          identityProviders: 0,
-          keyProviders: 3,
-        });
-      }
-    });
+async function assemble(input: Buffer, chunk: number) {
+  const out: Buffer[] = [];
+  const sink = new Writable({
+    write(c: Buffer, _e, done) {
+      out.push(c);
+      done();
+    },
+  });
+  const a = new RealmAssembler(sink, 'entando');
+  for (let i = 0; i < input.length; i += chunk) {
+    if (!a.write(input.subarray(i, i + chunk))) await new Promise((r) => a.once('drain', r));
   }
+  await new Promise<void>((resolve, reject) => {
+    a.once('error', reject);
+    a.end(() => resolve());
+  });
+  return { json: JSON.parse(Buffer.concat(out).toString('utf8')), counts: a.counts };
+}
+
+describe('keycloak realm assembler (dir export -> one realm JSON)', () => {
+  it('joins the realm and its user pages, counting, whatever the chunking', async () => {
+    const input = framed([
+      ['entando-realm.json', realm],
+      ['entando-users-0.json', page0],
+      ['entando-users-1.json', page1],
+      ['entando-federated-users-0.json', fed0],
+    ]);
+    for (const chunk of [1, 7, 4096]) {
+      const { json, counts } = await assemble(input, chunk);
+      expect(json).to.deep.equal({
+        ...realm,
+        users: [...page0.users, ...page1.users],
+        federatedUsers: fed0.federatedUsers,
+      });
+      expect(counts).to.deep.equal({
+        id: 'r-1',
+        realm: 'entando',
+        keycloakVersion: '18.0.2',
+        users: 3,
+        serviceAccounts: 1,
+        federatedUsers: 1,
+        clients: 2,
+        groups: 2,
+        realmRoles: 3,
+        clientRoles: 3,
+        clientScopes: 2,
+        identityProviders: 0,
+        keyProviders: 3,
+      });
+    }
+  });
+
+  it('refuses a cut stream, a page before the realm, and an unknown file', async () => {
+    const whole = framed([
+      ['entando-realm.json', realm],
+      ['entando-users-0.json', page0],
+    ]);
+    for (const [what, input] of [
+      ['cut', whole.subarray(0, whole.length - 5)],
+      [
+        'page first',
+        framed([
+          ['entando-users-0.json', page0],
+          ['entando-realm.json', realm],
+        ]),
+      ],
+      [
+        'unknown',
+        framed([
+          ['entando-realm.json', realm],
+          ['other.json', {}],
+        ]),
+      ],
+      ['not framed', Buffer.from('{"realm":"entando"}\n')],
+    ] as const) {
+      let failed = false;
+      await assemble(input, 64).catch(() => (failed = true));
+      expect(failed, what).to.equal(true);
+    }
+  });
 });
 
 describe('keycloak realm under a new host', () => {

@@ -9,7 +9,7 @@ import type { BackupContext } from '../component.js';
 import type { KeycloakAdmin } from './admin.js';
 import { cleanupCommand, exportCommand } from './export-script.js';
 import { connectKeycloak, locateKeycloak, realmOf, type KeycloakSession } from './locate.js';
-import { RealmScanner, type RealmCounts } from './realm-scan.js';
+import { RealmAssembler, type RealmCounts } from './realm-assembler.js';
 
 export const COMPONENT = 'keycloak';
 
@@ -109,10 +109,17 @@ async function exportRealm(
   summary.localizationEntry = locEntry;
 
   ctx.output.debug(`exporting realm ${realm} in ${where} (${liveUsers} users)`);
-  const scanner = new RealmScanner();
+  let assembler: RealmAssembler | undefined;
   const entry = await ctx.streams.run(() =>
-    streamExport(ctx, session, realm, scanner, `keycloak realm ${realm}`),
+    streamExport(
+      ctx,
+      session,
+      realm,
+      (out) => (assembler = new RealmAssembler(out, realm)),
+      `keycloak realm ${realm}`,
+    ),
   );
+  const scanner = assembler!;
   summary.realmEntry = entry.path;
   summary.counts = scanner.counts;
   if (scanner.counts.realm !== realm) {
@@ -164,7 +171,7 @@ async function streamExport(
   ctx: BackupContext,
   session: KeycloakSession,
   realm: string,
-  scanner: RealmScanner,
+  assemble: (out: Writable) => Writable,
   label: string,
 ): Promise<ManifestEntry> {
   const runId = randomBytes(6).toString('hex');
@@ -180,21 +187,8 @@ async function streamExport(
   );
   let archiveError: Error | undefined;
   entry.on('error', (err) => (archiveError ??= err));
-  // Each chunk is counted on its way into the archive entry (backpressure kept).
-  const tee = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      scanner.push(chunk);
-      if (entry.write(chunk)) done();
-      else entry.once('drain', () => done());
-    },
-    final(done) {
-      entry.end(() => done());
-    },
-    destroy(err, done) {
-      if (!entry.writableFinished) entry.destroy();
-      done(err);
-    },
-  });
+  // The pages of the export become one realm JSON on their way into the archive entry.
+  const tee = assemble(entry);
   const timeoutSeconds = ctx.options.keycloakTimeoutSeconds ?? 1800;
   let ran;
   try {
