@@ -73,7 +73,7 @@ export class KeycloakAdmin {
     method: string,
     path: string,
     body?: unknown,
-    opts: { allow404?: boolean; contentType?: string } = {},
+    opts: { allow404?: boolean; contentType?: string; timeoutMs?: number } = {},
   ): Promise<T | undefined> {
     const token = await this.accessToken();
     const headers: Record<string, string> = {
@@ -89,7 +89,7 @@ export class KeycloakAdmin {
       method,
       headers,
       body: payload,
-      signal: AbortSignal.timeout(this.timeoutMs),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs),
     });
     const text = await res.text();
     if (res.status === 404 && opts.allow404) return undefined;

@@ -1,13 +1,12 @@
-import { randomBytes, randomInt } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { dataPath } from '../../archive/layout.js';
 import type { ManifestEntry } from '../../archive/manifest.js';
 import { OperationError } from '../../errors.js';
-import { podExec } from '../../kube/pod-exec.js';
 import { refOf, type KubeObject, type ObjectRef } from '../../kube/object.js';
 import type { BackupContext } from '../component.js';
 import type { KeycloakAdmin } from './admin.js';
-import { cleanupCommand, exportCommand } from './export-script.js';
+import { exportCommand, sidePortOffset } from './side-server-scripts.js';
+import { runSideServer } from './side-server.js';
 import { connectKeycloak, locateKeycloak, realmOf, type KeycloakSession } from './locate.js';
 import { RealmAssembler, type RealmCounts } from './realm-assembler.js';
 
@@ -38,11 +37,6 @@ export const realmEntryPath = (realm: string) => dataPath(COMPONENT, `${realm}-r
 export const localizationEntryPath = (realm: string) =>
   dataPath(COMPONENT, `${realm}-localization.json`);
 export const ADMIN_ENTRY = dataPath(COMPONENT, 'admin-credentials.json');
-
-/** The export server's port offset: far from the running server's ports and the usual ones. */
-function exportPortOffset(): number {
-  return 30000 + randomInt(0, 1000) * 10;
-}
 
 export async function backupKeycloak(ctx: BackupContext): Promise<void> {
   const realm = realmOf(ctx.app);
@@ -174,12 +168,6 @@ async function streamExport(
   assemble: (out: Writable) => Writable,
   label: string,
 ): Promise<ManifestEntry> {
-  const runId = randomBytes(6).toString('hex');
-  const target = {
-    namespace: session.namespace,
-    pod: session.pod,
-    container: session.container,
-  };
   const entry = ctx.archive.openEntry(
     realmEntryPath(realm),
     { component: COMPONENT, realm, kind: 'realm-export' },
@@ -189,53 +177,31 @@ async function streamExport(
   entry.on('error', (err) => (archiveError ??= err));
   // The pages of the export become one realm JSON on their way into the archive entry.
   const tee = assemble(entry);
-  const timeoutSeconds = ctx.options.keycloakTimeoutSeconds ?? 1800;
-  let ran;
   try {
-    ran = await podExec(ctx.kube.config, {
-      ...target,
-      command: exportCommand({
-        realm,
-        portOffset: exportPortOffset(),
-        heap: ctx.options.keycloakHeap ?? '512m',
-        timeoutSeconds,
-        runId,
-      }),
+    await runSideServer({
+      config: ctx.kube.config,
+      target: { namespace: session.namespace, pod: session.pod, container: session.container },
+      what: 'export',
+      command: (runId) =>
+        exportCommand({
+          realm,
+          portOffset: sidePortOffset(),
+          heap: ctx.options.keycloakHeap ?? '512m',
+          timeoutSeconds: ctx.options.keycloakTimeoutSeconds ?? 1800,
+          runId,
+        }),
       stdout: tee,
       signal: ctx.signal,
+      label,
+      results: ctx.results,
     });
   } catch (err) {
     tee.destroy();
-    await cleanup(ctx, target, runId);
-    if (ctx.signal.aborted) throw new OperationError(`${label}: interrupted`);
-    if (archiveError) throw archiveError;
-    throw new OperationError(`${label}: ${(err as Error).message}`, { cause: err });
+    // The archive gave up first (and the exec was stopped for it): its reason is the real one.
+    throw archiveError ?? err;
   }
   if (archiveError) throw archiveError;
-  if (ran.exitCode !== 0) {
-    tee.destroy();
-    const stderr = ran.stderr.trim().split('\n').slice(-3).join(' | ');
-    throw new OperationError(
-      `${label}: the export server failed in pod ${target.namespace}/${target.pod} (exit code ${ran.exitCode})${stderr ? `: ${stderr}` : ''}`,
-    );
-  }
   if (!entry.entry) throw new OperationError(`${label}: the archive entry was not completed`);
   ctx.progress.finish(label);
   return entry.entry;
-}
-
-/** After an interrupted exec: stop this run's export server in the pod, remove its directory. */
-async function cleanup(
-  ctx: BackupContext,
-  target: { namespace: string; pod: string; container: string },
-  runId: string,
-): Promise<void> {
-  try {
-    await podExec(ctx.kube.config, { ...target, command: cleanupCommand(runId) });
-  } catch (err) {
-    ctx.results.warn(
-      'keycloak',
-      `could not stop the export server in ${target.namespace}/${target.pod} (${(err as Error).message}): it stops by itself within the export time limit`,
-    );
-  }
 }

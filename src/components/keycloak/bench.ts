@@ -5,8 +5,9 @@
  * - export: `kubectl entando backup` with the realm minus the same backup with --keycloak skip
  *   (the full-fidelity export: a second server in the pod), beside Keycloak's REST partial export
  *   (`POST partial-export?exportClients&exportGroupsAndRoles`: no users, secrets masked);
- * - import: DELETE + POST /admin/realms of the archived export into the target's Keycloak (what
- *   a restore does), beside POST /admin/realms of the partial export (what it would carry).
+ * - import: the migration import of the archived export in a side server in the target's
+ *   Keycloak pod (what a restore does), beside POST /admin/realms of the partial export (what
+ *   the REST way would carry).
  *
  * Usage: node dist/src/components/keycloak/bench.js --kubeconfig K --source-context C
  *        --target-context C -n NS --runs 3
@@ -23,6 +24,8 @@ import { KubeClient } from '../../kube/client.js';
 import { loadArchive } from '../../restore/restore.js';
 import type { KeycloakSummary } from './backup.js';
 import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
+import { importRealmInPod } from './restore.js';
+import { Results } from '../../report/results.js';
 
 const { values } = parseArgs({
   options: {
@@ -125,11 +128,17 @@ async function main(): Promise<void> {
       '/realms/entando/partial-export?exportClients=true&exportGroupsAndRoles=true',
     ))!;
     for (let i = 0; i < runs; i++) {
-      const [t] = await timed(async () => {
-        if (await tgt.admin.realmExists('entando'))
-          await tgt.admin.call('DELETE', '/realms/entando');
-        await tgt.admin.call('POST', '/realms', realmJson, { contentType: 'application/json' });
-      });
+      const [t] = await timed(() =>
+        importRealmInPod(
+          kube(values['target-context']!).config,
+          tgt,
+          JSON.parse(realmJson),
+          'entando',
+          {
+            results: new Results(),
+          },
+        ),
+      );
       imports.push(t);
       const [p] = await timed(async () => {
         if (await tgt.admin.realmExists('bench-partial'))
@@ -156,7 +165,7 @@ async function main(): Promise<void> {
     `backup with --keycloak skip           ${stats(skip)}`,
     `  full-fidelity export (difference)   ${stats(exportCost)}`,
     `REST partial export                   ${stats(rest)}`,
-    `import: DELETE + POST of the export   ${stats(imports)}`,
+    `import: side-server dir import        ${stats(imports)}`,
     `import: POST of the partial export    ${stats(partialImports)}`,
     `ratios (medians): export / partial export ${(med(exportCost) / med(rest)).toFixed(1)}x, import / partial import ${(med(imports) / med(partialImports)).toFixed(1)}x`,
   ];

@@ -1,7 +1,9 @@
 import { entryStream } from '../../archive/entry-stream.js';
 import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeClient } from '../../kube/client.js';
+import type { Results } from '../../report/results.js';
 import type { KubeObject, ObjectRef } from '../../kube/object.js';
 import type { PlanStep, StepContext } from '../../restore/plan.js';
 import { hostChanges } from '../../restore/mapping.js';
@@ -11,6 +13,9 @@ import { KeycloakAdmin } from './admin.js';
 import { COMPONENT, type KeycloakSummary } from './backup.js';
 import { addHostToClients, importRefusal, type RealmClient } from './host-rewrite.js';
 import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
+import { IMPORT_USERS_PER_FILE, importCommand, sidePortOffset } from './side-server-scripts.js';
+import { runSideServer } from './side-server.js';
+import { END_OF_ARCHIVE, memberHeader, memberPadding } from '../../archive/tar-member.js';
 
 /** After the links (90): the operator has processed the app and every plugin, so its client
  * updates (which delete client roles it does not know) ran against the fresh realm, not ours. */
@@ -226,20 +231,95 @@ async function restoreRealm(
     const rep = JSON.parse((await readEntry(ctx, summary.realmEntry!)).toString('utf8')) as {
       realm: string;
       clients?: (RealmClient & { id: string; secret?: string; publicClient?: boolean })[];
+      [key: string]: unknown;
     };
     if (hostChanges(ctx.mapping)) {
       addHostToClients(rep.clients ?? [], ctx.mapping.sourceHost!, ctx.mapping.targetHost!);
     }
     s.progress(`keycloak: importing realm ${realm} into ${session.namespace}/${session.pod}`);
-    const r = `/realms/${encodeURIComponent(realm)}`;
-    if (await session.admin.realmExists(realm)) await session.admin.call('DELETE', r);
-    await session.admin.call('POST', '/realms', rep);
+    const started = Date.now();
+    await importRealmInPod(s.target.config, session, rep, realm, {
+      signal: s.signal,
+      results: s.results,
+    }).catch((err: Error) => {
+      throw new OperationError(
+        `${err.message}; run the same restore with --existing update to import it again`,
+      );
+    });
+    s.progress(
+      `keycloak: realm ${realm} imported in ${Math.round((Date.now() - started) / 1000)} s`,
+    );
     await restoreLocalization(ctx, session.admin, summary);
     await checkCounts(session.admin, summary);
     await syncSecrets(s, session.admin, ns, realm, rep.clients ?? []);
   } finally {
     await session.close();
   }
+}
+
+/**
+ * Keycloak's migration import in a side server in the Keycloak pod (pages of users, one
+ * transaction each): the realm (and every ID in it) replaces the one there; then the running
+ * server's caches are cleared so that it serves the imported realm.
+ */
+export async function importRealmInPod(
+  config: KubeConfig,
+  session: KeycloakSession,
+  rep: Record<string, unknown>,
+  realm: string,
+  opts: { signal?: AbortSignal; results: Results; timeoutSeconds?: number },
+): Promise<void> {
+  await runSideServer({
+    config,
+    target: { namespace: session.namespace, pod: session.pod, container: session.container },
+    what: 'import',
+    command: (runId) =>
+      importCommand({
+        realm,
+        portOffset: sidePortOffset(),
+        heap: '512m',
+        timeoutSeconds: opts.timeoutSeconds ?? 1800,
+        runId,
+      }),
+    stdin: realmTar(rep, realm),
+    signal: opts.signal,
+    label: `keycloak realm ${realm}`,
+    results: opts.results,
+  });
+  // Through master: the running server's cached permissions on the replaced realm are stale
+  // (403) until cleared, and these caches are server-wide whichever realm is named.
+  void realm;
+  for (const cache of ['clear-realm-cache', 'clear-user-cache', 'clear-keys-cache']) {
+    await session.admin.call('POST', `/realms/master/${cache}`);
+  }
+}
+
+/**
+ * The realm as a `dir` export lays it out, as a tar: `<realm>-realm.json` without users, then
+ * `<realm>-users-<n>.json` pages (and federated users), ready for a migration import.
+ */
+export function* realmTar(rep: Record<string, unknown>, realm: string): Generator<Buffer> {
+  const users = (rep.users as unknown[] | undefined) ?? [];
+  const federated = (rep.federatedUsers as unknown[] | undefined) ?? [];
+  const base = { ...rep };
+  delete base.users;
+  delete base.federatedUsers;
+  const files: [string, unknown][] = [[`${realm}-realm.json`, base]];
+  for (let i = 0; i * IMPORT_USERS_PER_FILE < users.length; i++) {
+    const page = users.slice(i * IMPORT_USERS_PER_FILE, (i + 1) * IMPORT_USERS_PER_FILE);
+    files.push([`${realm}-users-${i}.json`, { realm, users: page }]);
+  }
+  if (federated.length > 0) {
+    files.push([`${realm}-federated-users-0.json`, { realm, federatedUsers: federated }]);
+  }
+  const now = new Date();
+  for (const [name, doc] of files) {
+    const body = Buffer.from(JSON.stringify(doc));
+    yield memberHeader(name, body.length, now);
+    yield body;
+    yield memberPadding(body.length);
+  }
+  yield END_OF_ARCHIVE;
 }
 
 async function restoreLocalization(

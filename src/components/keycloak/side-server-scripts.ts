@@ -1,0 +1,163 @@
+/**
+ * Shell scripts that run Keycloak's migration export or import inside the Keycloak pod, with a
+ * second WildFly server started beside the running one (its own port offset, log and temp dirs,
+ * bound to loopback, `-Xmx` of its own; standalone.xml, never the HA config), provider `dir`:
+ * users in pages, each page one transaction. One transaction for a whole realm is what fails at
+ * scale on this machine: a `singleFile` export of 10,000 users ran past WildFly's 300 s
+ * transaction reaper, and a `POST /admin/realms` of them past 5 minutes; the `dir` import of the
+ * same realm took 52 s. The management blocking timeout is raised to the time limit, since both
+ * run inside the server's boot. Files live in a fresh 0700 directory under /tmp, removed when the
+ * script ends, whatever the outcome; the server is always stopped (TERM, relayed to java by
+ * standalone.sh with LAUNCH_JBOSS_IN_BACKGROUND) and, when the script is told to stop (TERM), too.
+ * Success is Keycloak's log line (KC-SERVICES0035 export, KC-SERVICES0032 import); `Error during
+ * startup`, the JVM ending or the time limit are failures: exit 1, the log's last errors on
+ * stderr. Sources: KEYCLOAK.md §2.1-2.3 (ExportImportConfig, DirExportProvider,
+ * DirImportProvider, KeycloakApplication.startup, ServicesLogger).
+ */
+
+export const SIDE_DIR_PREFIX = '/tmp/kubectl-entando-kc';
+/** Users per page of an export (Keycloak's default). */
+export const EXPORT_USERS_PER_FILE = 50;
+/** Users per page of an import (pages are ours to cut; larger pages import faster here). */
+export const IMPORT_USERS_PER_FILE = 500;
+
+export interface SideServerParams {
+  realm: string;
+  /** jboss.socket.binding.port-offset of the side server (away from the running one). */
+  portOffset: number;
+  /** -Xmx of the side JVM (the pod's limit holds two JVMs). */
+  heap: string;
+  timeoutSeconds: number;
+  /** Names this run's directory, so a cleanup stops only this run. */
+  runId: string;
+}
+
+const PRELUDE = String.raw`
+set -u
+realm=$1 offset=$2 heap=$3 limit=$4 run=$5 per=$6
+kc=
+for h in /opt/jboss/keycloak /opt/eap; do
+  if [ -x "$h/bin/standalone.sh" ]; then kc=$h; break; fi
+done
+if [ -z "$kc" ]; then
+  echo "no bin/standalone.sh in /opt/jboss/keycloak or /opt/eap: not a WildFly-based Keycloak (Keycloak.X uses kc.sh, not supported)" >&2
+  exit 64
+fi
+d=$(mktemp -d "${SIDE_DIR_PREFIX}-$run.XXXXXX") || exit 70
+chmod 700 "$d"
+mkdir "$d/log" "$d/tmp" "$d/data"
+pid=
+stop() {
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+    kill -KILL "$pid" 2>/dev/null
+    pkill -KILL -f "keycloak.migration.dir=$d/" 2>/dev/null
+  fi
+  rm -rf "$d"
+}
+trap stop EXIT
+trap 'exit 143' TERM INT HUP
+echo $$ > "$d/pid"
+server() {
+  LAUNCH_JBOSS_IN_BACKGROUND=1 JBOSS_JAVA_SIZING="-Xms64m -Xmx$heap -XX:MetaspaceSize=96M -XX:MaxMetaspaceSize=256m" \
+    "$kc/bin/standalone.sh" -b 127.0.0.1 -bmanagement 127.0.0.1 \
+    -Djboss.socket.binding.port-offset="$offset" \
+    -Djboss.server.log.dir="$d/log" -Djboss.server.temp.dir="$d/tmp" \
+    -Djboss.as.management.blocking.timeout="$limit" \
+    -Dkeycloak.migration.provider=dir -Dkeycloak.migration.dir="$d/data/" \
+    -Dkeycloak.migration.realmName="$realm" "$@" \
+    > "$d/out" 2>&1 < /dev/null &
+  pid=$!
+}
+await_log() {
+  started=$(date +%s)
+  while ! grep -q "$1" "$d/out"; do
+    elapsed=$(($(date +%s) - started))
+    if ! kill -0 "$pid" 2>/dev/null || grep -q -e 'Error during startup' -e 'WFLYSRV0026' "$d/out" || [ "$elapsed" -ge "$limit" ]; then
+      if [ "$elapsed" -ge "$limit" ]; then echo "Keycloak did not finish within $limit s" >&2; fi
+      grep -e 'ERROR' -e 'FATAL' "$d/out" | tail -n 4 | cut -c1-400 >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+`;
+
+const EXPORT = String.raw`
+server -Dkeycloak.migration.action=export \
+  -Dkeycloak.migration.usersExportStrategy=DIFFERENT_FILES -Dkeycloak.migration.usersPerFile="$per"
+await_log KC-SERVICES0035
+emit() {
+  printf 'KCFILE %s %s\n' "$1" "$(wc -c < "$d/data/$1" | tr -d ' ')"
+  cat "$d/data/$1"
+}
+[ -f "$d/data/$realm-realm.json" ] || { echo "the export wrote no $realm-realm.json" >&2; exit 1; }
+emit "$realm-realm.json"
+files=1
+for kind in users federated-users; do
+  n=0
+  while [ -f "$d/data/$realm-$kind-$n.json" ]; do
+    emit "$realm-$kind-$n.json"
+    n=$((n + 1)) files=$((files + 1))
+  done
+done
+if [ "$(ls "$d/data" | wc -l | tr -d ' ')" != "$files" ]; then
+  echo "the export wrote files this tool does not know: $(ls "$d/data" | tr '\n' ' ')" >&2
+  exit 1
+fi
+exit 0
+`;
+
+const IMPORT = String.raw`
+tar -xf - -C "$d/data" || { echo "could not unpack the realm in the pod (tar -x)" >&2; exit 1; }
+[ -f "$d/data/$realm-realm.json" ] || { echo "no $realm-realm.json was received" >&2; exit 1; }
+server -Dkeycloak.migration.action=import -Dkeycloak.migration.strategy=OVERWRITE_EXISTING
+await_log KC-SERVICES0032
+exit 0
+`;
+
+function command(name: string, body: string, p: SideServerParams, perFile: number): string[] {
+  return [
+    'sh',
+    '-c',
+    PRELUDE + body,
+    name,
+    p.realm,
+    String(p.portOffset),
+    p.heap,
+    String(p.timeoutSeconds),
+    p.runId,
+    String(perFile),
+  ];
+}
+
+/**
+ * Export: after KC-SERVICES0035 the files go to stdout, each after a `KCFILE <name> <bytes>`
+ * line (realm first, then the users pages in order; realm-assembler.ts joins them).
+ */
+export function exportCommand(p: SideServerParams): string[] {
+  return command('kubectl-entando-keycloak-export', EXPORT, p, EXPORT_USERS_PER_FILE);
+}
+
+/** Import: a tar of `<realm>-realm.json` and `<realm>-users-<n>.json` pages on stdin. */
+export function importCommand(p: SideServerParams): string[] {
+  return command('kubectl-entando-keycloak-import', IMPORT, p, IMPORT_USERS_PER_FILE);
+}
+
+/** Stops this run's side server (its script traps TERM and stops it) and removes its files. */
+export function cleanupCommand(runId: string): string[] {
+  return [
+    'sh',
+    '-c',
+    `for f in ${SIDE_DIR_PREFIX}-"$1".*/pid; do [ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null; done; sleep 2; for d in ${SIDE_DIR_PREFIX}-"$1".*; do [ -d "$d" ] && rm -rf "$d"; done; exit 0`,
+    'kubectl-entando-keycloak-cleanup',
+    runId,
+  ];
+}
+
+/** A side server's port offset: far from the running server's ports and the usual ones. */
+export function sidePortOffset(): number {
+  return 30000 + Math.floor(Math.random() * 1000) * 10;
+}
