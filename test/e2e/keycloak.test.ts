@@ -196,6 +196,7 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
     ]);
     expect(r.code, r.stderr + r.stdout).to.equal(0);
     expect(r.stdout + r.stderr).not.to.include(otpSecret(SEED, 0));
+    expect(leftovers(), 'no import server or file left').to.equal('');
     const s = await session(TARGET, targetNs);
     try {
       expect(await realmView(s.admin)).to.deep.equal(baseline);

@@ -50,10 +50,14 @@ pid=
 stop() {
   if [ -n "$pid" ]; then
     kill -TERM "$pid" 2>/dev/null
+    # Until the wrapper and its java are gone (pgrep may be missing: then the wrapper only).
     i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+    while { kill -0 "$pid" 2>/dev/null || pgrep -f "keycloak.migration.dir=$d/" >/dev/null 2>&1; } && [ $i -lt 150 ]; do
+      sleep 0.2
+      i=$((i + 1))
+    done
     kill -KILL "$pid" 2>/dev/null
-    pkill -KILL -f "keycloak.migration.dir=$d/" 2>/dev/null
+    pkill -KILL -f "keycloak.migration.dir=$d/" 2>/dev/null && sleep 1
   fi
   rm -rf "$d"
 }
