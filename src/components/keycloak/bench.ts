@@ -118,6 +118,19 @@ async function main(): Promise<void> {
   for await (const c of entryStream(loaded, entry)) chunks.push(c as Buffer);
   const realmJson = Buffer.concat(chunks).toString('utf8');
 
+  // The restore (timed whole) makes the target's app, its Keycloak, and imports the realm.
+  const [restoreTime] = await timed(async () =>
+    timeCli([
+      'restore',
+      archive,
+      '--kubeconfig',
+      values.kubeconfig!,
+      '--to-context',
+      values['target-context']!,
+      '--yes',
+      '-q',
+    ]),
+  );
   const tgtNs = values['target-namespace'] ?? ns;
   const tgt = await session(values['target-context']!, tgtNs);
   const imports: number[] = [];
@@ -165,6 +178,7 @@ async function main(): Promise<void> {
     `backup with --keycloak skip           ${stats(skip)}`,
     `  full-fidelity export (difference)   ${stats(exportCost)}`,
     `REST partial export                   ${stats(rest)}`,
+    `restore (app, its Keycloak, import)   ${restoreTime.toFixed(2)} s (once)`,
     `import: side-server dir import        ${stats(imports)}`,
     `import: POST of the partial export    ${stats(partialImports)}`,
     `ratios (medians): export / partial export ${(med(exportCost) / med(rest)).toFixed(1)}x, import / partial import ${(med(imports) / med(partialImports)).toFixed(1)}x`,
