@@ -281,7 +281,7 @@ export async function importRealmInPod(
         timeoutSeconds: opts.timeoutSeconds ?? 1800,
         runId,
       }),
-    stdin: realmTar(rep, realm),
+    stdin: () => realmTar(rep, realm),
     signal: opts.signal,
     label: `keycloak realm ${realm}`,
     results: opts.results,

@@ -161,7 +161,12 @@ export function cleanupCommand(runId: string): string[] {
   ];
 }
 
-/** A side server's port offset: far from the running server's ports and the usual ones. */
+/**
+ * A side server's port offset. Offsets ending in 5 put every port (4712/4713, 8009, 8080, 8443,
+ * 9990 + offset) on a last digit that a multiple-of-10 offset never uses, so they never meet the
+ * running server's ports (offset 0 in a real pod, multiples of 20 in the sandbox); the range
+ * keeps them below Linux's ephemeral ports (32768+) and the sandbox's control planes (16000+).
+ */
 export function sidePortOffset(): number {
-  return 30000 + Math.floor(Math.random() * 1000) * 10;
+  return 2505 + Math.floor(Math.random() * 100) * 10;
 }

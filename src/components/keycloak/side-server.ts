@@ -13,7 +13,8 @@ export interface SideServerRun {
   what: 'export' | 'import';
   /** The command of this run, given its run id (names its directory for a cleanup). */
   command: (runId: string) => string[];
-  stdin?: AsyncIterable<Buffer> | Iterable<Buffer>;
+  /** A fresh stdin per attempt. */
+  stdin?: () => AsyncIterable<Buffer> | Iterable<Buffer>;
   stdout?: Writable;
   signal?: AbortSignal;
   /** Prefix of messages, e.g. "keycloak realm entando". */
@@ -28,6 +29,22 @@ export interface SideServerRun {
  * with the script's last stderr lines.
  */
 export async function runSideServer(run: SideServerRun): Promise<void> {
+  // A server that could not bind its ports (another process holds one) is started once more,
+  // with other ports: nothing was exported or imported by it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runOnce(run);
+    } catch (err) {
+      if (attempt >= 2 || !(err instanceof OperationError) || !BOOT_FAILURE.test(err.message)) {
+        throw err;
+      }
+    }
+  }
+}
+
+const BOOT_FAILURE = /WFLYSRV0026|Address already in use|BindException|WFLYCTL0013/;
+
+async function runOnce(run: SideServerRun): Promise<void> {
   const runId = randomBytes(6).toString('hex');
   const { namespace, pod } = run.target;
   let ran;
@@ -35,7 +52,7 @@ export async function runSideServer(run: SideServerRun): Promise<void> {
     ran = await podExec(run.config, {
       ...run.target,
       command: run.command(runId),
-      stdin: run.stdin,
+      stdin: run.stdin?.(),
       stdout: run.stdout,
       signal: run.signal,
     });
