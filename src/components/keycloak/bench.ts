@@ -170,7 +170,7 @@ async function main(): Promise<void> {
         if (await tgt.admin.realmExists('bench-partial'))
           await tgt.admin.call('DELETE', '/realms/bench-partial');
         await tgt.admin.call('POST', '/realms', {
-          ...withoutIds(partialRep),
+          ...(withoutIds(partialRep) as Record<string, unknown>),
           realm: 'bench-partial',
         });
       });
