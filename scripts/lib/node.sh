@@ -64,7 +64,7 @@ node_pid() {
   [ -s "$dir/run/node.pid" ] || return 1
   pid=$(cat "$dir/run/node.pid")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  cmdline=$( { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || return 1
   case "$cmdline" in
     *sandbox-node*"--state-dir $dir/node"*) echo "$pid" ;;
     *) return 1 ;;
