@@ -6,6 +6,7 @@ import { ArchiveWriter } from '../archive/writer.js';
 import { COMPONENTS } from '../components/index.js';
 import {
   DEFAULT_BACKUP_OPTIONS,
+  type BackupAccessContext,
   type BackupOptions,
   type Component,
 } from '../components/component.js';
@@ -15,7 +16,9 @@ import { Limiter } from '../util/limit.js';
 import { whenAborted } from '../util/abort.js';
 import { appDeployments } from '../components/resources/deployments.js';
 import { findApp } from '../components/resources/find-app.js';
-import { entandoVersion, IMAGE_INFO } from '../entando/kinds.js';
+import { ENTANDO_API, entandoVersion, IMAGE_INFO } from '../entando/kinds.js';
+import { missingAccess } from '../kube/access.js';
+import type { KubeObject } from '../kube/object.js';
 import { OperationError, UserError } from '../errors.js';
 import { KubeClient, apiErrorMessage } from '../kube/client.js';
 import type { ResolvedKube } from '../kube/kubeconfig.js';
@@ -35,6 +38,8 @@ export interface BackupRequest {
   components?: readonly Component[];
   options?: Partial<BackupOptions>;
   now?: Date;
+  /** Called once every check passed, just before the archive is created (e.g. a warning). */
+  beforeWrite?: () => void;
 }
 
 export interface BackupOutcome {
@@ -47,7 +52,15 @@ export interface BackupOutcome {
 export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   const kube = new KubeClient(req.kube.config);
   const ns = req.kube.namespace;
+  const options = { ...DEFAULT_BACKUP_OPTIONS, ...req.options };
+  const components = req.components ?? COMPONENTS;
+  const where = `context ${req.kube.contextName}`;
+  // What the app's namespace needs is checked before the app is even read; what its other
+  // namespaces (bundle repositories, Keycloak) need once it is.
+  const unknownApp: KubeObject = { apiVersion: ENTANDO_API, kind: 'EntandoApp', metadata: { name: '' } };
+  await refuseMissingAccess(kube, components, { namespace: ns, app: unknownApp, options }, where);
   const app = await findApp(kube, ns, req.appName);
+  await refuseMissingAccess(kube, components, { namespace: ns, app, options }, where);
   const appName = app.metadata.name;
   const now = req.now ?? new Date();
   const file = req.file ?? defaultFileName(appName, ns, now, !!req.keys);
@@ -69,12 +82,12 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     now,
   );
   const results = new Results();
-  const options = { ...DEFAULT_BACKUP_OPTIONS, ...req.options };
   const progress = req.output.quiet
     ? StreamProgress.silent()
     : new StreamProgress(req.output.stderr);
   if (fs.existsSync(file))
     throw new UserError(`${file} already exists: choose another --file or remove it`);
+  req.beforeWrite?.();
   let writer: ArchiveWriter;
   try {
     writer = await ArchiveWriter.open(file, manifest, {
@@ -114,7 +127,7 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
       output: req.output,
       signal: req.signal,
     };
-    const running = (req.components ?? COMPONENTS).map((component) =>
+    const running = components.map((component) =>
       component.backup(context).catch((err: unknown) => {
         throw err instanceof UserError || err instanceof OperationError
           ? err
@@ -143,6 +156,23 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     }
   }
   return { file, manifest, results, encryption: req.keys?.description ?? 'none' };
+}
+
+/** Every permission the components need that the user lacks, in one refusal (exit 2). */
+async function refuseMissingAccess(
+  kube: KubeClient,
+  components: readonly Component[],
+  ctx: BackupAccessContext,
+  where: string,
+): Promise<void> {
+  const lines = await missingAccess(
+    kube,
+    components.flatMap((c) => c.backupAccess(ctx)),
+    where,
+  );
+  if (lines.length > 0) {
+    throw new UserError(`backup refused before reading anything: ${lines.join('; ')}`);
+  }
 }
 
 /**

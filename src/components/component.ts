@@ -9,6 +9,7 @@ import type { Manifest } from '../archive/manifest.js';
 import type { ArchiveSource } from '../archive/entry-stream.js';
 import type { StreamProgress } from '../report/progress.js';
 import type { Limiter } from '../util/limit.js';
+import type { AccessNeed } from '../kube/access.js';
 
 /** What every component's backup sees. */
 /** Choices of the user that shape a backup. */
@@ -97,4 +98,14 @@ export interface Component {
    */
   backup(ctx: BackupContext): Promise<void>;
   plan(ctx: PlanContext): Promise<PlanStep[]>;
+  /** What its backup reads, execs into or changes, checked before anything is read. */
+  backupAccess(ctx: BackupAccessContext): AccessNeed[];
+  /** What its restore reads and writes in the target, checked before any change. */
+  restoreAccess(ctx: Pick<PlanContext, 'archive' | 'mapping' | 'existing'>): AccessNeed[];
+}
+
+export interface BackupAccessContext {
+  namespace: string;
+  app: KubeObject;
+  options: BackupOptions;
 }

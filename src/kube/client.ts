@@ -14,6 +14,8 @@ export interface AccessCheck {
   verb: string;
   group: string;
   resource: string;
+  /** exec, portforward... */
+  subresource?: string;
   namespace?: string;
 }
 

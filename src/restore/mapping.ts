@@ -2,6 +2,11 @@
 export interface RestoreMapping {
   sourceNamespace: string;
   targetNamespace: string;
+  /**
+   * Other namespaces the archived objects live in (bundles of componentRepositoryNamespaces),
+   * renamed with --namespace-map SRC=DST; a namespace not listed keeps its name.
+   */
+  namespaceMap?: Record<string, string>;
   /** The app's ingressHostName in the archive. */
   sourceHost?: string;
   /** The host to serve the restored app on (--ingress-host), when it changes. */
@@ -15,10 +20,14 @@ export interface RestoreMapping {
 /** realm: the archive's realm replaces the target's; keep: the source's Keycloak stays in use; skip: fresh clients. */
 export type KeycloakRestoreMode = 'realm' | 'keep' | 'skip';
 
-/** The namespace an object or reference moves to: the app's namespace maps, others stay. */
+/**
+ * The namespace an object or reference moves to: the app's goes to the target namespace, one
+ * named in --namespace-map to its mapped name, any other keeps its name.
+ */
 export function mapNamespace(mapping: RestoreMapping, ns: string | undefined): string | undefined {
   if (ns === undefined) return undefined;
-  return ns === mapping.sourceNamespace ? mapping.targetNamespace : ns;
+  if (ns === mapping.sourceNamespace) return mapping.targetNamespace;
+  return mapping.namespaceMap?.[ns] ?? ns;
 }
 
 export function hostChanges(mapping: RestoreMapping): boolean {

@@ -4,23 +4,11 @@ import {
   ENTANDO_RELEASE_HINT,
   type EntandoKind,
 } from '../entando/kinds.js';
+import { resourceOfKind } from '../kube/access.js';
 import { apiErrorMessage, type KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
 import type { RestoreMapping } from './mapping.js';
 import type { PlanStep } from './plan.js';
-
-const CORE_RESOURCES: Record<string, { group: string; resource: string }> = {
-  Namespace: { group: '', resource: 'namespaces' },
-  Secret: { group: '', resource: 'secrets' },
-  ConfigMap: { group: '', resource: 'configmaps' },
-  ServiceAccount: { group: '', resource: 'serviceaccounts' },
-};
-
-function resourceOf(kind: string): { group: string; resource: string } | undefined {
-  if (CORE_RESOURCES[kind]) return CORE_RESOURCES[kind];
-  const plural = ENTANDO_PLURALS[kind as EntandoKind];
-  return plural ? { group: 'entando.org', resource: plural } : undefined;
-}
 
 /** The target cluster can be reached; nothing else can be checked when it cannot. */
 export async function checkReachable(
@@ -75,7 +63,7 @@ export async function preflight(
     { verb: string; group: string; resource: string; namespace?: string }
   >();
   for (const step of writing) {
-    const res = resourceOf(step.object!.kind);
+    const res = resourceOfKind(step.object!.kind);
     if (!res) continue;
     const verb = step.action === 'update' ? 'patch' : 'create';
     const namespace = step.object!.kind === 'Namespace' ? undefined : step.object!.namespace;

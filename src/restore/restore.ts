@@ -13,6 +13,8 @@ import { Results } from '../report/results.js';
 import type { KeycloakRestoreMode, RestoreMapping } from './mapping.js';
 import { orderSteps, type Plan, type PlanStep } from './plan.js';
 import { checkReachable, preflight } from './preflight.js';
+import { missingAccess } from '../kube/access.js';
+import { isStatus } from '../kube/client.js';
 
 /** Reads, decrypts and verifies the archive, keeping the captured objects in memory. */
 export async function loadArchive(file: string, keys: DecryptionKeys): Promise<LoadedArchive> {
@@ -31,6 +33,8 @@ export interface PlanRequest {
   target: KubeClient;
   targetContext: string;
   targetNamespace?: string;
+  /** --namespace-map: other namespaces of the archived objects, renamed. */
+  namespaceMap?: Record<string, string>;
   ingressHost?: string;
   existing: ExistingPolicy;
   parallel?: number;
@@ -73,11 +77,11 @@ export function keycloakModeFor(
 
 export function mappingFor(
   archive: LoadedArchive,
-  targetNamespace?: string,
-  ingressHost?: string,
-  keycloak?: KeycloakRestoreMode,
+  req: Pick<PlanRequest, 'targetNamespace' | 'namespaceMap' | 'ingressHost' | 'keycloak'>,
 ): RestoreMapping {
+  const { targetNamespace, ingressHost, keycloak } = req;
   const source = archive.manifest.source;
+  const namespaceMap = checkNamespaceMap(archive, req.namespaceMap ?? {});
   const app = archive.objects.find(
     (o) => o.kind === EntandoKind.App && o.metadata.name === source.app,
   );
@@ -87,6 +91,7 @@ export function mappingFor(
   return {
     sourceNamespace: source.namespace,
     targetNamespace: targetNamespace ?? source.namespace,
+    namespaceMap,
     sourceHost,
     targetHost: ingressHost ?? sourceHost,
     keycloak: mode,
@@ -101,18 +106,59 @@ export function mappingFor(
   };
 }
 
+/** The namespaces the archived objects live in besides the app's (bundle repositories). */
+export function otherNamespaces(archive: LoadedArchive): string[] {
+  const app = archive.manifest.source.namespace;
+  const all = archive.objects.map((o) => o.metadata.namespace).filter((n) => n !== undefined);
+  return [...new Set(all)].filter((n) => n !== app).sort();
+}
+
+/** --namespace-map names only namespaces of the archive, other than the app's own. */
+function checkNamespaceMap(
+  archive: LoadedArchive,
+  map: Record<string, string>,
+): Record<string, string> {
+  const app = archive.manifest.source.namespace;
+  const others = otherNamespaces(archive);
+  for (const from of Object.keys(map)) {
+    if (from === app) {
+      throw new UserError(
+        `--namespace-map ${from}=${map[from]}: ${from} is the app's namespace; use --to-namespace ${map[from]}`,
+      );
+    }
+    if (!others.includes(from)) {
+      throw new UserError(
+        `--namespace-map ${from}=${map[from]}: the archive has no objects in namespace ${from} (${others.length ? `its other namespaces: ${others.join(', ')}` : 'all its objects are in the app namespace'})`,
+      );
+    }
+  }
+  return map;
+}
+
 /** Builds the ordered plan and runs the preflight; changes nothing. */
 export async function planRestore(
   req: PlanRequest,
 ): Promise<{ plan: Plan; mapping: RestoreMapping; results: Results }> {
-  const mapping = mappingFor(req.archive, req.targetNamespace, req.ingressHost, req.keycloak);
+  const mapping = mappingFor(req.archive, req);
   const results = new Results();
   const unreachable = await checkReachable(req.target, req.targetContext);
   if (unreachable) return { plan: { steps: [], problems: [unreachable] }, mapping, results };
+  // Every permission first, reads as well as writes, in every namespace involved: a user
+  // missing several learns them all at once, before the plan reads anything.
+  const where = `the target (context ${req.targetContext})`;
+  const denied = await missingAccess(
+    req.target,
+    COMPONENTS.flatMap((c) =>
+      c.restoreAccess({ archive: req.archive, mapping, existing: req.existing }),
+    ),
+    where,
+  );
+  if (denied.length > 0) return { plan: { steps: [], problems: denied }, mapping, results };
   const steps: PlanStep[] = [];
+  const problems: string[] = [];
   for (const component of COMPONENTS) {
-    steps.push(
-      ...(await component.plan({
+    const planned = await component
+      .plan({
         archive: req.archive,
         existing: req.existing,
         parallel: req.parallel ?? 4,
@@ -123,8 +169,14 @@ export async function planRestore(
         volumePodImage: req.volumePodImage,
         waitTimeoutMs: req.waitTimeoutMs,
         keycloakUrl: req.keycloakUrl,
-      })),
-    );
+      })
+      .catch((err: unknown) => {
+        // A read refused by a rule the access review could not see (e.g. a webhook).
+        if (!isStatus(err, 403)) throw err;
+        problems.push(`${component.name}: cannot read what exists in ${where}: ${apiErrorMessage(err)}`);
+        return [];
+      });
+    steps.push(...planned);
   }
   const ordered = orderSteps(steps);
   const owners = {
@@ -133,7 +185,7 @@ export async function planRestore(
       .filter((o) => o.kind === EntandoKind.Plugin)
       .map((o) => o.metadata.name),
   };
-  const problems = await preflight(req.target, ordered, mapping, owners);
+  problems.push(...(await preflight(req.target, ordered, mapping, owners)));
   problems.push(...results.errors.map((e) => `${e.where}: ${e.message}`));
   results.errors.length = 0;
   return { plan: { steps: ordered, problems }, mapping, results };

@@ -28,6 +28,8 @@ import {
 function endlessComponent(started: () => void): Component {
   return {
     name: 'endless',
+    backupAccess: () => [],
+    restoreAccess: () => [],
     async backup(ctx) {
       const stream = new PassThrough();
       const timer = setInterval(() => stream.write(Buffer.alloc(64 * 1024)), 5);

@@ -118,10 +118,6 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         },
         ctx.keySources(),
       );
-      if (!keys)
-        output.warn(
-          'writing an UNENCRYPTED archive (--no-encrypt): it holds secrets and password hashes',
-        );
       const outcome = await runBackup({
         kube,
         appName: args.app,
@@ -129,6 +125,13 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         keys,
         output,
         signal: ctx.io.signal,
+        // Only once nothing refuses the backup: a refusal stays one line.
+        beforeWrite: keys
+          ? undefined
+          : () =>
+              output.warn(
+                'writing an UNENCRYPTED archive (--no-encrypt): it holds secrets and password hashes',
+              ),
         options: {
           quiesce: args.quiesce,
           parallel: args.parallel,

@@ -16,6 +16,7 @@ interface RestoreArgs extends GlobalArgs, KubeArgs {
   archive: string;
   'to-context'?: string;
   'to-namespace'?: string;
+  'namespace-map'?: string[];
   'ingress-host'?: string;
   'dry-run': boolean;
   yes: boolean;
@@ -49,6 +50,13 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         .option('to-namespace', {
           type: 'string',
           describe: 'Namespace to restore into (default: the source namespace)',
+        })
+        .option('namespace-map', {
+          type: 'string',
+          array: true,
+          requiresArg: true,
+          describe:
+            "SRC=DST: restore the archive's objects of namespace SRC (bundles of componentRepositoryNamespaces) into DST, and every reference to SRC with them; repeatable (default: same name, created when missing)",
         })
         .option('ingress-host', {
           type: 'string',
@@ -121,6 +129,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           `--to-namespace ${args['to-namespace']} is not a valid namespace name (lower case letters, digits, '-')`,
         );
       }
+      const namespaceMap = parseNamespaceMap(args['namespace-map'] ?? []);
       const keys = decryptionKeys(
         { identity: args.identity, passphraseFile: args['passphrase-file'] },
         ctx.keySources(),
@@ -136,6 +145,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         target,
         targetContext: kube.contextName,
         targetNamespace: args['to-namespace'] ?? args.namespace,
+        namespaceMap,
         ingressHost: args['ingress-host'],
         existing: args.existing,
         parallel: args.parallel,
@@ -194,6 +204,24 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
       );
     },
   };
+}
+
+/** SRC=DST pairs, each a valid namespace name, each SRC once. */
+export function parseNamespaceMap(values: string[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const value of values) {
+    const [from, to, ...rest] = value.split('=');
+    if (rest.length > 0 || !from || !to || !NAMESPACE.test(from) || !NAMESPACE.test(to)) {
+      throw new UserError(
+        `--namespace-map ${value}: expected SRC=DST with two namespace names, e.g. --namespace-map bundles=bundles-copy`,
+      );
+    }
+    if (map[from] !== undefined && map[from] !== to) {
+      throw new UserError(`--namespace-map maps ${from} twice (${map[from]} and ${to}): keep one`);
+    }
+    map[from] = to;
+  }
+  return map;
 }
 
 function planText(

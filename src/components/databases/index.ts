@@ -7,6 +7,7 @@ import { streamDump } from './dump.js';
 import { ClientPods, executorFor } from './executor.js';
 import { oracleError } from './oracle.js';
 import { planDatabaseSteps } from './restore.js';
+import { needs, podWorkNeeds } from '../../kube/access.js';
 
 export const COMPONENT = 'databases';
 
@@ -117,6 +118,25 @@ export const databasesComponent: Component = {
 
   async plan(ctx: PlanContext) {
     return planDatabaseSteps(ctx);
+  },
+  // Datasources are found from deployments' env and secrets, dumped by exec in the DBMS pod.
+  backupAccess: (ctx) => [
+    ...podWorkNeeds(ctx.namespace),
+    ...needs('Secret', ['get'], ctx.namespace),
+    ...needs('Service', ['get'], ctx.namespace),
+  ],
+  // Loaded with the owner's deployments at 0; an external DBMS from a short-lived client pod.
+  restoreAccess: (ctx) => {
+    const summary = ctx.archive.manifest.components[COMPONENT] as DatabasesSummary | undefined;
+    const sources = summary?.datasources ?? [];
+    if (sources.length === 0) return [];
+    const ns = ctx.mapping.targetNamespace;
+    const clientPods = sources.some((d) => d.location === 'client-pod');
+    return [
+      ...podWorkNeeds(ns, { scale: true, pods: clientPods }),
+      ...needs('Secret', ['get'], ns),
+      ...needs('Service', ['get'], ns),
+    ];
   },
 };
 

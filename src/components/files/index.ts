@@ -1,6 +1,8 @@
 import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupFiles, COMPONENT } from './backup.js';
 import { planFilesSteps } from './restore.js';
+import { podWorkNeeds } from '../../kube/access.js';
+import type { FilesEntryMeta } from './backup.js';
 
 export type { FilesEntryMeta, FilesSummary } from './backup.js';
 
@@ -19,5 +21,17 @@ export const filesComponent: Component = {
 
   async plan(ctx: PlanContext) {
     return planFilesSteps(ctx);
+  },
+  // Read in the app's pod (exec tar); with --quiesce through a short-lived pod on the volume.
+  backupAccess: (ctx) =>
+    podWorkNeeds(ctx.namespace, { pods: ctx.options.quiesce, scale: ctx.options.quiesce }),
+  // Extracted in the app's pod; embedded databases with the deployment at 0 through a volume pod.
+  restoreAccess: (ctx) => {
+    const metas = ctx.archive.manifest.entries
+      .map((e) => e.meta as Partial<FilesEntryMeta> | undefined)
+      .filter((m) => m?.component === COMPONENT);
+    if (metas.length === 0) return [];
+    const embedded = metas.some((m) => m!.embedded);
+    return podWorkNeeds(ctx.mapping.targetNamespace, { pods: embedded, scale: embedded });
   },
 };

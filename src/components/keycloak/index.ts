@@ -1,6 +1,21 @@
 import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupKeycloak, COMPONENT } from './backup.js';
 import { planKeycloakSteps } from './restore.js';
+import { needs, podWorkNeeds, type AccessNeed } from '../../kube/access.js';
+import { EntandoKind } from '../../entando/kinds.js';
+import { spec } from '../../kube/object.js';
+import type { KeycloakSummary } from './backup.js';
+
+/** The realm is exported or imported by a server started in the Keycloak pod; the admin API
+ * is reached through a port-forward to it. */
+function realmWorkNeeds(ns: string): AccessNeed[] {
+  return [
+    ...podWorkNeeds(ns),
+    { verb: 'create', group: '', resource: 'pods', subresource: 'portforward', namespace: ns },
+    ...needs(EntandoKind.KeycloakServer, ['get'], ns),
+    ...needs('Secret', ['get'], ns),
+  ];
+}
 
 /**
  * The app's Keycloak realm: exported with full fidelity in the Keycloak pod (users with their
@@ -14,5 +29,31 @@ export const keycloakComponent: Component = {
   },
   async plan(ctx: PlanContext) {
     return planKeycloakSteps(ctx);
+  },
+  backupAccess: (ctx) => {
+    if (ctx.options.keycloak !== 'realm') return [];
+    const ref = spec(ctx.app).keycloakToUse as { namespace?: string } | undefined;
+    return realmWorkNeeds(ref?.namespace || ctx.namespace);
+  },
+  restoreAccess: (ctx) => {
+    const summary = ctx.archive.manifest.components[COMPONENT] as KeycloakSummary | undefined;
+    const ns = ctx.mapping.targetNamespace;
+    if (!summary) return [];
+    if (ctx.mapping.keycloak === 'realm') {
+      // Secrets set from the realm, and the deployments reading them restarted.
+      return [
+        ...realmWorkNeeds(ns),
+        ...needs('Secret', ['patch'], ns),
+        ...needs('Deployment', ['patch'], ns),
+      ];
+    }
+    if (ctx.mapping.originalKeycloak) {
+      // The source's Keycloak declared as an external one, with its admin secret.
+      return [
+        ...needs(EntandoKind.KeycloakServer, ['get', 'create', 'patch'], ns),
+        ...needs('Secret', ['get', 'create', 'patch'], ns),
+      ];
+    }
+    return [];
   },
 };

@@ -3,6 +3,7 @@ import { describeRef, refOf, type KubeObject } from '../../kube/object.js';
 import type { BackupContext, Component, PlanContext } from '../component.js';
 import { captureAppObjects } from './capture.js';
 import { planObjectSteps } from './plan.js';
+import { resourcesBackupAccess, resourcesRestoreAccess } from './access.js';
 
 export interface ResourcesSummary {
   counts: Record<string, number>;
@@ -29,4 +30,6 @@ export const resourcesComponent: Component = {
   async plan(ctx: PlanContext) {
     return planObjectSteps(ctx, ctx.archive.objects as KubeObject[]);
   },
+  backupAccess: resourcesBackupAccess,
+  restoreAccess: resourcesRestoreAccess,
 };

@@ -15,7 +15,14 @@ export async function planObjectSteps(
 ): Promise<PlanStep[]> {
   // Objects left out (e.g. SSO secrets with --keycloak skip) are not re-owned either.
   const restored = objects.filter((o) => !prepareObject(o, ctx.mapping).skip);
-  const steps: PlanStep[] = [await namespaceStep(ctx), ...adoptSteps(restored, ctx.mapping)];
+  const namespaces = new Set([ctx.mapping.targetNamespace]);
+  for (const o of restored) {
+    const ns = prepareObject(o, ctx.mapping).object.metadata.namespace;
+    if (ns) namespaces.add(ns);
+  }
+  const steps: PlanStep[] = [];
+  for (const ns of namespaces) steps.push(await namespaceStep(ctx, ns));
+  steps.push(...adoptSteps(restored, ctx.mapping));
   for (const archived of objects) {
     const prepared = prepareObject(archived, ctx.mapping);
     const object = prepared.object;
@@ -68,8 +75,8 @@ export async function planObjectSteps(
   return steps;
 }
 
-async function namespaceStep(ctx: PlanContext): Promise<PlanStep> {
-  const ns = ctx.mapping.targetNamespace;
+/** Every namespace the restored objects land in: the app's, and each bundle repository's. */
+async function namespaceStep(ctx: PlanContext, ns: string): Promise<PlanStep> {
   const phase = PHASES[0];
   const ref = { apiVersion: 'v1', kind: 'Namespace', name: ns };
   const exists = await ctx.target.get(ref);
@@ -81,8 +88,10 @@ async function namespaceStep(ctx: PlanContext): Promise<PlanStep> {
     changes: [],
   };
   if (exists) return { ...base, action: 'exists', reason: 'namespace exists' };
+  const why =
+    ns === ctx.mapping.targetNamespace ? phase.reason : `${phase.reason}; objects of the app live here`;
   const object: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
-  return { ...base, action: 'create', reason: phase.reason, run: (c) => createObject(c, object) };
+  return { ...base, action: 'create', reason: why, run: (c) => createObject(c, object) };
 }
 
 async function createObject(ctx: StepContext, object: KubeObject): Promise<void> {

@@ -1,0 +1,59 @@
+import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import { needs, type AccessNeed } from '../../kube/access.js';
+import { spec } from '../../kube/object.js';
+import { prepareObject } from '../../restore/transforms/index.js';
+import type { BackupAccessContext, PlanContext } from '../component.js';
+
+/** Capture reads the app's CRs, the bundles of every repository namespace, and what they name. */
+export function resourcesBackupAccess(ctx: BackupAccessContext): AccessNeed[] {
+  const ns = ctx.namespace;
+  const repos = (spec(ctx.app).componentRepositoryNamespaces as string[] | undefined) ?? [];
+  const keycloak = spec(ctx.app).keycloakToUse as { namespace?: string } | undefined;
+  return [
+    ...needs(EntandoKind.App, ['get', 'list'], ns),
+    ...needs(EntandoKind.Link, ['list'], ns),
+    ...needs(EntandoKind.Plugin, ['get'], ns),
+    ...needs(EntandoKind.DatabaseService, ['list', 'get'], ns),
+    ...needs(EntandoKind.KeycloakServer, ['list', 'get'], ns),
+    ...[ns, ...repos].flatMap((n) => needs(EntandoKind.Bundle, ['list'], n)),
+    ...(keycloak?.namespace && keycloak.namespace !== ns
+      ? needs(EntandoKind.KeycloakServer, ['get'], keycloak.namespace)
+      : []),
+    ...needs('Secret', ['get'], ns),
+    ...needs('ConfigMap', ['get'], ns),
+    ...needs('ServiceAccount', ['get'], ns),
+    ...needs('Deployment', ['list'], ns),
+    ...(ctx.options.quiesce ? needs('Deployment', ['get', 'patch'], ns) : []),
+  ];
+}
+
+/**
+ * Each restored object is read (does it exist?) and created, or patched with --existing
+ * update, in the namespace it lands in; each namespace is read and maybe created; the CRDs and
+ * every Ingress are read by the preflight (host collisions).
+ */
+export function resourcesRestoreAccess(
+  ctx: Pick<PlanContext, 'archive' | 'mapping' | 'existing'>,
+): AccessNeed[] {
+  const out: AccessNeed[] = [
+    { verb: 'get', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
+    ...needs('Ingress', ['list']),
+    ...needs('Namespace', ['get', 'create']),
+  ];
+  // With --existing skip, what exists is left alone: the creates are checked once the plan
+  // knows what is missing (preflight).
+  const verbs = {
+    update: ['get', 'create', 'patch'],
+    fail: ['get', 'create'],
+    skip: ['get'],
+  }[ctx.existing];
+  for (const archived of ctx.archive.objects) {
+    const prepared = prepareObject(archived, ctx.mapping);
+    if (prepared.skip) continue;
+    const ns = prepared.object.metadata.namespace;
+    out.push(...needs(prepared.object.kind, verbs, ns));
+    const owned = archived.metadata.ownerReferences?.some((r) => r.apiVersion === ENTANDO_API);
+    if (owned) out.push(...needs(prepared.object.kind, ['patch'], ns));
+  }
+  return out;
+}
