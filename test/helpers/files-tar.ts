@@ -20,6 +20,16 @@ export interface Entry {
   pax?: { path?: string; linkpath?: string };
   /** A pax global header before this entry. */
   globalPax?: { path?: string };
+  /** Raw pax records (any keys, e.g. GNU.sparse.*) in an extended header before this entry. */
+  paxRecords?: Record<string, string>;
+}
+
+/** One pax record: "<length> key=value\n", the length counting itself. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let len = Buffer.byteLength(body) + 1;
+  while (String(len).length + Buffer.byteLength(body) !== len) len++;
+  return `${len}${body}`;
 }
 
 function pad(data: Buffer): Buffer[] {
@@ -32,6 +42,16 @@ export function tarOf(entries: Entry[], opts: { end?: boolean } = {}): Buffer {
   for (const e of entries) {
     if (e.globalPax) blocks.push(new Pax({ ...e.globalPax }, true).encode());
     if (e.pax) blocks.push(new Pax({ ...e.pax }).encode());
+    if (e.paxRecords) {
+      const body = Buffer.from(
+        Object.entries(e.paxRecords)
+          .map(([k, v]) => paxRecord(k, v))
+          .join(''),
+      );
+      const h = new Header({ path: 'PaxHeaders/x', type: 'ExtendedHeader', size: body.length });
+      h.encode();
+      blocks.push(h.block as Buffer, ...pad(body));
+    }
     const data = Buffer.from(e.data ?? '');
     const type = e.type ?? 'File';
     const withData = type === 'File' || type === 'NextFileHasLongPath';

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkTarStream, UnsafeEntryError } from '../../src/components/files/tar-check.js';
 import { tarOf, type Entry } from '../helpers/files-tar.js';
+import { TAR_CREATE_SCRIPT } from '../../src/components/files/backup.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function* stream(buf: Buffer): AsyncGenerator<Buffer> {
@@ -234,5 +235,76 @@ describe('files: every tar header is checked before extraction', () => {
     const err = await checkTarStream(stream(whole.subarray(0, 2048)), 'resources').catch((e) => e);
     expect(err, String(err)).to.be.instanceOf(UnsafeEntryError);
     expect(err.kind).to.equal('invalid-tar');
+  });
+
+  describe('sparse files (GNU tar --sparse --format=posix, format 1.0)', () => {
+    const sparse = (name: string, extra: Record<string, string> = {}) => ({
+      path: 'resources/GNUSparseFile.1/big',
+      paxRecords: {
+        'GNU.sparse.major': '1',
+        'GNU.sparse.minor': '0',
+        'GNU.sparse.name': name,
+        'GNU.sparse.realsize': '1073741824',
+        ...extra,
+      },
+      data: '1\n0\n4096\n',
+    });
+
+    it('accepts what GNU tar writes for a 1 GiB file with 4 KiB allocated, counting its real size', async function () {
+      const tmp = tempDir();
+      try {
+        const r = path.join(tmp.dir, 'resources');
+        fs.mkdirSync(r);
+        fs.writeFileSync(path.join(r, 'small'), 'abc');
+        const fd = fs.openSync(path.join(r, 'big'), 'w');
+        fs.writeSync(fd, 'x', 500_000_000);
+        fs.ftruncateSync(fd, 1 << 30);
+        fs.closeSync(fd);
+        const tar = execFileSync('sh', ['-c', TAR_CREATE_SCRIPT, 'sh', tmp.dir, 'resources'], {
+          maxBuffer: 64 << 20,
+        });
+        expect(tar.length).to.be.below(1 << 20);
+        const result = await checkTarStream(stream(tar), 'resources');
+        expect(result).to.include({ files: 2, sparse: 1, bytes: (1 << 30) + 3 });
+      } finally {
+        tmp.cleanup();
+      }
+    });
+
+    it('checks the name GNU tar extracts to, not the placeholder in the header', async () => {
+      const err = await checkTarStream(
+        stream(tarOf([root, sparse('resources/../../etc/x')])),
+        'resources',
+      ).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(UnsafeEntryError);
+      expect((err as UnsafeEntryError).kind).to.equal('parent-traversal');
+    });
+
+    it('refuses a sparse file written through a link of an earlier entry', async () => {
+      const err = await checkTarStream(
+        stream(
+          tarOf([
+            root,
+            { path: 'resources/l', type: 'SymbolicLink', linkpath: '..' },
+            sparse('resources/l/evil'),
+          ]),
+        ),
+        'resources',
+      ).catch((e: unknown) => e);
+      expect((err as UnsafeEntryError).kind).to.equal('through-link');
+    });
+
+    it('refuses older sparse formats (0.x), which extractors read differently', async () => {
+      const err = await checkTarStream(
+        stream(
+          tarOf([
+            root,
+            sparse('resources/big', { 'GNU.sparse.major': '0', 'GNU.sparse.minor': '1' }),
+          ]),
+        ),
+        'resources',
+      ).catch((e: unknown) => e);
+      expect((err as UnsafeEntryError).kind).to.equal('unsupported-type');
+    });
   });
 });

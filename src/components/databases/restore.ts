@@ -104,7 +104,7 @@ async function restoreOwner(
     );
     return;
   }
-  await waitForEntandoReady(c.target, ref, 600_000, c.progress);
+  await waitForEntandoReady(c.target, ref, ctx.waitTimeoutMs ?? 600_000, c.progress);
   const owner = await c.target.get(ref);
   if (!owner) throw new OperationError(`${ref.kind} ${ref.name} is not in the target`);
   const found: Discovery = { datasources: [], embedded: [], problems: [] };

@@ -79,6 +79,18 @@ export async function listDir(
 }
 
 /**
+ * GNU tar keeps the holes of sparse files (pax format 1.0; the extra pax records deleted so
+ * that other files get plain ustar headers, as before); another tar (busybox) archives a hole
+ * as zeros, restored allocated.
+ */
+export const TAR_CREATE_SCRIPT = [
+  'if tar --version 2>/dev/null | grep -q "GNU tar"; then',
+  '  exec tar --sparse --format=posix --pax-option=delete=atime,delete=ctime,delete=mtime -cf - -C "$1" "$2"',
+  'fi',
+  'exec tar -cf - -C "$1" "$2"',
+].join('\n');
+
+/**
  * Streams `tar -c` of one top-level directory from the pod's stdout straight into the archive
  * (in parts; no temporary tarball in the pod, no local copy). A tar that exits non-zero, or
  * an exec that ends without a status (the pod went away), fails with tar's stderr, even if
@@ -113,7 +125,7 @@ export async function streamDir(
   );
   let archiveError: Error | undefined;
   entry.on('error', (err) => (archiveError ??= err));
-  const command = ['tar', '-cf', '-', '-C', v.mountPath, dir];
+  const command = ['sh', '-c', TAR_CREATE_SCRIPT, 'sh', v.mountPath, dir];
   const ran = await podExec(ctx.kube.config, {
     namespace: target.namespace,
     pod: target.pod,

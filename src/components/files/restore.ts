@@ -36,6 +36,8 @@ export const OLD_PREFIX = '.kubectl-entando-old-';
 export interface ArchivedFiles {
   entry: ManifestEntry;
   meta: FilesEntryMeta;
+  /** Set by the check: the tar holds sparse files (GNU tar needed to extract them). */
+  sparse?: boolean;
 }
 
 export function archivedFiles(entries: ManifestEntry[]): ArchivedFiles[] {
@@ -103,7 +105,7 @@ export async function checkEntries(
     if (signal.aborted) throw new OperationError('interrupted');
     const stream = entryStream(ctx.archive, a.entry);
     try {
-      await checkTarStream(stream, a.meta.dir);
+      a.sparse = (await checkTarStream(stream, a.meta.dir)).sparse > 0;
     } catch (err) {
       if (err instanceof UnsafeEntryError) {
         throw new ArchiveError(
@@ -128,7 +130,7 @@ async function restoreOwnerFiles(
   // Checked before anything changes: a hostile entry refuses the step, nothing extracted.
   await checkEntries(ctx, group, c.signal);
   await resumeInterrupted(c.target, ns, c.progress);
-  await waitForEntandoReady(c.target, ref, 600_000, c.progress);
+  await waitForEntandoReady(c.target, ref, ctx.waitTimeoutMs ?? 600_000, c.progress);
   const owner = await c.target.get(ref);
   if (!owner) throw new OperationError(`${ref.kind} ${ref.name} is not in the target`);
   const deployments = serverDeployments(owner);
@@ -240,6 +242,11 @@ export const EXTRACT_SCRIPT = [
   `s="${STAGING_PREFIX}$2"`,
   'rm -rf "$s"',
   'mkdir "$s"',
+  // GNU tar recreates the holes of sparse files; busybox would write its sparse map as a file.
+  'if [ "$3" = sparse ] && ! tar --version 2>/dev/null | grep -q "GNU tar"; then',
+  '  echo "the archive holds sparse files (holes kept) and the tar of this pod is not GNU tar: restore into a pod with GNU tar (--volume-pod-image for a volume pod)" >&2',
+  '  exit 3',
+  'fi',
   'exec tar -xpf - -C "$s"',
 ].join('\n');
 
@@ -290,7 +297,7 @@ async function extractEntry(
         namespace: target.namespace,
         pod: target.pod,
         container: target.container,
-        command: ['sh', '-c', EXTRACT_SCRIPT, 'sh', mountPath, dir],
+        command: ['sh', '-c', EXTRACT_SCRIPT, 'sh', mountPath, dir, a.sparse ? 'sparse' : ''],
         stdin: counted(stream, (n) => (sent += n)),
         signal: c.signal,
       },

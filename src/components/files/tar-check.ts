@@ -32,8 +32,35 @@ export interface TarCheckResult {
   dirs: number;
   symlinks: number;
   hardlinks: number;
-  /** Bytes of file content. */
+  /** Bytes of file content (a sparse file's full size). */
   bytes: number;
+  /** Files in GNU tar's sparse format 1.0 (holes kept): extracting them needs GNU tar. */
+  sparse: number;
+}
+
+/** The fields of a header the checks read (a sparse file's are its real name and size). */
+type Header = Pick<ReadEntry, 'path' | 'type' | 'size' | 'linkpath' | 'globalExtended'>;
+
+interface SparseInfo {
+  name?: string;
+  realsize?: number;
+  version: string;
+}
+
+/** GNU.sparse.* records of a pax extended header (GNU tar --sparse --format=posix). */
+function sparseRecords(meta: string): SparseInfo | undefined {
+  if (!/^\d+ GNU\.sparse\./m.test(meta)) return undefined;
+  const kv = new Map<string, string>();
+  for (const line of meta.split('\n')) {
+    const m = /^\d+ ([^=]+)=(.*)$/.exec(line);
+    if (m) kv.set(m[1], m[2]);
+  }
+  const realsize = kv.get('GNU.sparse.realsize') ?? kv.get('GNU.sparse.size');
+  return {
+    name: kv.get('GNU.sparse.name'),
+    realsize: realsize === undefined ? undefined : Number(realsize),
+    version: `${kv.get('GNU.sparse.major') ?? '0'}.${kv.get('GNU.sparse.minor') ?? '0'}`,
+  };
 }
 
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
@@ -57,7 +84,8 @@ function components(path: string): string[] | UnsafeKind {
  * path: "../resources/x" from protected/ is fine), with ".." only as a leading run (so no
  * chain of links can climb out);
  * hard links must point at a regular file of the same stream; only files, directories and
- * links are accepted (no devices, FIFOs, sparse or vendor entries). Throws UnsafeEntryError
+ * links are accepted (no devices, FIFOs or vendor entries); sparse files only in GNU tar's
+ * format 1.0 (pax GNU.sparse.name, checked as the path GNU tar extracts them to). Throws UnsafeEntryError
  * for the first refused entry; resolves with counts when every entry is safe.
  */
 export async function checkTarStream(
@@ -71,7 +99,9 @@ export async function checkTarStream(
     symlinks: 0,
     hardlinks: 0,
     bytes: 0,
+    sparse: 0,
   };
+  let sparse: SparseInfo | undefined;
   /** Folded paths of symlinks and hard links seen so far. */
   const links = new Set<string>();
   const files = new Set<string>();
@@ -80,7 +110,27 @@ export async function checkTarStream(
     failure ??= err;
   };
 
-  const check = (e: ReadEntry) => {
+  /** A sparse file is extracted to its GNU.sparse.name: that is the path checked. */
+  const checkEntry = (e: ReadEntry) => {
+    const info = sparse;
+    sparse = undefined;
+    if (!info) return check(e);
+    if (info.version !== '1.0' || !info.name || e.type !== 'File') {
+      throw new UnsafeEntryError(
+        'unsupported-type',
+        e.path,
+        `GNU sparse entry of format ${info.version}${info.name ? '' : ' without a name'} (only 1.0 files are accepted)`,
+      );
+    }
+    const header = components(e.path);
+    if (typeof header === 'string' || header[0] !== root) {
+      throw new UnsafeEntryError('outside-root', e.path, `not under ${root}/`);
+    }
+    result.sparse++;
+    check({ ...e, path: info.name, size: info.realsize ?? e.size, type: 'File' } as Header);
+  };
+
+  const check = (e: Header) => {
     const raw = e.path;
     // A pax global header may carry a path for every later entry; extractors disagree on
     // whether to apply it, so a stream with one is refused (GNU tar and busybox write none).
@@ -176,13 +226,17 @@ export async function checkTarStream(
     onReadEntry: (e: ReadEntry) => {
       if (!failure) {
         try {
-          check(e);
+          checkEntry(e);
         } catch (err) {
           fail(err as Error);
         }
       }
       e.resume();
     },
+  });
+  parser.on('meta', (meta: string) => {
+    // Kept until the entry it describes: a later long-name header does not cancel it.
+    sparse = sparseRecords(meta) ?? sparse;
   });
   parser.on('warn', (code: string, message: string | Error) =>
     fail(
