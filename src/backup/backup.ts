@@ -57,7 +57,11 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   const where = `context ${req.kube.contextName}`;
   // What the app's namespace needs is checked before the app is even read; what its other
   // namespaces (bundle repositories, Keycloak) need once it is.
-  const unknownApp: KubeObject = { apiVersion: ENTANDO_API, kind: 'EntandoApp', metadata: { name: '' } };
+  const unknownApp: KubeObject = {
+    apiVersion: ENTANDO_API,
+    kind: 'EntandoApp',
+    metadata: { name: '' },
+  };
   await refuseMissingAccess(kube, components, { namespace: ns, app: unknownApp, options }, where);
   const app = await findApp(kube, ns, req.appName);
   await refuseMissingAccess(kube, components, { namespace: ns, app, options }, where);

@@ -173,7 +173,9 @@ export async function planRestore(
       .catch((err: unknown) => {
         // A read refused by a rule the access review could not see (e.g. a webhook).
         if (!isStatus(err, 403)) throw err;
-        problems.push(`${component.name}: cannot read what exists in ${where}: ${apiErrorMessage(err)}`);
+        problems.push(
+          `${component.name}: cannot read what exists in ${where}: ${apiErrorMessage(err)}`,
+        );
         return [];
       });
     steps.push(...planned);

@@ -89,7 +89,9 @@ async function namespaceStep(ctx: PlanContext, ns: string): Promise<PlanStep> {
   };
   if (exists) return { ...base, action: 'exists', reason: 'namespace exists' };
   const why =
-    ns === ctx.mapping.targetNamespace ? phase.reason : `${phase.reason}; objects of the app live here`;
+    ns === ctx.mapping.targetNamespace
+      ? phase.reason
+      : `${phase.reason}; objects of the app live here`;
   const object: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
   return { ...base, action: 'create', reason: why, run: (c) => createObject(c, object) };
 }
