@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Encryptor } from './encryption.js';
+import { OperationError } from '../errors.js';
 import { FORMAT_VERSION, FORMAT_VERSION_PATH, MANIFEST_PATH, partPath } from './layout.js';
 import type { Manifest, ManifestEntry } from './manifest.js';
 import { END_OF_ARCHIVE, memberHeader, memberPadding } from './tar-member.js';
@@ -40,6 +41,10 @@ export class ArchiveWriter {
   private readonly mtime: Date;
   readonly partSize: number;
   private readonly freeParts: Buffer[] = [];
+  /** Bytes in the file so far (for a full disk's message). */
+  private written = 0;
+  /** Free bytes of the destination's file system when the archive was opened. */
+  private freeAtStart: number | undefined;
 
   private constructor(
     readonly finalPath: string,
@@ -65,6 +70,7 @@ export class ArchiveWriter {
     );
     const handle = await fs.promises.open(tempPath, 'wx', 0o600);
     liveTempFiles.add(tempPath);
+    const stat = await fs.promises.statfs(dir).catch(() => undefined);
     const writer = new ArchiveWriter(
       finalPath,
       tempPath,
@@ -73,6 +79,7 @@ export class ArchiveWriter {
       opts.encryptor,
       opts.partSize ?? DEFAULT_PART_SIZE,
     );
+    writer.freeAtStart = stat ? stat.bavail * stat.bsize : undefined;
     if (opts.encryptor) void writer.enqueue([opts.encryptor.head], { raw: true });
     await writer.writeMember(FORMAT_VERSION_PATH, [Buffer.from(`${FORMAT_VERSION}\n`)]);
     return writer;
@@ -173,12 +180,28 @@ export class ArchiveWriter {
         for (const b of buffers) this.encryptor.sealer.seal(b, out);
         if (how.last) this.encryptor.sealer.finish(out);
       }
-      return writeAll(this.file, out);
+      return writeAll(this.file, out).then(
+        (n) => {
+          this.written += n;
+        },
+        (err: NodeJS.ErrnoException) => {
+          throw err.code === 'ENOSPC' ? this.diskFull() : err;
+        },
+      );
     });
     this.queue = mine.catch((err: Error) => {
       this.failed ??= err;
     });
     return mine;
+  }
+
+  private diskFull(): OperationError {
+    const dir = path.dirname(this.finalPath);
+    const mb = (n: number) => `${Math.ceil(n / 1e6)} MB`;
+    const free = this.freeAtStart === undefined ? '' : ` (${mb(this.freeAtStart)} were free)`;
+    return new OperationError(
+      `no space left on the file system of ${dir}: the archive needs more than the ${mb(this.written)} written when it filled${free}; free space there or write elsewhere with --file`,
+    );
   }
 }
 
@@ -268,8 +291,10 @@ export class EntryWriter extends Writable {
 }
 
 /** writev of every buffer, in batches, retrying short writes. */
-async function writeAll(file: fs.promises.FileHandle, buffers: Buffer[]): Promise<void> {
+/** Writes every byte of `buffers`; resolves with their count. */
+async function writeAll(file: fs.promises.FileHandle, buffers: Buffer[]): Promise<number> {
   let pending = buffers.filter((b) => b.length > 0);
+  const all = pending.reduce((n, b) => n + b.length, 0);
   while (pending.length > 0) {
     const batch = pending.slice(0, MAX_IOV);
     const total = batch.reduce((n, b) => n + b.length, 0);
@@ -277,6 +302,7 @@ async function writeAll(file: fs.promises.FileHandle, buffers: Buffer[]): Promis
     pending = pending.slice(batch.length);
     if (bytesWritten < total) pending.unshift(...remainder(batch, bytesWritten));
   }
+  return all;
 }
 
 function remainder(batch: Buffer[], written: number): Buffer[] {

@@ -18,6 +18,7 @@ import { appDeployments } from '../components/resources/deployments.js';
 import { findApp } from '../components/resources/find-app.js';
 import { ENTANDO_API, entandoVersion, IMAGE_INFO } from '../entando/kinds.js';
 import { missingAccess } from '../kube/access.js';
+import { AppLock, lockNeeds } from '../kube/app-lock.js';
 import type { KubeObject } from '../kube/object.js';
 import { OperationError, UserError } from '../errors.js';
 import { KubeClient, apiErrorMessage } from '../kube/client.js';
@@ -65,6 +66,24 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   await refuseMissingAccess(kube, components, { namespace: ns, app: unknownApp, options }, where);
   const app = await findApp(kube, ns, req.appName);
   await refuseMissingAccess(kube, components, { namespace: ns, app, options }, where);
+  const appName = app.metadata.name;
+  // Two backups of one app, or a backup while a restore writes it: the second is refused.
+  const lock = await AppLock.acquire(kube, ns, appName, 'backup');
+  try {
+    return await backupLocked(req, kube, app, options, components);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function backupLocked(
+  req: BackupRequest,
+  kube: KubeClient,
+  app: KubeObject,
+  options: BackupOptions,
+  components: readonly Component[],
+): Promise<BackupOutcome> {
+  const ns = req.kube.namespace;
   const appName = app.metadata.name;
   const now = req.now ?? new Date();
   const file = req.file ?? defaultFileName(appName, ns, now, !!req.keys);
@@ -171,7 +190,7 @@ async function refuseMissingAccess(
 ): Promise<void> {
   const lines = await missingAccess(
     kube,
-    components.flatMap((c) => c.backupAccess(ctx)),
+    [...lockNeeds(ctx.namespace), ...components.flatMap((c) => c.backupAccess(ctx))],
     where,
   );
   if (lines.length > 0) {

@@ -75,6 +75,11 @@ export class KubeClient {
     return (await this.objects.create(obj, undefined, undefined, FIELD_MANAGER)) as KubeObject;
   }
 
+  /** PUT: replaces an object at its resourceVersion (409 when it changed meanwhile). */
+  async replace(obj: KubeObject): Promise<KubeObject> {
+    return (await this.objects.replace(obj, undefined, undefined, FIELD_MANAGER)) as KubeObject;
+  }
+
   /** Server-side apply with force: converges an existing object to `obj`. */
   async apply(obj: KubeObject): Promise<KubeObject> {
     return (await this.objects.patch(

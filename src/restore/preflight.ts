@@ -83,12 +83,35 @@ export async function preflight(
     }
   }
 
+  const other = await otherApp(target, mapping.targetNamespace, owners.app);
+  if (other) problems.push(other);
+
   const host = mapping.targetHost ?? mapping.sourceHost;
   if (host) {
     const collision = await hostCollision(target, host, mapping.targetNamespace, owners);
     if (collision) problems.push(collision);
   }
   return problems;
+}
+
+/**
+ * Another EntandoApp in the target namespace shares what the operator makes per namespace
+ * (the DBMS, Keycloak, operator config): restoring beside it would change it. Refused.
+ */
+async function otherApp(
+  target: KubeClient,
+  namespace: string,
+  app: string,
+): Promise<string | undefined> {
+  let apps: KubeObject[];
+  try {
+    apps = await target.list(ENTANDO_API, 'EntandoApp', namespace);
+  } catch (err) {
+    return `cannot list EntandoApps in namespace ${namespace} of the target: ${apiErrorMessage(err)}`;
+  }
+  const others = apps.map((a) => a.metadata.name).filter((n) => n !== app);
+  if (others.length === 0) return undefined;
+  return `namespace ${namespace} of the target already holds EntandoApp ${others.join(', ')}: apps in one namespace share its DBMS, Keycloak and operator config; restore into another namespace (--to-namespace)`;
 }
 
 /** The app and plugins being restored: their own Ingresses are not collisions. */

@@ -14,6 +14,7 @@ import type { KeycloakRestoreMode, RestoreMapping } from './mapping.js';
 import { orderSteps, type Plan, type PlanStep } from './plan.js';
 import { checkReachable, preflight } from './preflight.js';
 import { missingAccess } from '../kube/access.js';
+import { AppLock, lockNeeds } from '../kube/app-lock.js';
 import { isStatus } from '../kube/client.js';
 
 /** Reads, decrypts and verifies the archive, keeping the captured objects in memory. */
@@ -148,9 +149,12 @@ export async function planRestore(
   const where = `the target (context ${req.targetContext})`;
   const denied = await missingAccess(
     req.target,
-    COMPONENTS.flatMap((c) =>
-      c.restoreAccess({ archive: req.archive, mapping, existing: req.existing }),
-    ),
+    [
+      ...lockNeeds(mapping.targetNamespace),
+      ...COMPONENTS.flatMap((c) =>
+        c.restoreAccess({ archive: req.archive, mapping, existing: req.existing }),
+      ),
+    ],
     where,
   );
   if (denied.length > 0) return { plan: { steps: [], problems: denied }, mapping, results };
@@ -203,23 +207,49 @@ export async function executePlan(
   output: Output,
   signal: AbortSignal,
   results: Results,
+  scope: { namespace: string; app: string },
 ): Promise<Results> {
   let failedPhase: string | undefined;
-  for (const step of plan.steps) {
-    if (failedPhase && step.phase !== failedPhase) break;
-    if (!step.run) continue;
-    if (signal.aborted)
-      throw new OperationError(
-        'restore interrupted: run the same restore with --existing update to finish',
-      );
-    const what = step.object ? describeRef(step.object) : step.phase;
-    output.progress(`${step.action} ${what}`);
-    try {
-      await step.run({ target, results, signal, progress: (m) => output.progress(m) });
-    } catch (err) {
-      results.error(what, apiErrorMessage(err));
-      failedPhase = step.phase;
+  // Held from the moment the namespace exists: no backup or second restore of the app meanwhile.
+  let lock: AppLock | undefined;
+  try {
+    for (const step of plan.steps) {
+      if (!lock && step.phase !== 'namespace' && !failedPhase) {
+        lock = await AppLock.acquire(target, scope.namespace, scope.app, 'restore');
+      }
+      failedPhase = await runStep(step, failedPhase, target, output, signal, results);
+      if (failedPhase === STOP) break;
     }
+  } finally {
+    await lock?.release();
   }
   return results;
+}
+
+const STOP = '\u0000stop';
+
+/** Runs one step; returns the phase that failed so far, or STOP once past a failed phase. */
+async function runStep(
+  step: PlanStep,
+  failedPhase: string | undefined,
+  target: KubeClient,
+  output: Output,
+  signal: AbortSignal,
+  results: Results,
+): Promise<string | undefined> {
+  if (failedPhase && step.phase !== failedPhase) return STOP;
+  if (!step.run) return failedPhase;
+  if (signal.aborted)
+    throw new OperationError(
+      'restore interrupted: run the same restore with --existing update to finish',
+    );
+  const what = step.object ? describeRef(step.object) : step.phase;
+  output.progress(`${step.action} ${what}`);
+  try {
+    await step.run({ target, results, signal, progress: (m) => output.progress(m) });
+  } catch (err) {
+    results.error(what, apiErrorMessage(err));
+    return step.phase;
+  }
+  return failedPhase;
 }

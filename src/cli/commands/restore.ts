@@ -190,7 +190,10 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
             'restore not confirmed: pass --yes to act without a prompt (or --dry-run to see the plan only)',
           );
       }
-      await executePlan(plan, target, output, ctx.io.signal, results);
+      await executePlan(plan, target, output, ctx.io.signal, results, {
+        namespace: mapping.targetNamespace,
+        app: archive.manifest.source.app,
+      });
       const done = plan.steps.filter((s) => s.run).length;
       if (!results.ok) {
         for (const e of results.errors) output.warn(formatFinding(e));

@@ -39,6 +39,8 @@ export function resourcesRestoreAccess(
     { verb: 'get', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
     ...needs('Ingress', ['list']),
     ...needs('Namespace', ['get', 'create']),
+    // Another app in the target namespace refuses the restore (preflight).
+    ...needs(EntandoKind.App, ['list'], ctx.mapping.targetNamespace),
   ];
   // With --existing skip, what exists is left alone: the creates are checked once the plan
   // knows what is missing (preflight).
