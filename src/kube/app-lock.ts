@@ -7,6 +7,8 @@ import type { KubeObject, ObjectRef } from './object.js';
 /** Seconds a holder that stopped renewing keeps the lock (a killed run frees it after this). */
 export const LOCK_SECONDS = 60;
 const RENEW_MS = 15_000;
+/** Holders of this process still working (a released one that could not be deleted is not). */
+const holding = new Set<string>();
 
 export const lockNeeds = (namespace: string) => [
   { verb: 'get', group: 'coordination.k8s.io', resource: 'leases', namespace },
@@ -53,6 +55,7 @@ export class AppLock {
     const holder = `${what} by ${os.userInfo().username}@${os.hostname()} pid ${process.pid} ${randomBytes(3).toString('hex')}`;
     const lock = new AppLock(kube, ref, holder);
     await lock.take(what);
+    holding.add(holder);
     lock.timer = setInterval(() => {
       lock.renewing = lock.renew().catch(() => undefined);
     }, RENEW_MS);
@@ -94,7 +97,7 @@ export class AppLock {
     const spec = (current?.spec ?? {}) as LeaseSpec;
     const renewed = Date.parse(spec.renewTime ?? '') || 0;
     const expires = renewed + (spec.leaseDurationSeconds ?? LOCK_SECONDS) * 1000;
-    if (current && Date.now() < expires) {
+    if (current && Date.now() < expires && !deadHere(spec.holderIdentity)) {
       throw new UserError(
         `${what} refused: ${spec.holderIdentity ?? 'another run'} is working on this app since ${spec.acquireTime ?? '?'} (Lease ${this.ref.namespace}/${this.ref.name}): wait for it to finish; a run that was killed frees it within ${LOCK_SECONDS} s`,
       );
@@ -130,11 +133,25 @@ export class AppLock {
   /** Frees the lock (only if still ours). */
   async release(): Promise<void> {
     clearInterval(this.timer);
+    holding.delete(this.holder);
     await this.renewing;
     const current = await this.kube.get(this.ref).catch(() => undefined);
     if (current && (current.spec as LeaseSpec).holderIdentity === this.holder) {
       await this.kube.delete(this.ref).catch(() => undefined);
     }
+  }
+}
+
+/** A holder on this machine whose process is gone (a run killed or cut off from the cluster). */
+function deadHere(holder: string | undefined): boolean {
+  const m = / by [^@]+@(\S+) pid (\d+) /.exec(holder ?? '');
+  if (!m || m[1] !== os.hostname()) return false;
+  if (Number(m[2]) === process.pid) return !holding.has(holder!);
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
