@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { Transform } from 'node:stream';
 import { UserError } from '../errors.js';
-import { FORMAT_VERSION_PATH, MANIFEST_PATH, parsePartPath } from './layout.js';
+import { FORMAT_VERSION, FORMAT_VERSION_PATH, MANIFEST_PATH, parsePartPath } from './layout.js';
 import { manifestProblem, type Manifest } from './manifest.js';
 import { readTarMembers, TarFormatError } from './tar-reader.js';
 import { classifyEncryptionError, isAgeHeader, type DecryptionKeys } from './encryption.js';
@@ -103,7 +103,17 @@ export async function readArchive(
         continue;
       }
       if (member.name === FORMAT_VERSION_PATH) {
-        await collect(member.body);
+        // Read first: an archive of a newer format is refused before the rest is read.
+        const version = Number((await collect(member.body)).toString().trim());
+        if (!Number.isInteger(version)) {
+          throw new ArchiveError('tampered', `${file}: ${FORMAT_VERSION_PATH} is not a number`);
+        }
+        if (version > FORMAT_VERSION) {
+          throw new ArchiveError(
+            'unsupported',
+            `${file}: archive format ${version} is newer than this tool supports (${FORMAT_VERSION}): upgrade kubectl-entando`,
+          );
+        }
         continue;
       }
       const part = parsePartPath(member.name);

@@ -72,6 +72,21 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
   };
   let s: Scenario;
   let base: string;
+  /** Each restore on its own host: two instances on one host are refused (preflight). */
+  const restoreTo = (file: string, ns: string, extra: string[] = [], kubeconfig?: string) =>
+    s.restore(file, TARGET, ns, ['--ingress-host', `${ns}.sandbox.local`, ...extra], kubeconfig);
+  /** Waits for the restored app CR, failing at once with the restore's output if it ended. */
+  const appRestored = async (ns: string, restoring: Promise<CliRun>) => {
+    let ended: CliRun | undefined;
+    void restoring.then((r) => (ended = r));
+    await waitFor('the restored app CR', async () => {
+      if (ended) throw new Error(`restore ended first (${ended.code}): ${ended.stderr}`);
+      const app = await client(TARGET)
+        .get({ apiVersion: 'entando.org/v1', kind: 'EntandoApp', namespace: ns, name: APP })
+        .catch(() => undefined);
+      return app ? true : undefined;
+    });
+  };
 
   before(async () => {
     requireSandbox();
@@ -123,8 +138,8 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
 
   describe('defects', () => {
     it('a bundle of componentRepositoryNamespaces: its namespace is in the plan, created, and can be mapped', async () => {
-      const ns = targetNs('repo');
-      const dry = await s.restore(base, TARGET, ns, ['--dry-run']);
+      const ns = targetNs('main');
+      const dry = await restoreTo(base, ns, ['--dry-run']);
       expect(dry.code, dry.stderr).to.equal(0);
       const plan = JSON.parse(dry.stdout) as {
         steps: { action: string; object?: { kind: string; name: string } }[];
@@ -135,7 +150,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
         plan.steps.filter((st) => st.object?.kind === 'Namespace').map((st) => st.object!.name),
       ).to.have.members([ns, repoNs]);
 
-      const mapped = await s.restore(base, TARGET, ns, [
+      const mapped = await restoreTo(base, ns, [
         '--dry-run',
         '--namespace-map',
         `${repoNs}=${repoNs}-mapped`,
@@ -146,11 +161,11 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
       );
       expect(mapped.stdout).to.include(`metadata.namespace: ${repoNs} -> ${repoNs}-mapped`);
 
-      const bad = await s.restore(base, TARGET, ns, ['--namespace-map', 'nowhere=x']);
+      const bad = await restoreTo(base, ns, ['--namespace-map', 'nowhere=x']);
       expect(bad.code).to.equal(2);
       expect(oneLine(bad)).to.match(/has no objects in namespace nowhere.*its other namespaces: /);
 
-      const r = await s.restore(base, TARGET, ns);
+      const r = await restoreTo(base, ns);
       expect(r.code, r.stderr).to.equal(0);
       const restored = await client(TARGET).list('entando.org/v1', 'EntandoDeBundle', repoNs);
       expect(restored.map((b) => b.metadata.name)).to.have.length(1);
@@ -196,7 +211,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
         s.tmp.dir,
       );
       const before = await snapshot(TARGET, ns);
-      const r = await s.restore(base, TARGET, ns, [], kubeconfig);
+      const r = await restoreTo(base, ns, [], kubeconfig);
       expect(r.code, r.stderr).to.equal(2);
       expect(r.stderr).to.match(/restore refused: \d+ problems? found before any change/);
       expect(r.stdout).to.match(
@@ -295,8 +310,16 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
           spec: { dbms: 'none', ingressHostName: `other-${suffix}.sandbox.local`, replicas: 1 },
         }),
       );
-      const before = await snapshot(TARGET, ns);
-      const r = await s.restore(base, TARGET, ns);
+      // Once the operator is done with it (nothing changes for 3 s).
+      let before: string[] = [];
+      await waitFor('the other app to settle', async () => {
+        const now = await snapshot(TARGET, ns);
+        await new Promise((r) => setTimeout(r, 3000));
+        const later = await snapshot(TARGET, ns);
+        before = later;
+        return JSON.stringify(now) === JSON.stringify(later) ? true : undefined;
+      });
+      const r = await restoreTo(base, ns);
       expect(r.code).to.equal(2);
       expect(r.stdout).to.match(/already holds EntandoApp other-app/);
       expect(await snapshot(TARGET, ns)).to.deep.equal(before);
@@ -307,7 +330,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
       await sandboxPart('stop', 'target', 'operator');
       let restoring: Promise<CliRun> | undefined;
       try {
-        restoring = s.restore(base, TARGET, ns, ['--wait-timeout', '20']);
+        restoring = restoreTo(base, ns, ['--wait-timeout', '20']);
         await waitFor('the restore to hold the app lock', async () =>
           (await client(TARGET).get({
             apiVersion: 'coordination.k8s.io/v1',
@@ -318,16 +341,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
             ? true
             : undefined,
         );
-        await waitFor('the restored app CR', async () =>
-          (await client(TARGET).get({
-            apiVersion: 'entando.org/v1',
-            kind: 'EntandoApp',
-            namespace: ns,
-            name: APP,
-          }))
-            ? true
-            : undefined,
-        );
+        await appRestored(ns, restoring);
         const concurrent = await s.backup(TARGET, ns, s.file('during-restore.tar.age'));
         expect(concurrent.code, concurrent.stderr).to.equal(2);
         expect(oneLine(concurrent)).to.match(
@@ -345,27 +359,21 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
         await sandboxPart('start', 'target', 'operator');
         await restoring?.catch(() => undefined);
       }
-      const again = await s.restore(base, TARGET, ns, ['--existing', 'update']);
+      const again = await restoreTo(base, ns, ['--existing', 'update']);
       expect(again.code, again.stderr).to.equal(0);
     });
 
     it("the target's kube-apiserver stops mid-restore and starts again: one-line failure, a re-run converges", async () => {
       const ns = targetNs('apiserver');
-      const restoring = s.restore(base, TARGET, ns);
-      await waitFor('the restored app CR', async () =>
-        (await client(TARGET)
-          .get({ apiVersion: 'entando.org/v1', kind: 'EntandoApp', namespace: ns, name: APP })
-          .catch(() => undefined))
-          ? true
-          : undefined,
-      );
+      const restoring = restoreTo(base, ns);
+      await appRestored(ns, restoring);
       await sandboxPart('stop', 'target', 'kube-apiserver');
       await new Promise((r) => setTimeout(r, 5000));
       await sandboxPart('start', 'target', 'kube-apiserver');
       const r = await restoring;
       expect(r.code, r.stderr).to.equal(1);
       expect(r.stderr).to.match(/restore failed: .*run the same restore with --existing update/);
-      const again = await s.restore(base, TARGET, ns, ['--existing', 'update']);
+      const again = await restoreTo(base, ns, ['--existing', 'update']);
       expect(again.code, again.stderr).to.equal(0);
     });
 
@@ -579,7 +587,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
         const file = s.file('missing.tar');
         fs.writeFileSync(file, buf);
         const r = await verify(file);
-        expect(r.code).to.not.equal(0);
+        expect(r.code, `${entry} -> ${renamed}: ${r.stdout}`).to.not.equal(0);
         expect(oneLine(r)).to.match(/missing|not in the archive|databasez|unexpected/);
       });
 
@@ -600,17 +608,10 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
           '--to-namespace',
           ns,
           '--yes',
+          '--ingress-host',
+          `${ns}.sandbox.local`,
         ]);
-        await waitFor('the restored app CR', async () =>
-          (await client(TARGET).get({
-            apiVersion: 'entando.org/v1',
-            kind: 'EntandoApp',
-            namespace: ns,
-            name: APP,
-          }))
-            ? true
-            : undefined,
-        );
+        await appRestored(ns, restoring);
         const fd = fs.openSync(copy, 'r+');
         fs.writeSync(
           fd,
@@ -638,6 +639,8 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
           '--yes',
           '--existing',
           'update',
+          '--ingress-host',
+          `${ns}.sandbox.local`,
         ]);
         expect(again.code, again.stderr).to.equal(0);
         expect(fs.existsSync(path.join(volume('target', ns), 'resources'))).to.equal(true);
