@@ -510,7 +510,8 @@ comp_start() {
 comp_wait() {
   local c="$1" comp="$2" timeout="${3:-90}" i=0
   while ! comp_healthy "$c" "$comp"; do
-    if ! comp_pid "$c" "$comp" >/dev/null; then
+    # Twice, a moment apart: /proc/PID/cmdline can read empty while setsid and env exec.
+    if ! comp_pid "$c" "$comp" >/dev/null && sleep 0.5 && ! comp_pid "$c" "$comp" >/dev/null; then
       tail -n 25 "$(cluster_dir "$c")/logs/$comp.log" >&2 || true
       sbx_die "[$c] $comp exited during start-up (log: $(cluster_dir "$c")/logs/$comp.log)"
     fi

@@ -3,14 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
-import { generateIdentity } from '../../src/archive/age/index.js';
 import { run } from '../../src/cli/main.js';
 import { ORIGINAL_REPLICAS } from '../../src/kube/scale.js';
 import { podExecOk } from '../../src/kube/pod-exec.js';
 import { CLIENT_POD_LABEL } from '../../src/components/databases/executor.js';
 import { collectState, type State } from '../../sandbox/fixture/statelib.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tmp.js';
+import { Scenario } from '../helpers/scenario.js';
 import {
   applyFixture,
   client,
@@ -80,9 +79,9 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
   const extNs = `e2e-db-ext-${suffix}`;
   const extTarget = `e2e-db-ext-r-${suffix}`;
   const extRole = `ext_portdb_${suffix}`;
-  const id = generateIdentity();
+  let scenario: Scenario;
   const kube = ['--kubeconfig', KUBECONFIG];
-  let tmp: ReturnType<typeof tempDir>;
+  let tmp: Scenario['tmp'];
   let keyFile: string;
   let pgArchive: string;
   let myArchive: string;
@@ -126,9 +125,9 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
 
   before(async () => {
     requireSandbox();
-    tmp = tempDir();
-    keyFile = path.join(tmp.dir, 'key.txt');
-    fs.writeFileSync(keyFile, `${id.identity}\n`);
+    scenario = new Scenario();
+    tmp = scenario.tmp;
+    keyFile = scenario.keyFile;
     pgArchive = path.join(tmp.dir, 'pg.tar.age');
     myArchive = path.join(tmp.dir, 'my.tar.age');
     await Promise.all([
@@ -155,37 +154,9 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
   });
 
   const backup = (ns: string, file: string, ...extra: string[]) =>
-    runCli([
-      'backup',
-      ...kube,
-      '--context',
-      SOURCE,
-      '-n',
-      ns,
-      '-r',
-      id.recipient,
-      '-f',
-      file,
-      '-o',
-      'json',
-      ...extra,
-    ]);
+    scenario.backup(SOURCE, ns, file, ['-o', 'json', ...extra]);
   const restore = (file: string, ns: string, host: string, ...extra: string[]) =>
-    runCli([
-      'restore',
-      file,
-      '-i',
-      keyFile,
-      ...kube,
-      '--to-context',
-      TARGET,
-      '--to-namespace',
-      ns,
-      '--ingress-host',
-      host,
-      '--yes',
-      ...extra,
-    ]);
+    scenario.restore(file, TARGET, ns, ['--ingress-host', host, ...extra]);
 
   it('PostgreSQL: dumps every schema (app engine, component manager, plugin) with its facts', async () => {
     const r = await backup(pgNs, pgArchive);

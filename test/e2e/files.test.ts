@@ -3,7 +3,6 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { generateIdentity } from '../../src/archive/age/index.js';
 import { decryptionKeys } from '../../src/archive/encryption.js';
 import { entryStream } from '../../src/archive/entry-stream.js';
 import { resourcePath } from '../../src/archive/layout.js';
@@ -18,7 +17,7 @@ import { collectState, type State } from '../../sandbox/fixture/statelib.js';
 import { kubeConfig, kubectlExec, type Target } from '../../sandbox/fixture/kubectl.js';
 import { tarOf } from '../helpers/files-tar.js';
 import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tmp.js';
+import { Scenario } from '../helpers/scenario.js';
 import {
   applyFixture,
   client,
@@ -52,17 +51,17 @@ async function replicas(context: string, namespace: string): Promise<Record<stri
 describe('e2e: files, streamed from the source pods and into the target pods', function () {
   this.timeout(15 * 60_000);
   const suffix = randomSuffix();
-  const id = generateIdentity();
-  let tmp: ReturnType<typeof tempDir>;
+  let scenario: Scenario;
+  let tmp: Scenario['tmp'];
   let keyFile: string;
   const namespaces: [string, string][] = [];
   const kube = ['--kubeconfig', KUBECONFIG];
 
   before(() => {
     requireSandbox();
-    tmp = tempDir();
-    keyFile = path.join(tmp.dir, 'key.txt');
-    fs.writeFileSync(keyFile, `${id.identity}\n`);
+    scenario = new Scenario();
+    tmp = scenario.tmp;
+    keyFile = scenario.keyFile;
   });
   after(async () => {
     tmp?.cleanup();
@@ -99,35 +98,17 @@ describe('e2e: files, streamed from the source pods and into the target pods', f
       const before = await replicas(SOURCE, sourceNs);
       const archive = path.join(tmp.dir, `${sourceNs}.tar.age`);
       if (c.app === 'embedded-app') {
-        const refused = await runCli([
-          'backup',
-          ...kube,
-          '--context',
-          SOURCE,
-          '-n',
-          sourceNs,
-          '-r',
-          id.recipient,
-          '-f',
-          archive,
-        ]);
+        const refused = await scenario.backup(SOURCE, sourceNs, archive);
         expect(refused.code).to.equal(2);
         expect(refused.stderr).to.match(/embedded databases.*--quiesce/);
         expect(fs.existsSync(archive)).to.equal(false);
       }
-      const backup = await runCli([
-        'backup',
-        ...kube,
-        '--context',
+      const backup = await scenario.backup(
         SOURCE,
-        '-n',
         sourceNs,
-        '-r',
-        id.recipient,
-        '-f',
         archive,
-        ...(c.quiesce ? ['--quiesce'] : []),
-      ]);
+        c.quiesce ? ['--quiesce'] : [],
+      );
       expect(backup.code, backup.stderr).to.equal(0);
       expect(await replicas(SOURCE, sourceNs)).to.deep.equal(before);
       const restore = await runCli([
@@ -222,10 +203,10 @@ describe('e2e: files, failures', function () {
   const suffix = randomSuffix();
   const sourceNs = `e2e-files-fail-${suffix}`;
   const targetNs = `${sourceNs}-r`;
-  const id = generateIdentity();
+  let scenario: Scenario;
   const kube = ['--kubeconfig', KUBECONFIG];
   const src: Target = { kubeconfig: KUBECONFIG, context: SOURCE, namespace: sourceNs };
-  let tmp: ReturnType<typeof tempDir>;
+  let tmp: Scenario['tmp'];
   let keyFile: string;
   let fakeBin: string;
   let beforeReplicas: Record<string, number>;
@@ -234,19 +215,7 @@ describe('e2e: files, failures', function () {
   const appPod = async (context: string, ns: string) =>
     (await runningPod(client(context), ns, 'quickstart-deployment'))?.metadata.name;
   const backup = (file: string, extra: string[] = []) =>
-    runCli([
-      'backup',
-      ...kube,
-      '--context',
-      SOURCE,
-      '-n',
-      sourceNs,
-      '-r',
-      id.recipient,
-      '-f',
-      file,
-      ...extra,
-    ]);
+    scenario.backup(SOURCE, sourceNs, file, extra);
   const restoreArgs = (file: string, extra: string[] = []) => [
     'restore',
     file,
@@ -267,9 +236,9 @@ describe('e2e: files, failures', function () {
 
   before(async () => {
     requireSandbox();
-    tmp = tempDir();
-    keyFile = path.join(tmp.dir, 'key.txt');
-    fs.writeFileSync(keyFile, `${id.identity}\n`);
+    scenario = new Scenario();
+    tmp = scenario.tmp;
+    keyFile = scenario.keyFile;
     fakeBin = path.join(tmp.dir, 'bin');
     fs.mkdirSync(fakeBin);
     const realTar = execFileSync('sh', ['-c', 'command -v tar']).toString().trim();

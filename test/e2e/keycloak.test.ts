@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { generateIdentity } from '../../src/archive/age/index.js';
 import { KeycloakAdmin } from '../../src/components/keycloak/admin.js';
 import {
   connectKeycloak,
@@ -18,12 +17,11 @@ import {
   userPassword,
 } from '../../sandbox/fixture/realm.js';
 import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tmp.js';
+import { Scenario } from '../helpers/scenario.js';
 import {
   applyFixture,
   client,
   deleteNamespace,
-  KUBECONFIG,
   randomSuffix,
   requireSandbox,
   SOURCE,
@@ -98,18 +96,17 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
   const keepNs = `e2e-kc-keep-${suffix}`;
   const sourceHost = 'quickstart.entando-pg.sandbox.local'; // default.yaml's ingressHostName
   const targetHost = `qs-${suffix}.restored.sandbox.local`;
-  const id = generateIdentity();
-  const kube = ['--kubeconfig', KUBECONFIG];
-  let tmp: ReturnType<typeof tempDir>;
+  let scenario: Scenario;
+  let tmp: Scenario['tmp'];
   let keyFile: string;
   let archive: string;
   let baseline: Awaited<ReturnType<typeof realmView>>;
 
   before(async () => {
     requireSandbox();
-    tmp = tempDir();
-    keyFile = path.join(tmp.dir, 'key.txt');
-    fs.writeFileSync(keyFile, `${id.identity}\n`);
+    scenario = new Scenario();
+    tmp = scenario.tmp;
+    keyFile = scenario.keyFile;
     archive = path.join(tmp.dir, 'qs.tar.age');
     await applyFixture('sandbox/fixtures/default.yaml', SOURCE, sourceNs, { keycloak: true });
     const s = await session(SOURCE, sourceNs);
@@ -132,19 +129,7 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
   });
 
   const backup = (extra: string[], file = archive) =>
-    runCli([
-      'backup',
-      ...kube,
-      '--context',
-      SOURCE,
-      '-n',
-      sourceNs,
-      '-r',
-      id.recipient,
-      '-f',
-      file,
-      ...extra,
-    ]);
+    scenario.backup(SOURCE, sourceNs, file, extra);
 
   it('backs up the realm: counts in the output, nothing left in the pod, source unchanged, no secret in the log', async () => {
     const r = await backup(['-o', 'json', '-v']);
@@ -180,20 +165,7 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
   });
 
   it('restores into the other cluster, namespace and host: logins, OTP, ids, keys, secrets and both hosts', async () => {
-    const r = await runCli([
-      'restore',
-      archive,
-      '-i',
-      keyFile,
-      ...kube,
-      '--to-context',
-      TARGET,
-      '--to-namespace',
-      targetNs,
-      '--ingress-host',
-      targetHost,
-      '--yes',
-    ]);
+    const r = await scenario.restore(archive, TARGET, targetNs, ['--ingress-host', targetHost]);
     expect(r.code, r.stderr + r.stdout).to.equal(0);
     expect(r.stdout + r.stderr).not.to.include(otpSecret(SEED, 0));
     expect(leftovers(), 'no import server or file left').to.equal('');
@@ -272,21 +244,11 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
   });
 
   it('--keycloak skip: the target keeps its operator-made realm and fresh client secrets that match', async () => {
-    const r = await runCli([
-      'restore',
-      archive,
-      '-i',
-      keyFile,
-      ...kube,
-      '--to-context',
-      TARGET,
-      '--to-namespace',
-      skipNs,
+    const r = await scenario.restore(archive, TARGET, skipNs, [
       '--ingress-host',
       `skip-${suffix}.sandbox.local`,
       '--keycloak',
       'skip',
-      '--yes',
       '-o',
       'json',
     ]);
@@ -325,23 +287,13 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
     const offset = Number(d!.metadata.labels!['sandbox.entando.org/keycloak-port-offset']);
     // The recorded public URL (sso.<ns>.sandbox.local) does not resolve here: say where it is.
     const url = `http://127.0.0.1:${8080 + offset}/auth`;
-    const r = await runCli([
-      'restore',
-      archive,
-      '-i',
-      keyFile,
-      ...kube,
-      '--to-context',
-      TARGET,
-      '--to-namespace',
-      keepNs,
+    const r = await scenario.restore(archive, TARGET, keepNs, [
       '--ingress-host',
       keepHost,
       '--keycloak',
       'keep',
       '--keycloak-url',
       url,
-      '--yes',
     ]);
     expect(r.code, r.stderr + r.stdout).to.equal(0);
     const tgt = client(TARGET);
@@ -436,21 +388,11 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
     };
     await tgt.mergePatch(deployment, { spec: { replicas: 0 } });
     const restore = () =>
-      runCli([
-        'restore',
-        archive,
-        '-i',
-        keyFile,
-        ...kube,
-        '--to-context',
-        TARGET,
-        '--to-namespace',
-        targetNs,
+      scenario.restore(archive, TARGET, targetNs, [
         '--ingress-host',
         targetHost,
         '--existing',
         'update',
-        '--yes',
       ]);
     try {
       await waitFor('the target Keycloak pod to go', async () => {

@@ -1,19 +1,16 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
-import path from 'node:path';
-import { generateIdentity } from '../../src/archive/age/index.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { loadArchive } from '../../src/restore/restore.js';
 import { decryptionKeys } from '../../src/archive/encryption.js';
 import { prepareObject } from '../../src/restore/transforms/index.js';
 import { cleanObject } from '../../src/restore/clean.js';
 import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tmp.js';
+import { Scenario } from '../helpers/scenario.js';
 import {
   applyFixture,
   client,
   deleteNamespace,
-  KUBECONFIG,
   randomSuffix,
   requireSandbox,
   SOURCE,
@@ -43,41 +40,25 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
   const sourceNs = `e2e-objects-${suffix}`;
   const targetNs = `e2e-restored-${suffix}`;
   const targetHost = `qs-${suffix}.restored.sandbox.local`;
-  const id = generateIdentity();
-  let tmp: ReturnType<typeof tempDir>;
+  let s: Scenario;
   let keyFile: string;
   let archive: string;
-  const kube = ['--kubeconfig', KUBECONFIG];
 
   before(async () => {
     requireSandbox();
-    tmp = tempDir();
-    keyFile = path.join(tmp.dir, 'key.txt');
-    fs.writeFileSync(keyFile, `${id.identity}\n`);
-    archive = path.join(tmp.dir, 'qs.tar.age');
+    s = new Scenario();
+    keyFile = s.keyFile;
+    archive = s.file('qs.tar.age');
     await applyFixture('sandbox/fixtures/default.yaml', SOURCE, sourceNs);
   });
   after(async () => {
-    tmp?.cleanup();
+    s?.cleanup();
     await deleteNamespace(SOURCE, sourceNs).catch(() => undefined);
     await deleteNamespace(TARGET, targetNs).catch(() => undefined);
   });
 
   it('backs up: the app, plugins, links, bundles, secrets and config maps, encrypted', async () => {
-    const r = await runCli([
-      'backup',
-      ...kube,
-      '--context',
-      SOURCE,
-      '-n',
-      sourceNs,
-      '-r',
-      id.recipient,
-      '-f',
-      archive,
-      '-o',
-      'json',
-    ]);
+    const r = await s.backup(SOURCE, sourceNs, archive, ['-o', 'json']);
     expect(r.code, r.stderr).to.equal(0);
     const out = JSON.parse(r.stdout);
     expect(out.source).to.include({ app: 'quickstart', namespace: sourceNs, context: SOURCE });
@@ -110,16 +91,7 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
   });
 
   it('dry-run prints the ordered plan and changes nothing', async () => {
-    const r = await runCli([
-      'restore',
-      archive,
-      '-i',
-      keyFile,
-      ...kube,
-      '--to-context',
-      TARGET,
-      '--to-namespace',
-      targetNs,
+    const r = await s.restore(archive, TARGET, targetNs, [
       '--ingress-host',
       targetHost,
       '--dry-run',
@@ -146,20 +118,7 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
   });
 
   it('restores into another cluster, namespace and host: objects equal but for the intended changes', async () => {
-    const r = await runCli([
-      'restore',
-      archive,
-      '-i',
-      keyFile,
-      ...kube,
-      '--to-context',
-      TARGET,
-      '--to-namespace',
-      targetNs,
-      '--ingress-host',
-      targetHost,
-      '--yes',
-    ]);
+    const r = await s.restore(archive, TARGET, targetNs, ['--ingress-host', targetHost]);
     expect(r.code, r.stderr).to.equal(0);
     const { objects } = await loadArchive(
       archive,
@@ -224,20 +183,7 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
   });
 
   it('running again: reports existing objects by default, converges with --existing update', async () => {
-    const again = await runCli([
-      'restore',
-      archive,
-      '-i',
-      keyFile,
-      ...kube,
-      '--to-context',
-      TARGET,
-      '--to-namespace',
-      targetNs,
-      '--ingress-host',
-      targetHost,
-      '--yes',
-    ]);
+    const again = await s.restore(archive, TARGET, targetNs, ['--ingress-host', targetHost]);
     expect(again.code).to.equal(2);
     expect(again.stdout).to.match(
       /already exists in the target: pass --existing skip or --existing update/,
@@ -254,19 +200,9 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
         })) ?? undefined,
     );
     for (let i = 0; i < 2; i++) {
-      const update = await runCli([
-        'restore',
-        archive,
-        '-i',
-        keyFile,
-        ...kube,
-        '--to-context',
-        TARGET,
-        '--to-namespace',
-        targetNs,
+      const update = await s.restore(archive, TARGET, targetNs, [
         '--ingress-host',
         targetHost,
-        '--yes',
         '--existing',
         'update',
       ]);
@@ -276,20 +212,7 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
 
   it('refuses a host already served by another Ingress in the target, before any change', async () => {
     const otherNs = `e2e-collide-${suffix}`;
-    const r = await runCli([
-      'restore',
-      archive,
-      '-i',
-      keyFile,
-      ...kube,
-      '--to-context',
-      TARGET,
-      '--to-namespace',
-      otherNs,
-      '--ingress-host',
-      targetHost,
-      '--yes',
-    ]);
+    const r = await s.restore(archive, TARGET, otherNs, ['--ingress-host', targetHost]);
     expect(r.code).to.equal(2);
     expect(r.stdout).to.contain(`host ${targetHost} is already served by Ingress ${targetNs}/`);
     expect(r.stderr).to.match(/restore refused/);

@@ -75,18 +75,37 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
   /** Each restore on its own host: two instances on one host are refused (preflight). */
   const restoreTo = (file: string, ns: string, extra: string[] = [], kubeconfig?: string) =>
     s.restore(file, TARGET, ns, ['--ingress-host', `${ns}.sandbox.local`, ...extra], kubeconfig);
-  /** Waits for the restored app CR, failing at once with the restore's output if it ended. */
-  const appRestored = async (ns: string, restoring: Promise<CliRun>) => {
+  /** Waits until `probe` holds while `running` runs; fails at once with its output if it ended. */
+  const whileRunning = async (
+    what: string,
+    running: Promise<CliRun>,
+    probe: () => Promise<unknown>,
+  ) => {
     let ended: CliRun | undefined;
-    void restoring.then((r) => (ended = r));
-    await waitFor('the restored app CR', async () => {
-      if (ended) throw new Error(`restore ended first (${ended.code}): ${ended.stderr}`);
-      const app = await client(TARGET)
-        .get({ apiVersion: 'entando.org/v1', kind: 'EntandoApp', namespace: ns, name: APP })
-        .catch(() => undefined);
-      return app ? true : undefined;
+    void running.then((r) => (ended = r));
+    await waitFor(what, async () => {
+      if (ended) throw new Error(`ended first (${ended.code}): ${ended.stderr} ${ended.stdout}`);
+      return (await probe().catch(() => undefined)) ? true : undefined;
     });
   };
+  const appRestored = (ns: string, restoring: Promise<CliRun>) =>
+    whileRunning('the restored app CR', restoring, () =>
+      client(TARGET).get({
+        apiVersion: 'entando.org/v1',
+        kind: 'EntandoApp',
+        namespace: ns,
+        name: APP,
+      }),
+    );
+  const lockHeld = (context: string, ns: string, running: Promise<CliRun>) =>
+    whileRunning('the app lock to be held', running, () =>
+      client(context).get({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        namespace: ns,
+        name: `kubectl-entando.${APP}`,
+      }),
+    );
 
   before(async () => {
     requireSandbox();
@@ -139,7 +158,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
   describe('defects', () => {
     it('a bundle of componentRepositoryNamespaces: its namespace is in the plan, created, and can be mapped', async () => {
       const ns = targetNs('main');
-      const dry = await restoreTo(base, ns, ['--dry-run']);
+      const dry = await restoreTo(base, ns, ['--dry-run', '-o', 'json']);
       expect(dry.code, dry.stderr).to.equal(0);
       const plan = JSON.parse(dry.stdout) as {
         steps: { action: string; object?: { kind: string; name: string } }[];
@@ -331,16 +350,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
       let restoring: Promise<CliRun> | undefined;
       try {
         restoring = restoreTo(base, ns, ['--wait-timeout', '20']);
-        await waitFor('the restore to hold the app lock', async () =>
-          (await client(TARGET).get({
-            apiVersion: 'coordination.k8s.io/v1',
-            kind: 'Lease',
-            namespace: ns,
-            name: `kubectl-entando.${APP}`,
-          }))
-            ? true
-            : undefined,
-        );
+        await lockHeld(TARGET, ns, restoring);
         await appRestored(ns, restoring);
         const concurrent = await s.backup(TARGET, ns, s.file('during-restore.tar.age'));
         expect(concurrent.code, concurrent.stderr).to.equal(2);
@@ -379,16 +389,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
 
     it('two backups of one app at once: the second is refused, the first completes', async () => {
       const first = s.backup(SOURCE, sourceNs, s.file('first.tar.age'));
-      await waitFor('the first backup to hold the lock', async () =>
-        (await client(SOURCE).get({
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          namespace: sourceNs,
-          name: `kubectl-entando.${APP}`,
-        }))
-          ? true
-          : undefined,
-      );
+      await lockHeld(SOURCE, sourceNs, first);
       const second = await s.backup(SOURCE, sourceNs, s.file('second.tar.age'));
       expect(second.code).to.equal(2);
       expect(oneLine(second)).to.match(/backup refused: backup by .* is working on this app/);
@@ -430,8 +431,9 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
           sql,
         ]);
       // ~300 MB of rows in the app's portdb schema, so that the dump takes a while.
+      // Made by the schema's own role, as the app's tables are (pg_dump runs as that role).
       await psql(
-        `CREATE TABLE "${user}".big AS SELECT g, repeat(md5(g::text), 4) AS v FROM generate_series(1, 2000000) g`,
+        `SET ROLE "${user}"; CREATE TABLE "${user}".big AS SELECT g, repeat(md5(g::text), 4) AS v FROM generate_series(1, 2000000) g`,
       );
       const file = s.file('dbms-down.tar.age');
       try {
@@ -445,8 +447,13 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
         expect(partials(s.tmp.dir)).to.deep.equal([]);
       } finally {
         await sandboxPart('start', 'source', 'dbms');
+        await waitFor('PostgreSQL back', () =>
+          psql('SELECT 1')
+            .then(() => true)
+            .catch(() => undefined),
+        );
+        await psql(`DROP TABLE "${user}".big`);
       }
-      await psql(`DROP TABLE "${user}".big`);
       const again = await s.backup(SOURCE, sourceNs, file);
       expect(again.code, again.stderr).to.equal(0);
       fs.rmSync(file);

@@ -26,7 +26,7 @@ export class Scenario {
     return path.join(this.tmp.dir, name);
   }
 
-  /** `backup -o json` of the only app of `namespace`, encrypted to this scenario's identity. */
+  /** `backup` of the only app of `namespace`, encrypted to this scenario's identity. */
   backup(context: string, namespace: string, file: string, extra: string[] = []): Promise<CliRun> {
     return runCli([
       'backup',
@@ -40,13 +40,11 @@ export class Scenario {
       this.id.recipient,
       '-f',
       file,
-      '-o',
-      'json',
       ...extra,
     ]);
   }
 
-  /** `restore --yes -o json` into `namespace` of `context` (add --dry-run etc. in `extra`). */
+  /** `restore --yes` into `namespace` of `context` (add --dry-run, -o json... in `extra`). */
   restore(
     file: string,
     context: string,
@@ -66,8 +64,6 @@ export class Scenario {
       '-i',
       this.keyFile,
       '--yes',
-      '-o',
-      'json',
       ...extra,
     ]);
   }
