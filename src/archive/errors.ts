@@ -17,8 +17,10 @@ export class ArchiveError extends Error {
     this.name = 'ArchiveError';
   }
 
-  /** Problems the user fixes by pointing at another file or key: exit code 2, not 1. */
+  /** Problems the user fixes by pointing at another file or key, or by upgrading: exit 2, not 1. */
   get isUserInput(): boolean {
-    return ['not-found', 'not-an-archive', 'no-key', 'wrong-key'].includes(this.problem);
+    return ['not-found', 'not-an-archive', 'no-key', 'wrong-key', 'unsupported'].includes(
+      this.problem,
+    );
   }
 }

@@ -72,9 +72,18 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
   };
   let s: Scenario;
   let base: string;
-  /** Each restore on its own host: two instances on one host are refused (preflight). */
+  /**
+   * Each restore on its own host (two instances on one host are refused) and with its own copy
+   * of the bundle repository namespace (the first restore made the repository's bundle there).
+   */
+  const own = (ns: string) => [
+    '--ingress-host',
+    `${ns}.sandbox.local`,
+    '--namespace-map',
+    `${repoNs}=${ns}-repo`,
+  ];
   const restoreTo = (file: string, ns: string, extra: string[] = [], kubeconfig?: string) =>
-    s.restore(file, TARGET, ns, ['--ingress-host', `${ns}.sandbox.local`, ...extra], kubeconfig);
+    s.restore(file, TARGET, ns, [...own(ns), ...extra], kubeconfig);
   /** Waits until `probe` holds while `running` runs; fails at once with its output if it ended. */
   const whileRunning = async (
     what: string,
@@ -151,14 +160,20 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
     s?.cleanup();
     await deleteNamespace(SOURCE, sourceNs).catch(() => undefined);
     await deleteNamespace(SOURCE, repoNs).catch(() => undefined);
-    for (const ns of [...targetNamespaces, repoNs, `${repoNs}-mapped`])
+    for (const ns of [
+      ...targetNamespaces,
+      ...targetNamespaces.map((n) => `${n}-repo`),
+      repoNs,
+      `${repoNs}-mapped`,
+    ])
       await deleteNamespace(TARGET, ns).catch(() => undefined);
   });
 
   describe('defects', () => {
     it('a bundle of componentRepositoryNamespaces: its namespace is in the plan, created, and can be mapped', async () => {
       const ns = targetNs('main');
-      const dry = await restoreTo(base, ns, ['--dry-run', '-o', 'json']);
+      const host = ['--ingress-host', `${ns}.sandbox.local`];
+      const dry = await s.restore(base, TARGET, ns, [...host, '--dry-run', '-o', 'json']);
       expect(dry.code, dry.stderr).to.equal(0);
       const plan = JSON.parse(dry.stdout) as {
         steps: { action: string; object?: { kind: string; name: string } }[];
@@ -169,7 +184,8 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
         plan.steps.filter((st) => st.object?.kind === 'Namespace').map((st) => st.object!.name),
       ).to.have.members([ns, repoNs]);
 
-      const mapped = await restoreTo(base, ns, [
+      const mapped = await s.restore(base, TARGET, ns, [
+        ...host,
         '--dry-run',
         '--namespace-map',
         `${repoNs}=${repoNs}-mapped`,
@@ -180,11 +196,11 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
       );
       expect(mapped.stdout).to.include(`metadata.namespace: ${repoNs} -> ${repoNs}-mapped`);
 
-      const bad = await restoreTo(base, ns, ['--namespace-map', 'nowhere=x']);
+      const bad = await s.restore(base, TARGET, ns, [...host, '--namespace-map', 'nowhere=x']);
       expect(bad.code).to.equal(2);
       expect(oneLine(bad)).to.match(/has no objects in namespace nowhere.*its other namespaces: /);
 
-      const r = await restoreTo(base, ns);
+      const r = await s.restore(base, TARGET, ns, host);
       expect(r.code, r.stderr).to.equal(0);
       const restored = await client(TARGET).list('entando.org/v1', 'EntandoDeBundle', repoNs);
       expect(restored.map((b) => b.metadata.name)).to.have.length(1);
@@ -239,7 +255,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
         ),
       );
       expect(r.stdout).to.match(/cluster-wide: .*create namespaces.*list ingresses/);
-      expect(r.stdout).to.match(new RegExp(`in namespace ${repoNs}: .*get entandodebundles`));
+      expect(r.stdout).to.match(new RegExp(`in namespace ${ns}-repo: .*get entandodebundles`));
       expect(r.stdout).not.to.match(/HTTP 403/);
       expect(await snapshot(TARGET, ns)).to.deep.equal(before);
 
@@ -590,7 +606,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
         const text = buf.subarray(manifest.offset, manifest.offset + manifest.size).toString();
         const entry = /"path": "(data\/databases\/[^"]+)"/.exec(text)![1];
         const renamed = entry.replace('databases/', 'databasez/');
-        buf.write(text.replace(`"${entry}"`, `"${renamed}"`), manifest.offset);
+        buf.write(text.replace(`"path": "${entry}"`, `"path": "${renamed}"`), manifest.offset);
         const file = s.file('missing.tar');
         fs.writeFileSync(file, buf);
         const r = await verify(file);
@@ -615,8 +631,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
           '--to-namespace',
           ns,
           '--yes',
-          '--ingress-host',
-          `${ns}.sandbox.local`,
+          ...own(ns),
         ]);
         await appRestored(ns, restoring);
         const fd = fs.openSync(copy, 'r+');
@@ -646,8 +661,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
           '--yes',
           '--existing',
           'update',
-          '--ingress-host',
-          `${ns}.sandbox.local`,
+          ...own(ns),
         ]);
         expect(again.code, again.stderr).to.equal(0);
         expect(fs.existsSync(path.join(volume('target', ns), 'resources'))).to.equal(true);
