@@ -162,6 +162,24 @@ export function cleanupCommand(runId: string): string[] {
 }
 
 /**
+ * Stops and removes side servers of earlier runs older than `seconds` (a run killed outright:
+ * its exec gone, its server or the `cat` streaming a file may wait forever on a pipe nobody
+ * reads). Everything whose command line names the run's directory is killed.
+ */
+export function reapCommand(seconds: number): string[] {
+  return [
+    'sh',
+    '-c',
+    `now=$(date +%s); for f in ${SIDE_DIR_PREFIX}-*/pid; do [ -f "$f" ] || continue; t=$(stat -c %Y "$f" 2>/dev/null) || continue; [ $((now - t)) -gt "$1" ] || continue; d=\${f%/pid}; kill -TERM "$(cat "$f")" 2>/dev/null; pkill -KILL -f "$d/" 2>/dev/null; rm -rf "$d"; echo "stopped a side server left by an earlier run ($d)" >&2; done; exit 0`,
+    'kubectl-entando-keycloak-reap',
+    String(seconds),
+  ];
+}
+
+/** Side servers older than this were left by a killed run (twice the default time limit). */
+export const STALE_SIDE_SERVER_SECONDS = 3600;
+
+/**
  * A side server's port offset. Offsets ending in 5 put every port (4712/4713, 8009, 8080, 8443,
  * 9990 + offset) on a last digit that a multiple-of-10 offset never uses, so they never meet the
  * running server's ports (offset 0 in a real pod, multiples of 20 in the sandbox); the range

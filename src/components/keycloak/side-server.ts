@@ -4,7 +4,7 @@ import { OperationError } from '../../errors.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { podExec } from '../../kube/pod-exec.js';
 import type { Results } from '../../report/results.js';
-import { cleanupCommand } from './side-server-scripts.js';
+import { cleanupCommand, reapCommand, STALE_SIDE_SERVER_SECONDS } from './side-server-scripts.js';
 
 export interface SideServerRun {
   config: KubeConfig;
@@ -47,6 +47,7 @@ const BOOT_FAILURE = /WFLYSRV0026|Address already in use|BindException|WFLYCTL00
 async function runOnce(run: SideServerRun): Promise<void> {
   const runId = randomBytes(6).toString('hex');
   const { namespace, pod } = run.target;
+  await reap(run);
   let ran;
   try {
     ran = await podExec(run.config, {
@@ -66,6 +67,17 @@ async function runOnce(run: SideServerRun): Promise<void> {
     throw new OperationError(
       `${run.label}: the ${run.what} server failed in pod ${namespace}/${pod} (exit code ${ran.exitCode})${stderr ? `: ${stderr}` : ''}`,
     );
+  }
+}
+
+/** Best effort: a leftover of a killed run must not stop this one. */
+async function reap(run: SideServerRun): Promise<void> {
+  const ran = await podExec(run.config, {
+    ...run.target,
+    command: reapCommand(STALE_SIDE_SERVER_SECONDS),
+  }).catch(() => undefined);
+  for (const line of ran?.stderr.split('\n') ?? []) {
+    if (line.trim()) run.results.warn('keycloak', line.trim());
   }
 }
 
