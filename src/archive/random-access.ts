@@ -1,7 +1,8 @@
-import fs from 'node:fs';
 import { CHUNK_SIZE, openChunkAt, SEALED_CHUNK_SIZE, type OpenedPayload } from './age/index.js';
+import { openLocation, refName } from '../storage/resolve.js';
+import type { ArchiveBlob, ArchiveRef } from '../storage/location.js';
 import type { DecryptionKeys } from './encryption.js';
-import { sniffArchive } from './reader.js';
+import { sniffHead } from './reader.js';
 
 /** Where a member's data sits in the archive's tar stream (plaintext offsets). */
 export interface MemberLocation {
@@ -9,7 +10,7 @@ export interface MemberLocation {
   size: number;
 }
 
-/** Bytes read from the file at once: 16 sealed age chunks, ~1 MiB. */
+/** Bytes read at once: 16 sealed age chunks, ~1 MiB (one ranged GET from S3). */
 const READ_CHUNKS = 16;
 
 /**
@@ -20,26 +21,33 @@ const READ_CHUNKS = 16;
  */
 export class ArchiveRanges {
   private constructor(
-    private readonly handle: fs.promises.FileHandle,
+    private readonly handle: ArchiveBlob,
     private readonly payload: (OpenedPayload & { chunks: number }) | undefined,
+    /** Size of the tar stream (the plaintext). */
+    readonly size: number,
   ) {}
 
-  static async open(file: string, keys: DecryptionKeys): Promise<ArchiveRanges> {
-    const { encrypted } = await sniffArchive(file);
-    const handle = await fs.promises.open(file, 'r');
+  static async open(ref: ArchiveRef, keys: DecryptionKeys): Promise<ArchiveRanges> {
+    const handle = await openLocation(ref);
     try {
-      if (!encrypted) return new ArchiveRanges(handle, undefined);
-      const { size } = await handle.stat();
       // The header and nonce: a few hundred bytes per recipient; read generously.
-      const head = Buffer.alloc(Math.min(size, 64 * 1024));
-      await handle.read(head, 0, head.length, 0);
+      const head = await handle.read(0, 64 * 1024);
+      const { encrypted } = sniffHead(head, refName(ref));
+      const { size } = handle;
+      if (!encrypted) return new ArchiveRanges(handle, undefined, size);
       const opened = await keys.openPayload(head);
-      const chunks = Math.ceil((size - opened.payloadStart) / SEALED_CHUNK_SIZE);
-      return new ArchiveRanges(handle, { ...opened, chunks });
+      const sealed = size - opened.payloadStart;
+      const chunks = Math.ceil(sealed / SEALED_CHUNK_SIZE);
+      const overhead = SEALED_CHUNK_SIZE - CHUNK_SIZE;
+      return new ArchiveRanges(handle, { ...opened, chunks }, sealed - chunks * overhead);
     } catch (err) {
       await handle.close();
       throw err;
     }
+  }
+
+  get encrypted(): boolean {
+    return this.payload !== undefined;
   }
 
   /** The `size` bytes of the tar stream from `offset`, in pieces of up to ~1 MiB. */
@@ -54,16 +62,14 @@ export class ArchiveRanges {
     const last = Math.floor((offset + size - 1) / CHUNK_SIZE);
     let skip = offset - first * CHUNK_SIZE;
     let left = size;
-    // Reused: what is yielded are the deciphered copies, never views of it.
-    const sealed = Buffer.allocUnsafe(Math.min(READ_CHUNKS, last - first + 1) * SEALED_CHUNK_SIZE);
     for (let i = first; i <= last; i += READ_CHUNKS) {
       const count = Math.min(READ_CHUNKS, last - i + 1);
-      const { bytesRead } = await this.handle.read(
-        sealed,
-        0,
-        count * SEALED_CHUNK_SIZE,
+      // What is yielded are the deciphered copies, never views of this.
+      const sealed = await this.handle.read(
         payloadStart + i * SEALED_CHUNK_SIZE,
+        count * SEALED_CHUNK_SIZE,
       );
+      const bytesRead = sealed.length;
       for (let k = 0; k < count; k++) {
         const index = i + k;
         const start = k * SEALED_CHUNK_SIZE;
@@ -89,12 +95,11 @@ export class ArchiveRanges {
     let pos = offset;
     const end = offset + size;
     while (pos < end) {
-      const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, end - pos));
-      const { bytesRead } = await this.handle.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0)
+      const buf = await this.handle.read(pos, Math.min(1024 * 1024, end - pos));
+      if (buf.length === 0)
         throw new Error(`the archive ends ${end - pos} bytes before the member does`);
-      pos += bytesRead;
-      yield buf.subarray(0, bytesRead);
+      pos += buf.length;
+      yield buf;
     }
   }
 }
