@@ -25,7 +25,8 @@ import { S3Location, type S3Folder, type S3Settings } from './s3-url.js';
 /** Bytes fetched when an object is opened: the age header (or tar header) and then some. */
 const HEAD_BYTES = 64 * 1024;
 
-const clients = new Map<string, S3Client>();
+/** One client per settings (one per command run): its connections are reused across requests. */
+const clients = new WeakMap<S3Settings, S3Client>();
 
 /** The endpoint as the user configured it, for messages. */
 export function endpointOf(settings: S3Settings): string {
@@ -38,7 +39,7 @@ export function endpointOf(settings: S3Settings): string {
 }
 
 /**
- * One client per configuration. Credentials come from the SDK's standard chain (environment,
+ * The client of these settings. Credentials come from the SDK's standard chain (environment,
  * AWS_PROFILE, ~/.aws/config and credentials, SSO, instance roles); keys in the environment
  * given to the CLI are used as such so the CLI can run in-process with its own environment.
  */
@@ -55,8 +56,7 @@ export function s3Client(settings: S3Settings): S3Client {
           ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
         }
       : undefined;
-  const id = JSON.stringify([endpoint, region, forcePathStyle, credentials?.accessKeyId]);
-  let client = clients.get(id);
+  let client = clients.get(settings);
   if (!client) {
     client = new S3Client({
       ...(endpoint ? { endpoint } : {}),
@@ -69,7 +69,7 @@ export function s3Client(settings: S3Settings): S3Client {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { connectionTimeout: 5000, socketTimeout: 120_000 },
     });
-    clients.set(id, client);
+    clients.set(settings, client);
   }
   return client;
 }
