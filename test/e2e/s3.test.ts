@@ -353,6 +353,13 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
         e,
       );
     const key = `s3://${BUCKET}/${prefix}refused.tar.age`;
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: `${prefix}junk/x.tar`,
+        Body: 'not a tar at all',
+      }),
+    );
     const cases: [string, () => Promise<{ code: number; stderr: string }>, number, RegExp][] = [
       [
         'wrong secret key',
@@ -386,9 +393,9 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
       ],
       [
         'not an archive',
-        () => runCli(['inspect', `s3://${BUCKET}/${prefix}retention/junk.tar`, '-i', keyFile], env),
+        () => runCli(['inspect', `s3://${BUCKET}/${prefix}junk/x.tar`, '-i', keyFile], env),
         2,
-        /junk\.tar is not a kubectl-entando archive/,
+        /junk\/x\.tar is not a kubectl-entando archive/,
       ],
       [
         'no such key',
