@@ -85,7 +85,7 @@ async function readRanges(
   let ranges: ArchiveRanges | undefined;
   try {
     ranges = await ArchiveRanges.open(file, keys);
-    for (const { offset, size } of where) await forward(ranges.read(offset, size));
+    await forward(ranges.readAll(where));
   } catch (err) {
     throw classifyEncryptionError(err, refName(file)) ?? err;
   } finally {

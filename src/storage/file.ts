@@ -76,8 +76,12 @@ class FileBlob implements ArchiveBlob {
     return buf.subarray(0, got);
   }
 
-  stream(offset = 0) {
-    return fs.createReadStream(this.file, { start: offset, highWaterMark: 256 * 1024 });
+  stream(offset = 0, end = this.size) {
+    return fs.createReadStream(this.file, {
+      start: offset,
+      end: Math.max(offset, end) - 1,
+      highWaterMark: 256 * 1024,
+    });
   }
 
   close(): Promise<void> {

@@ -23,8 +23,8 @@ export interface ArchiveBlob {
   readonly size: number;
   /** Up to `length` bytes from `offset` (fewer only at the end). */
   read(offset: number, length: number): Promise<Buffer>;
-  /** The bytes from `offset` to the end, as one stream (one GET for an object). */
-  stream(offset?: number): Readable;
+  /** The bytes from `offset` to `end` (exclusive; default: the end), as one stream (one GET). */
+  stream(offset?: number, end?: number): Readable;
   close(): Promise<void>;
 }
 

@@ -145,13 +145,14 @@ class S3Blob implements ArchiveBlob {
     return Buffer.from(await got.Body!.transformToByteArray());
   }
 
-  stream(offset = 0): Readable {
+  stream(offset = 0, end = this.size): Readable {
     const out = new PassThrough({ highWaterMark: 256 * 1024 });
-    if (offset >= this.size) {
+    const last = Math.min(end, this.size) - 1;
+    if (offset > last) {
       out.end();
       return out;
     }
-    this.get(`bytes=${offset}-`).then(
+    this.get(`bytes=${offset}-${last}`).then(
       (got) => {
         const body = got.Body as Readable;
         body.on('error', (err) => out.destroy(s3Error(err, this.action)));

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -92,6 +92,9 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
   after(async () => {
     tmp?.cleanup();
     await sandboxS3('up').catch(() => undefined); // in case a test stopped it and failed
+    for (const key of await keysUnder(s3, prefix).catch(() => [])) {
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    }
     await deleteNamespace(SOURCE, sourceNs).catch(() => undefined);
     await deleteNamespace(TARGET, targetNs).catch(() => undefined);
   });
