@@ -12,6 +12,9 @@ import type { ArchiveSink } from './location.js';
 import { s3Code, s3Error, type S3Action } from './s3-errors.js';
 import type { S3Location } from './s3-url.js';
 
+/** Parts of one size before the size doubles. */
+const PARTS_PER_SIZE = 1000;
+
 export interface UploadTuning {
   /** Bytes per part (S3: at least 5 MiB but for the last). */
   partSize: number;
@@ -22,12 +25,14 @@ export interface UploadTuning {
 }
 
 /**
- * 8 MiB parts, 4 in flight: memory is (queueSize + 1) part buffers, ~40 MiB, whatever the
- * archive's size; 10,000 parts allow archives up to ~78 GiB, larger ones grow the part size
- * (KUBECTL_ENTANDO_S3_PART_MB).
+ * 5 MiB parts (S3's least), 4 in flight: memory is (queueSize + 1) part buffers, ~25 MiB, up to
+ * ~4.9 GiB (1,000 parts); the part size then doubles every 1,000 parts (S3 allows parts of
+ * different sizes), so 10,000 parts hold any archive while memory grows only for huge ones.
+ * 8 MiB parts measured (2 GiB through the sink alone, one run on 2 shared cores): 81 vs 84 MB/s,
+ * 9 MB more RSS. KUBECTL_ENTANDO_S3_PART_MB sets the first size.
  */
 export const DEFAULT_TUNING: UploadTuning = {
-  partSize: 8 * 1024 * 1024,
+  partSize: 5 * 1024 * 1024,
   queueSize: 4,
   abortRetryMs: 60_000,
 };
@@ -142,7 +147,9 @@ export class S3UploadSink implements ArchiveSink {
     const buf = this.part;
     const body = buf.subarray(0, this.fill);
     const number = ++this.partNumber;
-    this.part = this.free.pop() ?? Buffer.allocUnsafeSlow(this.tuning.partSize);
+    const size = this.tuning.partSize * 2 ** Math.floor(number / PARTS_PER_SIZE);
+    if (this.free[0]?.length !== size) this.free.length = 0; // grown: the old ones go
+    this.part = this.free.pop() ?? Buffer.allocUnsafeSlow(size);
     this.fill = 0;
     // Not cancellable: an upload created on the server must be learnt, to be aborted.
     this.uploadId ??= this.client
@@ -164,7 +171,7 @@ export class S3UploadSink implements ArchiveSink {
       .then(
         (r) => {
           this.parts.push({ PartNumber: number, ETag: r.ETag });
-          this.free.push(buf);
+          if (buf.length === this.part.length) this.free.push(buf);
         },
         (err: unknown) => {
           this.failed ??= s3Error(err, this.action);
