@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { decryptionKeys } from '../../archive/encryption.js';
 import { formatBytes } from '../../report/progress.js';
+import { formatTable } from '../../report/table.js';
 import { catalog, type CatalogRow } from '../../storage/catalog.js';
 import type { CliContext } from '../context.js';
 import { decryptOptions, s3Options, type GlobalArgs, type S3Args } from '../options.js';
@@ -80,12 +81,8 @@ function listText(rows: CatalogRow[]): string[] {
           `${r.stored.location.name} (${r.problem})`,
         ],
   );
-  const head = ['CREATED', 'APP', 'NAMESPACE', 'CONTEXT', 'SIZE', 'ENCRYPTION', 'LOCATION'];
-  const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
-  return [head, ...table].map((cells) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd(),
+  return formatTable(
+    ['CREATED', 'APP', 'NAMESPACE', 'CONTEXT', 'SIZE', 'ENCRYPTION', 'LOCATION'],
+    table,
   );
 }
