@@ -5,12 +5,15 @@ import { ArchiveError } from './errors.js';
 import type { ManifestEntry } from './manifest.js';
 import { readArchive } from './reader.js';
 import { ArchiveRanges, type MemberLocation } from './random-access.js';
+import type { ArchiveRef } from '../storage/location.js';
+import { refName } from '../storage/resolve.js';
 
 class Done extends Error {}
 
 /** The archive an entry is read from (a restore's LoadedArchive has these). */
 export interface ArchiveSource {
-  file: string;
+  /** A local path or any location (an S3 object). */
+  file: ArchiveRef;
   keys: DecryptionKeys;
   /** Where each entry's members are, learnt by a verifying pass; absent: a pass per entry. */
   locations?: Map<string, MemberLocation[]>;
@@ -61,7 +64,10 @@ export function entryStream(archive: ArchiveSource, entry: ManifestEntry): Reada
     partsSeen++;
     if (expectedParts === 0 || partsSeen === expectedParts) throw new Done();
   }).then(
-    () => out.destroy(new ArchiveError('tampered', `entry ${entry.path} not found in ${file}`)),
+    () =>
+      out.destroy(
+        new ArchiveError('tampered', `entry ${entry.path} not found in ${refName(file)}`),
+      ),
     (err) => {
       if (!(err instanceof Done)) return out.destroy(err);
       checkAndEnd();
@@ -71,7 +77,7 @@ export function entryStream(archive: ArchiveSource, entry: ManifestEntry): Reada
 }
 
 async function readRanges(
-  file: string,
+  file: ArchiveRef,
   keys: DecryptionKeys,
   where: MemberLocation[],
   forward: (body: AsyncIterable<Buffer>) => Promise<void>,
@@ -79,9 +85,9 @@ async function readRanges(
   let ranges: ArchiveRanges | undefined;
   try {
     ranges = await ArchiveRanges.open(file, keys);
-    for (const { offset, size } of where) await forward(ranges.read(offset, size));
+    await forward(ranges.readAll(where));
   } catch (err) {
-    throw classifyEncryptionError(err, file) ?? err;
+    throw classifyEncryptionError(err, refName(file)) ?? err;
   } finally {
     await ranges?.close();
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import type { Transform } from 'node:stream';
+import { openLocation, refName } from '../storage/resolve.js';
+import type { ArchiveBlob, ArchiveRef } from '../storage/location.js';
 import { UserError } from '../errors.js';
 import { FORMAT_VERSION, FORMAT_VERSION_PATH, MANIFEST_PATH, parsePartPath } from './layout.js';
 import { manifestProblem, type Manifest } from './manifest.js';
@@ -33,23 +34,18 @@ export type EntryVisitor = (
 
 const SNIFF_BYTES = 4096;
 
-/** How an archive file starts: age-encrypted, our plain tar, or something else. */
-export async function sniffArchive(file: string): Promise<{ encrypted: boolean; head: Buffer }> {
-  let head: Buffer;
+/** How an archive starts: age-encrypted, our plain tar, or something else (an ArchiveError). */
+export async function sniffArchive(ref: ArchiveRef): Promise<{ encrypted: boolean; head: Buffer }> {
+  const blob = await openLocation(ref);
   try {
-    const handle = await fs.promises.open(file, 'r');
-    try {
-      const { bytesRead, buffer } = await handle.read(Buffer.alloc(SNIFF_BYTES), 0, SNIFF_BYTES, 0);
-      head = buffer.subarray(0, bytesRead);
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ArchiveError('not-found', `${file} does not exist`);
-    if (code === 'EISDIR') throw new ArchiveError('not-an-archive', `${file} is a directory`);
-    throw err;
+    return sniffHead(await blob.read(0, SNIFF_BYTES), refName(ref));
+  } finally {
+    await blob.close();
   }
+}
+
+/** The same, on the first bytes of an opened archive. */
+export function sniffHead(head: Buffer, name: string): { encrypted: boolean; head: Buffer } {
   if (isAgeHeader(head)) return { encrypted: true, head };
   if (
     head.length >= 512 &&
@@ -59,7 +55,7 @@ export async function sniffArchive(file: string): Promise<{ encrypted: boolean; 
   }
   throw new ArchiveError(
     'not-an-archive',
-    `${file} is not a kubectl-entando archive (neither age-encrypted nor our tar layout)`,
+    `${name} is not a kubectl-entando archive (neither age-encrypted nor our tar layout)`,
   );
 }
 
@@ -69,14 +65,28 @@ export async function sniffArchive(file: string): Promise<{ encrypted: boolean; 
  * with a problem kind the user can act on.
  */
 export async function readArchive(
+  ref: ArchiveRef,
+  keys: DecryptionKeys,
+  visit?: EntryVisitor,
+): Promise<ReadResult> {
+  const blob = await openLocation(ref);
+  try {
+    return await readBlob(blob, refName(ref), keys, visit);
+  } finally {
+    await blob.close();
+  }
+}
+
+async function readBlob(
+  blob: ArchiveBlob,
   file: string,
   keys: DecryptionKeys,
   visit?: EntryVisitor,
 ): Promise<ReadResult> {
-  const { encrypted, head } = await sniffArchive(file);
+  const { encrypted, head } = sniffHead(await blob.read(0, SNIFF_BYTES), file);
   let decrypt: Transform | undefined;
   if (encrypted) decrypt = await keys.decryptStream(head);
-  const raw = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+  const raw = blob.stream(0);
   const source = decrypt ? raw.pipe(decrypt) : raw;
   raw.on('error', (err) => source.destroy(err));
 

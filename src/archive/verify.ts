@@ -1,3 +1,4 @@
+import type { ArchiveRef } from '../storage/location.js';
 import type { DecryptionKeys } from './encryption.js';
 import { ArchiveError } from './errors.js';
 import type { Manifest } from './manifest.js';
@@ -44,7 +45,7 @@ export function checkDigests(manifest: Manifest, digests: Map<string, EntryDiges
 
 /** Reads the whole archive, decrypting and hashing every entry, and checks it. */
 export async function verifyArchive(
-  file: string,
+  file: ArchiveRef,
   keys: DecryptionKeys,
   visit?: EntryVisitor,
 ): Promise<ReadResult> {

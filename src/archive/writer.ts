@@ -1,10 +1,9 @@
-import { createHash, randomBytes, type Hash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
+import { createHash, type Hash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { FileSink } from '../storage/file.js';
+import type { ArchiveSink } from '../storage/location.js';
 import type { Encryptor } from './encryption.js';
-import { OperationError } from '../errors.js';
 import { FORMAT_VERSION, FORMAT_VERSION_PATH, MANIFEST_PATH, partPath } from './layout.js';
 import type { Manifest, ManifestEntry } from './manifest.js';
 import { END_OF_ARCHIVE, memberHeader, memberPadding } from './tar-member.js';
@@ -15,8 +14,6 @@ import { END_OF_ARCHIVE, memberHeader, memberPadding } from './tar-member.js';
  * keep memory low (measured: 4 MiB parts cost ~20 MB more RSS and were not faster).
  */
 export const DEFAULT_PART_SIZE = 1024 * 1024;
-/** iovecs per writev call (IOV_MAX is 1024 on Linux and macOS). */
-const MAX_IOV = 1024;
 
 export interface ArchiveWriterOptions {
   /** The encryption (age); absent means a plain tar, which callers must ask for. */
@@ -25,11 +22,12 @@ export interface ArchiveWriterOptions {
 }
 
 /**
- * Writes one archive: tar members (optionally sealed by age) into a temporary file beside the
- * destination, renamed into place only by `commit()`. `abort()` (or any failure) removes it.
+ * Writes one archive: tar members (optionally sealed by age) into a sink (a temporary file
+ * beside the destination, or a multipart upload) that makes the archive appear only on
+ * `commit()`. `abort()` (or any failure) drops what was written.
  *
- * No Node streams between the entries and the file: each member (header, data, padding) is
- * sealed in memory and written with one `writev`, in the order members were queued. Streamed
+ * No Node streams between the entries and the sink: each member (header, data, padding) is
+ * sealed in memory and handed over in one write (one `writev` for a file), in the order members were queued. Streamed
  * entries of unknown size are copied into part buffers (reused, two per stream: one filling
  * while the other is written), so the file sees a few large writes instead of one per chunk a
  * socket delivered, and a stream keeps being read while its previous part is written.
@@ -41,16 +39,10 @@ export class ArchiveWriter {
   private readonly mtime: Date;
   readonly partSize: number;
   private readonly freeParts: Buffer[] = [];
-  /** Bytes in the file so far (for a full disk's message). */
-  private written = 0;
-  /** Free bytes of the destination's file system when the archive was opened. */
-  private freeAtStart: number | undefined;
 
   private constructor(
-    readonly finalPath: string,
-    readonly tempPath: string,
     readonly manifest: Manifest,
-    private readonly file: fs.promises.FileHandle,
+    private readonly sink: ArchiveSink,
     private readonly encryptor: Encryptor | undefined,
     partSize: number,
   ) {
@@ -58,28 +50,27 @@ export class ArchiveWriter {
     this.partSize = partSize;
   }
 
+  /** A local archive file (written beside it, linked into place on commit). */
   static async open(
     finalPath: string,
     manifest: Manifest,
     opts: ArchiveWriterOptions,
   ): Promise<ArchiveWriter> {
-    const dir = path.dirname(path.resolve(finalPath));
-    const tempPath = path.join(
-      dir,
-      `.${path.basename(finalPath)}.${randomBytes(4).toString('hex')}.partial`,
-    );
-    const handle = await fs.promises.open(tempPath, 'wx', 0o600);
-    liveTempFiles.add(tempPath);
-    const stat = await fs.promises.statfs(dir).catch(() => undefined);
+    return ArchiveWriter.create(await FileSink.open(finalPath), manifest, opts);
+  }
+
+  /** An archive into any sink (see src/storage): a file, an S3 multipart upload. */
+  static async create(
+    sink: ArchiveSink,
+    manifest: Manifest,
+    opts: ArchiveWriterOptions,
+  ): Promise<ArchiveWriter> {
     const writer = new ArchiveWriter(
-      finalPath,
-      tempPath,
       manifest,
-      handle,
+      sink,
       opts.encryptor,
       opts.partSize ?? DEFAULT_PART_SIZE,
     );
-    writer.freeAtStart = stat ? stat.bavail * stat.bsize : undefined;
     if (opts.encryptor) void writer.enqueue([opts.encryptor.head], { raw: true });
     await writer.writeMember(FORMAT_VERSION_PATH, [Buffer.from(`${FORMAT_VERSION}\n`)]);
     return writer;
@@ -120,27 +111,22 @@ export class ArchiveWriter {
     return entry.entry!;
   }
 
-  /** Writes the manifest and end of archive, flushes, and renames the file into place. */
+  /** Writes the manifest and end of archive, then has the sink make the archive appear. */
   async commit(): Promise<Manifest> {
     await this.writeMember(MANIFEST_PATH, [Buffer.from(JSON.stringify(this.manifest, null, 2))]);
     const last = this.enqueue([END_OF_ARCHIVE], { last: true });
     this.closed = true;
     await last;
-    await this.file.sync();
-    await this.file.close();
-    await fs.promises.rename(this.tempPath, this.finalPath);
-    liveTempFiles.delete(this.tempPath);
+    await this.sink.commit();
     return this.manifest;
   }
 
-  /** Stops writing and removes the temporary file; safe to call more than once. */
+  /** Stops writing and drops what was written; safe to call more than once. */
   async abort(reason = new Error('archive aborted')): Promise<void> {
     this.failed ??= reason;
     this.closed = true;
     await this.queue.catch(() => undefined);
-    await this.file.close().catch(() => undefined);
-    await fs.promises.rm(this.tempPath, { force: true });
-    liveTempFiles.delete(this.tempPath);
+    await this.sink.abort();
   }
 
   /** @internal The manifest line of a finished entry. */
@@ -180,28 +166,12 @@ export class ArchiveWriter {
         for (const b of buffers) this.encryptor.sealer.seal(b, out);
         if (how.last) this.encryptor.sealer.finish(out);
       }
-      return writeAll(this.file, out).then(
-        (n) => {
-          this.written += n;
-        },
-        (err: NodeJS.ErrnoException) => {
-          throw err.code === 'ENOSPC' ? this.diskFull() : err;
-        },
-      );
+      return this.sink.write(out);
     });
     this.queue = mine.catch((err: Error) => {
       this.failed ??= err;
     });
     return mine;
-  }
-
-  private diskFull(): OperationError {
-    const dir = path.dirname(this.finalPath);
-    const mb = (n: number) => `${Math.ceil(n / 1e6)} MB`;
-    const free = this.freeAtStart === undefined ? '' : ` (${mb(this.freeAtStart)} were free)`;
-    return new OperationError(
-      `no space left on the file system of ${dir}: the archive needs more than the ${mb(this.written)} written when it filled${free}; free space there or write elsewhere with --file`,
-    );
   }
 }
 
@@ -289,47 +259,3 @@ export class EntryWriter extends Writable {
     return previous;
   }
 }
-
-/** writev of every buffer, in batches, retrying short writes. */
-/** Writes every byte of `buffers`; resolves with their count. */
-async function writeAll(file: fs.promises.FileHandle, buffers: Buffer[]): Promise<number> {
-  let pending = buffers.filter((b) => b.length > 0);
-  const all = pending.reduce((n, b) => n + b.length, 0);
-  while (pending.length > 0) {
-    const batch = pending.slice(0, MAX_IOV);
-    const total = batch.reduce((n, b) => n + b.length, 0);
-    const { bytesWritten } = await file.writev(batch);
-    pending = pending.slice(batch.length);
-    if (bytesWritten < total) pending.unshift(...remainder(batch, bytesWritten));
-  }
-  return all;
-}
-
-function remainder(batch: Buffer[], written: number): Buffer[] {
-  const rest: Buffer[] = [];
-  let skip = written;
-  for (const b of batch) {
-    if (skip >= b.length) {
-      skip -= b.length;
-      continue;
-    }
-    rest.push(skip > 0 ? b.subarray(skip) : b);
-    skip = 0;
-  }
-  return rest;
-}
-
-/**
- * Temporary files still being written: removed synchronously if the process exits before they
- * are committed or aborted (e.g. a second Ctrl-C), so no partial archive is ever left behind.
- */
-const liveTempFiles = new Set<string>();
-process.on('exit', () => {
-  for (const file of liveTempFiles) {
-    try {
-      fs.rmSync(file, { force: true });
-    } catch {
-      // nothing more can be done while exiting
-    }
-  }
-});

@@ -1,8 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { EncryptionKeys } from '../archive/encryption.js';
 import { newManifest, type Manifest } from '../archive/manifest.js';
 import { ArchiveWriter } from '../archive/writer.js';
+import { FileLocation } from '../storage/file.js';
+import type { ArchiveRef } from '../storage/location.js';
 import { COMPONENTS } from '../components/index.js';
 import {
   DEFAULT_BACKUP_OPTIONS,
@@ -30,8 +31,11 @@ import { TOOL } from '../version.js';
 export interface BackupRequest {
   kube: ResolvedKube;
   appName?: string;
-  /** Destination file; default `<app>-<namespace>-<UTC timestamp>.tar[.age]` in the cwd. */
-  file?: string;
+  /**
+   * Destination: a path or a location (an S3 object); a directory or a prefix ending in `/`
+   * gets the default name `<app>-<namespace>-<UTC timestamp>.tar[.age]`; default the cwd.
+   */
+  file?: ArchiveRef;
   /** Undefined: a plain tar (the user asked for --no-encrypt). */
   keys: EncryptionKeys | undefined;
   output: Output;
@@ -44,6 +48,7 @@ export interface BackupRequest {
 }
 
 export interface BackupOutcome {
+  /** Where the archive is (a path, or s3://bucket/key). */
   file: string;
   manifest: Manifest;
   results: Results;
@@ -86,7 +91,12 @@ async function backupLocked(
   const ns = req.kube.namespace;
   const appName = app.metadata.name;
   const now = req.now ?? new Date();
-  const file = req.file ?? defaultFileName(appName, ns, now, !!req.keys);
+  const base =
+    typeof req.file === 'string'
+      ? new FileLocation(req.file)
+      : (req.file ?? new FileLocation(`${process.cwd()}${path.sep}`));
+  const location = base.named(defaultFileName(appName, ns, now, !!req.keys));
+  const file = location.name;
   const imageInfo = await kube.get({
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -108,21 +118,15 @@ async function backupLocked(
   const progress = req.output.quiet
     ? StreamProgress.silent()
     : new StreamProgress(req.output.stderr);
-  if (fs.existsSync(file))
-    throw new UserError(`${file} already exists: choose another --file or remove it`);
+  const encryptor = req.keys ? await req.keys.encryptor() : undefined;
+  const sink = await location.create();
   req.beforeWrite?.();
-  let writer: ArchiveWriter;
-  try {
-    writer = await ArchiveWriter.open(file, manifest, {
-      encryptor: req.keys ? await req.keys.encryptor() : undefined,
-    });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ENOENT' || code === 'EACCES') {
-      throw new UserError(`cannot write next to ${file} (${code}): choose another --file`);
-    }
-    throw err;
-  }
+  const writer = await ArchiveWriter.create(sink, manifest, { encryptor }).catch(
+    async (err: unknown) => {
+      await sink.abort();
+      throw err;
+    },
+  );
   const guard = new ScaleGuard(kube, (m) => req.output.progress(m));
   const stopWatching = whenAborted(
     req.signal,
@@ -213,10 +217,11 @@ async function undoLeftScaleDown(
   for (const s of undone) await guard.waitForPods(ns, s.name, s.replicas, 300_000);
 }
 
+/** `<app>-<namespace>-<UTC timestamp>.tar[.age]`: the name of a backup in its folder. */
 export function defaultFileName(app: string, ns: string, now: Date, encrypted: boolean): string {
   const stamp = now
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  return path.join(process.cwd(), `${app}-${ns}-${stamp}.tar${encrypted ? '.age' : ''}`);
+  return `${app}-${ns}-${stamp}.tar${encrypted ? '.age' : ''}`;
 }

@@ -1,6 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
 import type { KeySources } from '../archive/encryption.js';
 import { Output, type OutputFormat } from '../report/output.js';
+import type { ArchiveFolder, ArchiveLocation } from '../storage/location.js';
+import { resolveFolder, resolveLocation } from '../storage/resolve.js';
+import type { S3Settings } from '../storage/s3-url.js';
+import type { S3Args } from './options.js';
 
 /** What the process gives a command: streams, environment, a terminal to ask on (or not). */
 export interface CliIo {
@@ -27,6 +31,26 @@ export class CliContext {
       env: this.io.env,
       prompt: stdin?.isTTY ? (q) => promptHidden(stdin, this.io.stderr, q) : undefined,
     };
+  }
+
+  /** How s3:// locations are reached: the flags, this run's environment, notices as warnings. */
+  s3Settings(args: S3Args, output: Output): S3Settings {
+    return {
+      endpoint: args['s3-endpoint'],
+      pathStyle: args['s3-path-style'],
+      env: this.io.env,
+      notice: (m) => output.warn(m),
+    };
+  }
+
+  /** An archive location as the user wrote it: a path or s3://BUCKET/KEY. */
+  location(text: string, args: S3Args, output: Output): ArchiveLocation {
+    return resolveLocation(text, this.s3Settings(args, output));
+  }
+
+  /** A folder of archives: a directory or s3://BUCKET/PREFIX/. */
+  folder(text: string, args: S3Args, output: Output): ArchiveFolder {
+    return resolveFolder(text, this.s3Settings(args, output));
   }
 
   /** Asks a yes/no question on the terminal; false when there is none. */

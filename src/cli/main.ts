@@ -6,6 +6,8 @@ import { backupCommand } from './commands/backup.js';
 import { completionCommand } from './commands/completion.js';
 import { inspectCommand } from './commands/inspect.js';
 import { keygenCommand } from './commands/keygen.js';
+import { listCommand } from './commands/list.js';
+import { pruneCommand } from './commands/prune.js';
 import { restoreCommand } from './commands/restore.js';
 import { verifyCommand } from './commands/verify.js';
 import { versionCommand } from './commands/version.js';
@@ -30,12 +32,14 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     .command(restoreCommand(ctx))
     .command(inspectCommand(ctx))
     .command(verifyCommand(ctx))
+    .command(listCommand(ctx))
+    .command(pruneCommand(ctx))
     .command(keygenCommand(ctx))
     .command(versionCommand(ctx))
     .command(completionCommand(ctx))
     .demandCommand(
       1,
-      'name a command: backup, restore, inspect, verify, keygen, version or completion',
+      'name a command: backup, restore, inspect, verify, list, prune, keygen, version or completion',
     )
     .strict()
     .recommendCommands()

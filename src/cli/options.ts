@@ -74,6 +74,25 @@ export const encryptOptions = {
   },
 } as const satisfies Record<string, Options>;
 
+/** Reaching an S3-compatible store for s3:// locations (credentials: the AWS SDK's chain). */
+export const s3Options = {
+  's3-endpoint': {
+    type: 'string',
+    describe:
+      'Endpoint of an S3-compatible store for s3:// locations, e.g. http://127.0.0.1:8333 (default: AWS_ENDPOINT_URL_S3, else AWS)',
+  },
+  's3-path-style': {
+    type: 'boolean',
+    describe:
+      'Path-style S3 addressing (http://host/bucket/key): default on with an endpoint, off for AWS',
+  },
+} as const satisfies Record<string, Options>;
+
+export interface S3Args {
+  's3-endpoint'?: string;
+  's3-path-style'?: boolean;
+}
+
 export interface GlobalArgs {
   output: 'text' | 'json';
   quiet: boolean;

@@ -59,6 +59,10 @@ export async function podExec(config: KubeConfig, req: PodExecRequest): Promise<
     req.stdout.once('close', resolve);
     req.stdout.once('error', reject);
   });
+  // Awaited only on success: the early throws below (interrupted, socket failure) destroy
+  // stdout, which rejects it; unhandled, that rejection would crash the CLI on Ctrl-C before
+  // it cleans up (a partial upload left behind).
+  stdoutDone.catch(() => undefined);
   // A consumer that goes away (destroyed, errored) before the command ended stops the command:
   // otherwise the paused socket would wait for a 'drain' that never comes.
   let consumerGone = false;

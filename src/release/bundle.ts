@@ -7,11 +7,17 @@ import { build } from 'esbuild';
  * are ESM read `import.meta.url` (yargs' locale directory, createRequire): it is defined as the
  * file URL of `__filename`, which in a single executable is the executable itself.
  */
-export async function bundle(root: string, outfile: string): Promise<void> {
+export async function bundle(
+  root: string,
+  outfile: string,
+  /** Packages left out (scripts/bench-s3 measures what the AWS SDK adds this way). */
+  external: string[] = [],
+): Promise<void> {
   const result = await build({
     entryPoints: [path.join(root, 'src/release/sea-entry.ts')],
     outfile,
     bundle: true,
+    external,
     platform: 'node',
     format: 'cjs',
     target: 'node24',

@@ -1,6 +1,7 @@
 import type { DecryptionKeys } from '../archive/encryption.js';
 import { isResourcePath } from '../archive/layout.js';
 import { verifyArchive } from '../archive/verify.js';
+import type { ArchiveRef } from '../storage/location.js';
 import type { ExistingPolicy, LoadedArchive } from '../components/component.js';
 import { COMPONENTS } from '../components/index.js';
 import { EntandoKind } from '../entando/kinds.js';
@@ -18,7 +19,7 @@ import { AppLock, lockNeeds } from '../kube/app-lock.js';
 import { isStatus } from '../kube/client.js';
 
 /** Reads, decrypts and verifies the archive, keeping the captured objects in memory. */
-export async function loadArchive(file: string, keys: DecryptionKeys): Promise<LoadedArchive> {
+export async function loadArchive(file: ArchiveRef, keys: DecryptionKeys): Promise<LoadedArchive> {
   const objects: KubeObject[] = [];
   const { manifest, locations } = await verifyArchive(file, keys, async (path, _part, body) => {
     if (!isResourcePath(path)) return;

@@ -7,9 +7,16 @@ import type { KeycloakSummary } from '../../components/keycloak/backup.js';
 import { resolveKube } from '../../kube/kubeconfig.js';
 import { formatFinding } from '../../report/results.js';
 import type { CliContext } from '../context.js';
-import { encryptOptions, kubeOptions, type GlobalArgs, type KubeArgs } from '../options.js';
+import {
+  encryptOptions,
+  kubeOptions,
+  s3Options,
+  type GlobalArgs,
+  type KubeArgs,
+  type S3Args,
+} from '../options.js';
 
-interface BackupArgs extends GlobalArgs, KubeArgs {
+interface BackupArgs extends GlobalArgs, KubeArgs, S3Args {
   app?: string;
   file?: string;
   recipient?: string[];
@@ -96,8 +103,10 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         .option('file', {
           alias: 'f',
           type: 'string',
-          describe: 'Archive to write (default: <app>-<namespace>-<time>.tar.age)',
+          describe:
+            'Archive to write: a file, a directory, s3://BUCKET/KEY or s3://BUCKET/PREFIX/ (default name: <app>-<namespace>-<time>.tar.age)',
         })
+        .options(s3Options)
         .example(
           '$0 backup -n entando -r age1...',
           'back up the only app of namespace entando to an age recipient',
@@ -105,6 +114,10 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         .example(
           'ENTANDO_BACKUP_PASSPHRASE=... $0 backup quickstart -f qs.tar.age',
           'with a passphrase from the environment',
+        )
+        .example(
+          '$0 backup quickstart -r age1... -f s3://backups/entando/',
+          'streamed into S3 (credentials from the AWS SDK chain: env, AWS_PROFILE, ~/.aws)',
         ) as never,
     handler: async (args) => {
       const output = ctx.output(args.output, args.quiet, args.verbose);
@@ -121,7 +134,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
       const outcome = await runBackup({
         kube,
         appName: args.app,
-        file: args.file,
+        file: args.file === undefined ? undefined : ctx.location(args.file, args, output),
         keys,
         output,
         signal: ctx.io.signal,

@@ -7,7 +7,17 @@ interface CompletionArgs extends GlobalArgs {
   shell: string;
 }
 
-const COMMANDS = ['backup', 'restore', 'inspect', 'verify', 'keygen', 'version', 'completion'];
+const COMMANDS = [
+  'backup',
+  'restore',
+  'inspect',
+  'verify',
+  'list',
+  'prune',
+  'keygen',
+  'version',
+  'completion',
+];
 const FLAGS = [
   '--kubeconfig',
   '--context',

@@ -1,12 +1,12 @@
 import type { CommandModule } from 'yargs';
 import { decryptionKeys } from '../../archive/encryption.js';
-import { readArchive } from '../../archive/reader.js';
+import { readManifest } from '../../archive/manifest-tail.js';
 import type { KeycloakSummary } from '../../components/keycloak/backup.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
 import type { CliContext } from '../context.js';
-import { decryptOptions, type GlobalArgs } from '../options.js';
+import { decryptOptions, s3Options, type GlobalArgs, type S3Args } from '../options.js';
 
-interface ArchiveArgs extends GlobalArgs {
+interface ArchiveArgs extends GlobalArgs, S3Args {
   archive: string;
   identity?: string[];
   'passphrase-file'?: string;
@@ -18,8 +18,13 @@ export function inspectCommand(ctx: CliContext): CommandModule<GlobalArgs, Archi
     describe: 'Summarise what an archive holds (its manifest)',
     builder: (y) =>
       y
-        .positional('archive', { type: 'string', demandOption: true, describe: 'Archive file' })
+        .positional('archive', {
+          type: 'string',
+          demandOption: true,
+          describe: 'Archive file or s3://BUCKET/KEY',
+        })
         .options(decryptOptions)
+        .options(s3Options)
         .example('$0 inspect qs.tar.age -i key.txt -o json', 'the manifest as JSON') as never,
     handler: async (args) => {
       const output = ctx.output(args.output, args.quiet, args.verbose);
@@ -27,7 +32,10 @@ export function inspectCommand(ctx: CliContext): CommandModule<GlobalArgs, Archi
         { identity: args.identity, passphraseFile: args['passphrase-file'] },
         ctx.keySources(),
       );
-      const { manifest, encrypted } = await readArchive(args.archive, keys);
+      const { manifest, encrypted } = await readManifest(
+        ctx.location(args.archive, args, output),
+        keys,
+      );
       const s = manifest.source;
       const counts =
         (manifest.components.resources as { counts?: Record<string, number> })?.counts ?? {};

@@ -10,9 +10,16 @@ import { planToJson, type Plan } from '../../restore/plan.js';
 import { executePlan, loadArchive, planRestore } from '../../restore/restore.js';
 import type { KeycloakRestoreMode } from '../../restore/mapping.js';
 import type { CliContext } from '../context.js';
-import { decryptOptions, kubeOptions, type GlobalArgs, type KubeArgs } from '../options.js';
+import {
+  decryptOptions,
+  kubeOptions,
+  s3Options,
+  type GlobalArgs,
+  type KubeArgs,
+  type S3Args,
+} from '../options.js';
 
-interface RestoreArgs extends GlobalArgs, KubeArgs {
+interface RestoreArgs extends GlobalArgs, KubeArgs, S3Args {
   archive: string;
   'to-context'?: string;
   'to-namespace'?: string;
@@ -40,9 +47,14 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
     describe: 'Rebuild an app from an archive in a cluster and namespace (plan first)',
     builder: (y) =>
       y
-        .positional('archive', { type: 'string', demandOption: true, describe: 'Archive file' })
+        .positional('archive', {
+          type: 'string',
+          demandOption: true,
+          describe: 'Archive file or s3://BUCKET/KEY',
+        })
         .options(kubeOptions)
         .options(decryptOptions)
+        .options(s3Options)
         .option('to-context', {
           type: 'string',
           describe: 'Context of the target cluster (default: --context, else the current one)',
@@ -134,7 +146,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         { identity: args.identity, passphraseFile: args['passphrase-file'] },
         ctx.keySources(),
       );
-      const archive = await loadArchive(args.archive, keys);
+      const archive = await loadArchive(ctx.location(args.archive, args, output), keys);
       const kube = resolveKube({
         kubeconfig: args.kubeconfig,
         context: args['to-context'] ?? args.context,
