@@ -84,12 +84,19 @@ export function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-const SECTION_ORDER: Section[] = ['object', 'table', 'files', 'file', 'keycloak'];
+/** Sections in output order; a tree's entries sort beside it (their names extend its name). */
+const SECTION_RANK: Record<Section, number> = {
+  object: 0,
+  table: 1,
+  files: 2,
+  file: 2,
+  keycloak: 3,
+};
 
 export function sortRows(rows: CompareRow[]): CompareRow[] {
   return [...rows].sort(
     (a, b) =>
-      SECTION_ORDER.indexOf(a.section) - SECTION_ORDER.indexOf(b.section) ||
+      SECTION_RANK[a.section] - SECTION_RANK[b.section] ||
       (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   );
 }
