@@ -51,6 +51,7 @@ export async function collectRealm(kube: KubeClient, app: KubeObject): Promise<R
       'clients (count)': String(clients.length),
       'client ids': lines(clients.map((c) => `${c.id} ${c.clientId}`)),
       'groups (count)': String(groups.length),
+      'realm roles (count)': String(roles.length),
       'realm roles': lines(roles.map((x) => x.name)),
       'key ids': lines((keys.keys ?? []).map((k) => k.kid)),
     };

@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { generateIdentity } from '../../src/archive/age/index.js';
 import type { CompareOutcome } from '../../src/compare/compare.js';
 import type { CompareRow } from '../../src/compare/rows.js';
+import type { VerifyOutcome } from '../../src/compare/verify-restore.js';
 import { runningPod } from '../../src/components/files/discover.js';
 import { ENTANDO_API, EntandoKind } from '../../src/entando/kinds.js';
 import { podExecOk } from '../../src/kube/pod-exec.js';
@@ -69,6 +70,7 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
   const kube = ['--kubeconfig', KUBECONFIG];
   let tmp: ReturnType<typeof tempDir>;
   let keyFile: string;
+  const verified = new Map<string, VerifyOutcome>();
   const cases = [
     { name: 'postgresql', fixture: 'default', app: 'quickstart', quiesce: false },
     { name: 'mysql', fixture: 'mysql', app: 'mysql-app', quiesce: true },
@@ -134,8 +136,12 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
           '--ingress-host',
           `${c.target}.sandbox.local`,
           '--yes',
+          '--verify',
+          '-o',
+          'json',
         ]);
         expect(r.code, r.stderr + r.stdout).to.equal(0);
+        verified.set(c.name, JSON.parse(r.stdout).verify as VerifyOutcome);
         await allReady(SOURCE, c.source);
         await allReady(TARGET, c.target);
       }),
@@ -173,6 +179,23 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
         expect(pages.source).to.match(/^\d+ rows [0-9a-f]{12}$/);
         const lock = tables.find((x) => x.name === `${c.app} portdb/databasechangeloglock`)!;
         expect(lock.verdict).to.equal('expected');
+      }
+    });
+  }
+
+  for (const i of [0, 1, 2]) {
+    it(`${cases[i].name}: restore --verify finds the restored app equal to the archive`, () => {
+      const c = cases[i];
+      const v = verified.get(c.name)!;
+      expect(notEqual(v.rows)).to.deep.equal([]);
+      expect(v.equal).to.equal(true);
+      const files = v.rows.filter((x) => x.section === 'files');
+      expect(files.length).to.be.greaterThan(0);
+      for (const f of files) expect(f.source).to.match(/^\d+ entries \d+ B [0-9a-f]{12}$/);
+      if (c.name !== 'embedded') {
+        const pages = v.rows.find((x) => x.name === `${c.app} portdb/sandbox_pages`)!;
+        expect(pages.verdict).to.equal('same');
+        expect(pages.source).to.match(/^[1-9]\d* rows$/);
       }
     });
   }
@@ -268,6 +291,39 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
     expect(q.rows.find((x) => x.name === `${c.app} portdb/sandbox_pages`)!.source).to.match(
       /^\d+ rows$/,
     );
+  });
+
+  it('postgresql: restore --verify over the changed target (--existing skip) names what differs from the archive', async () => {
+    const c = cases[0];
+    const r = await runCli([
+      'restore',
+      path.join(tmp.dir, `${c.name}.tar.age`),
+      '-i',
+      keyFile,
+      ...kube,
+      '--to-context',
+      TARGET,
+      '--to-namespace',
+      c.target,
+      '--ingress-host',
+      `${c.target}.sandbox.local`,
+      '--existing',
+      'skip',
+      '--yes',
+      '--verify',
+      '-o',
+      'json',
+    ]);
+    expect(r.code, r.stderr).to.equal(1);
+    const v = JSON.parse(r.stdout).verify as VerifyOutcome;
+    // The deleted bundle is restored again; the skipped secret and the edited volume are not.
+    expect(notEqual(v.rows).map((x) => [x.section, x.name, x.verdict])).to.deep.equal([
+      ['object', `Secret ${c.target}/${c.app}-env-secret`, 'differs'],
+      ['files', `${c.app} main/protected`, 'differs'],
+      ['file', `${c.app} main/protected/private/secret-report.pdf`, 'differs'],
+      ['files', `${c.app} main/resources`, 'differs'],
+      ['file', `${c.app} main/resources/static/js/run.sh`, 'missing'],
+    ]);
   });
 
   it('user errors: the same app on both sides, an app that is not there (exit 2)', async () => {

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { decryptionKeys } from '../../archive/encryption.js';
 import type { ExistingPolicy } from '../../components/component.js';
+import { VERIFY_SCOPE, verifyRestore, verifyText } from '../../compare/verify-restore.js';
 import { OperationError, UserError } from '../../errors.js';
 import { KubeClient } from '../../kube/client.js';
 import { resolveKube } from '../../kube/kubeconfig.js';
@@ -28,6 +29,7 @@ interface RestoreArgs extends GlobalArgs, KubeArgs {
   keycloak?: KeycloakRestoreMode;
   'keycloak-url'?: string;
   'wait-timeout': number;
+  verify: boolean;
 }
 
 const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
@@ -89,6 +91,11 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           type: 'number',
           default: 600,
           describe: 'Seconds to wait for the operator to deploy what a step builds on',
+        })
+        .option('verify', {
+          type: 'boolean',
+          default: false,
+          describe: `After the restore, compare the restored app with the archive: ${VERIFY_SCOPE}; exit 1 when they differ`,
         })
         .option('yes', {
           alias: 'y',
@@ -188,10 +195,28 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           `restore failed: ${results.errors.map(formatFinding).join('; ')} (fix it and run the same restore with --existing update to finish)`,
         );
       }
+      const verified = args.verify
+        ? await verifyRestore(archive, target, mapping, {
+            parallel: args.parallel,
+            waitTimeoutMs: args['wait-timeout'] * 1000,
+            signal: ctx.io.signal,
+            progress: (m) => output.progress(m),
+          })
+        : undefined;
       output.result(
-        `restored ${archive.manifest.source.app} into ${kube.contextName}/${mapping.targetNamespace}${mapping.targetHost ? ` on host ${mapping.targetHost}` : ''}: ${done} changes`,
-        { dryRun: false, ...summary, ...(planToJson(plan) as object), warnings: results.warnings },
+        [
+          `restored ${archive.manifest.source.app} into ${kube.contextName}/${mapping.targetNamespace}${mapping.targetHost ? ` on host ${mapping.targetHost}` : ''}: ${done} changes`,
+          ...(verified ? verifyText(verified) : []),
+        ],
+        {
+          dryRun: false,
+          ...summary,
+          ...(planToJson(plan) as object),
+          warnings: results.warnings,
+          ...(verified ? { verify: verified } : {}),
+        },
       );
+      if (verified && !verified.equal) ctx.exitCode = 1;
     },
   };
 }
