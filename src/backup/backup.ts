@@ -9,7 +9,7 @@ import {
   type BackupOptions,
   type Component,
 } from '../components/component.js';
-import { StreamProgress } from '../report/progress.js';
+import { estimateStreams } from './estimate.js';
 import { resumeInterrupted, ScaleGuard } from '../kube/scale.js';
 import { Limiter } from '../util/limit.js';
 import { whenAborted } from '../util/abort.js';
@@ -70,9 +70,7 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   );
   const results = new Results();
   const options = { ...DEFAULT_BACKUP_OPTIONS, ...req.options };
-  const progress = req.output.quiet
-    ? StreamProgress.silent()
-    : new StreamProgress(req.output.stderr);
+  const progress = req.output.streamProgress();
   if (fs.existsSync(file))
     throw new UserError(`${file} already exists: choose another --file or remove it`);
   let writer: ArchiveWriter;
@@ -94,6 +92,8 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   );
   try {
     const deployments = await appDeployments(kube, app);
+    // Before any scale-down: the sizes are read in the running pods.
+    await estimateStreams(kube, app, options, progress, req.signal);
     if (options.quiesce) {
       // Honours what an earlier, killed run recorded: the original replicas, not today's 0.
       req.output.progress('quiescing: scaling the app and its plugins to 0');
@@ -136,6 +136,7 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     if (err instanceof UserError || err instanceof OperationError) throw err;
     throw new OperationError(`backup failed: ${apiErrorMessage(err)}`, { cause: err });
   } finally {
+    progress.stop();
     stopWatching();
     if (guard.active) {
       req.output.progress('scaling the app and its plugins back');

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { KeySources } from '../archive/encryption.js';
 import { Output, type OutputFormat } from '../report/output.js';
+import type { ProgressChoice } from '../report/progress.js';
 
 /** What the process gives a command: streams, environment, a terminal to ask on (or not). */
 export interface CliIo {
@@ -16,8 +17,8 @@ export class CliContext {
   exitCode = 0;
   constructor(readonly io: CliIo) {}
 
-  output(format: OutputFormat, quiet: boolean, verbose: number): Output {
-    return new Output(this.io.stdout, this.io.stderr, format, quiet, verbose);
+  output(format: OutputFormat, quiet: boolean, verbose: number, progress?: ProgressChoice): Output {
+    return new Output(this.io.stdout, this.io.stderr, format, quiet, verbose, progress);
   }
 
   /** Key sources: env, and a prompt only when stdin is a terminal. */

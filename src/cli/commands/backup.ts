@@ -6,6 +6,7 @@ import { describeKeycloak } from '../../components/keycloak/describe.js';
 import type { KeycloakSummary } from '../../components/keycloak/backup.js';
 import { resolveKube } from '../../kube/kubeconfig.js';
 import { formatFinding } from '../../report/results.js';
+import { figuresLine, keyKindOf, nextRestoreCommand, runFigures } from '../../report/summary.js';
 import type { CliContext } from '../context.js';
 import { encryptOptions, kubeOptions, type GlobalArgs, type KubeArgs } from '../options.js';
 
@@ -107,7 +108,8 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           'with a passphrase from the environment',
         ) as never,
     handler: async (args) => {
-      const output = ctx.output(args.output, args.quiet, args.verbose);
+      const started = Date.now();
+      const output = ctx.output(args.output, args.quiet, args.verbose, args.progress);
       const kube = resolveKube(args);
       const keys = await encryptionKeys(
         {
@@ -154,6 +156,8 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         bytes: d.bytes,
       }));
       const keycloak = outcome.manifest.components.keycloak as KeycloakSummary | undefined;
+      const figures = runFigures(started, bytes, outcome.results.warnings.length);
+      const next = nextRestoreCommand(outcome.file, keyKindOf(keys?.description), kube.namespace);
       output.result(
         [
           `backed up ${outcome.manifest.source.app} from ${kube.contextName}/${kube.namespace} to ${outcome.file}`,
@@ -167,6 +171,8 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           ...(outcome.results.warnings.length
             ? [`  warnings: ${outcome.results.warnings.length}`]
             : []),
+          `  ${figuresLine(figures)}`,
+          `next: ${next}`,
         ],
         {
           file: outcome.file,
@@ -178,6 +184,9 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           entries: outcome.manifest.entries.length,
           bytes,
           warnings: outcome.results.warnings,
+          seconds: figures.seconds,
+          bytesPerSecond: Math.round(figures.bytesPerSecond),
+          next,
         },
       );
     },

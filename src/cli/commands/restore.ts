@@ -7,6 +7,8 @@ import { KubeClient } from '../../kube/client.js';
 import { resolveKube } from '../../kube/kubeconfig.js';
 import { describeRef } from '../../kube/object.js';
 import { formatFinding } from '../../report/results.js';
+import { figuresLine, runFigures } from '../../report/summary.js';
+import { streamedBytes, trackRestoreProgress } from '../../restore/progress.js';
 import { planToJson, type Plan } from '../../restore/plan.js';
 import { executePlan, loadArchive, planRestore } from '../../restore/restore.js';
 import type { KeycloakRestoreMode } from '../../restore/mapping.js';
@@ -117,7 +119,8 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           'restore',
         ) as never,
     handler: async (args) => {
-      const output = ctx.output(args.output, args.quiet, args.verbose);
+      const started = Date.now();
+      const output = ctx.output(args.output, args.quiet, args.verbose, args.progress);
       if (args['ingress-host'] && !HOST.test(args['ingress-host'])) {
         throw new UserError(
           `--ingress-host ${args['ingress-host']} is not a valid DNS host name (lower case, e.g. app.example.com)`,
@@ -187,7 +190,14 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
             'restore not confirmed: pass --yes to act without a prompt (or --dry-run to see the plan only)',
           );
       }
-      await executePlan(plan, target, output, ctx.io.signal, results);
+      const progress = output.streamProgress();
+      const detach = trackRestoreProgress(archive, progress);
+      try {
+        await executePlan(plan, target, output, ctx.io.signal, results);
+      } finally {
+        detach();
+      }
+      const figures = runFigures(started, streamedBytes(progress), results.warnings.length);
       const done = plan.steps.filter((s) => s.run).length;
       if (!results.ok) {
         for (const e of results.errors) output.warn(formatFinding(e));
@@ -206,6 +216,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
       output.result(
         [
           `restored ${archive.manifest.source.app} into ${kube.contextName}/${mapping.targetNamespace}${mapping.targetHost ? ` on host ${mapping.targetHost}` : ''}: ${done} changes`,
+          `  ${figuresLine(figures)}`,
           ...(verified ? verifyText(verified) : []),
         ],
         {
@@ -213,6 +224,9 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           ...summary,
           ...(planToJson(plan) as object),
           warnings: results.warnings,
+          seconds: figures.seconds,
+          bytes: figures.bytes,
+          bytesPerSecond: Math.round(figures.bytesPerSecond),
           ...(verified ? { verify: verified } : {}),
         },
       );

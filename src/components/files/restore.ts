@@ -101,7 +101,7 @@ export async function checkEntries(
 ): Promise<void> {
   await mapLimit(group, ctx.parallel, async (a) => {
     if (signal.aborted) throw new OperationError('interrupted');
-    const stream = entryStream(ctx.archive, a.entry);
+    const stream = entryStream(ctx.archive, a.entry, 'check');
     try {
       await checkTarStream(stream, a.meta.dir);
     } catch (err) {
