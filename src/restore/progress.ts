@@ -33,7 +33,9 @@ export function trackRestoreProgress(archive: LoadedArchive, progress: StreamPro
   };
 }
 
-/** Bytes the restore read for its streams (both passes of a files tree). */
+/** Bytes of the entries the restore streamed into the target (a tree's check pass left out). */
 export function streamedBytes(progress: StreamProgress): number {
-  return Object.values(progress.totals()).reduce((n, t) => n + t.bytes, 0);
+  return Object.entries(progress.totals())
+    .filter(([name]) => !name.startsWith('check '))
+    .reduce((n, [, t]) => n + t.bytes, 0);
 }
