@@ -1,4 +1,4 @@
-import { Writable } from 'node:stream';
+import { collector } from '../util/collect.js';
 import type { BackupOptions } from '../components/component.js';
 import { discoverDatasources, entryName } from '../components/databases/discovery.js';
 import { PodExecutor, locateDbmsPod } from '../components/databases/executor.js';
@@ -32,13 +32,8 @@ async function duSizes(
   dirs: string[],
   signal?: AbortSignal,
 ): Promise<Map<string, number>> {
-  const chunks: Buffer[] = [];
-  const stdout = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk);
-      done();
-    },
-  });
+  const du = collector();
+  const stdout = du.stream;
   await podExecOk(
     kube.config,
     {
@@ -49,7 +44,7 @@ async function duSizes(
     },
     'du',
   );
-  const [unit, ...rows] = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
+  const [unit, ...rows] = du.text().split('\n').filter(Boolean);
   const out = new Map<string, number>();
   for (const r of rows) {
     const m = /^(\d+)\s+(.*)$/.exec(r);

@@ -1,4 +1,4 @@
-import { Writable } from 'node:stream';
+import { collector } from '../util/collect.js';
 import { errorMessage } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
@@ -95,19 +95,14 @@ async function readTree(
   quick: boolean,
   signal?: AbortSignal,
 ): Promise<Map<string, FileEntry>> {
-  const chunks: Buffer[] = [];
-  const stdout = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk);
-      done();
-    },
-  });
+  const out = collector();
+  const stdout = out.stream;
   await podExecOk(
     kube.config,
     { ...target, command: treeCommand(mountPath, [dir], quick), stdout, signal },
     `listing ${mountPath}/${dir}`,
   );
-  return parseTree(Buffer.concat(chunks).toString('utf8'));
+  return parseTree(out.text());
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Writable } from 'node:stream';
+import { collector } from '../../util/collect.js';
 import { withCredentials } from './credentials.js';
 import type { Datasource } from './discovery.js';
 import { credentialsFor, execFailure } from './dump.js';
@@ -19,13 +19,8 @@ export async function querySql(
   what: string,
   signal?: AbortSignal,
 ): Promise<string> {
-  const chunks: Buffer[] = [];
-  const stdout = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk);
-      done();
-    },
-  });
+  const out = collector();
+  const stdout = out.stream;
   await withCredentials(exec, credentialsFor(ds), async (dir) => {
     const remote = exec.kind === 'client-pod';
     const command =
@@ -35,7 +30,7 @@ export async function querySql(
     const r = await exec.exec(command, { stdin: [sql], stdout, signal });
     if (r.exitCode !== 0) throw execFailure(what, exec.where, r);
   });
-  return Buffer.concat(chunks).toString('utf8');
+  return out.text();
 }
 
 /** Tab-separated lines into fields, with mysql --batch's escapes (\t \n \0 \\) decoded. */
