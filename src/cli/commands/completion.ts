@@ -7,7 +7,16 @@ interface CompletionArgs extends GlobalArgs {
   shell: string;
 }
 
-const COMMANDS = ['backup', 'restore', 'inspect', 'verify', 'keygen', 'version', 'completion'];
+const COMMANDS = [
+  'backup',
+  'restore',
+  'inspect',
+  'verify',
+  'compare',
+  'keygen',
+  'version',
+  'completion',
+];
 const FLAGS = [
   '--kubeconfig',
   '--context',
@@ -28,6 +37,10 @@ const FLAGS = [
   '--dry-run',
   '--yes',
   '--existing',
+  '--verify',
+  '--to-app',
+  '--quick',
+  '--progress',
 ];
 
 /**
