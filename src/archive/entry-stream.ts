@@ -17,6 +17,8 @@ export interface ArchiveSource {
   keys: DecryptionKeys;
   /** Where each entry's members are, learnt by a verifying pass; absent: a pass per entry. */
   locations?: Map<string, MemberLocation[]>;
+  /** Told of every piece read, for progress; `purpose` is what entryStream was asked for. */
+  onBytes?: (entry: ManifestEntry, n: number, purpose: string) => void;
 }
 
 /**
@@ -26,7 +28,11 @@ export interface ArchiveSource {
  * it, stopping after its last part). The bytes are checked against the manifest's sha256 at the
  * end: a mismatch errors the stream.
  */
-export function entryStream(archive: ArchiveSource, entry: ManifestEntry): Readable {
+export function entryStream(
+  archive: ArchiveSource,
+  entry: ManifestEntry,
+  purpose = 'read',
+): Readable {
   const { file, keys, locations } = archive;
   // Small: a reader iterating it gets everything buffered concatenated (a copy) per read.
   const out = new PassThrough({ highWaterMark: 256 * 1024 });
@@ -35,6 +41,7 @@ export function entryStream(archive: ArchiveSource, entry: ManifestEntry): Reada
     for await (const piece of body) {
       if (out.destroyed) throw new Done();
       hash.update(piece);
+      archive.onBytes?.(entry, piece.length, purpose);
       if (!out.write(piece)) await waitDrain(out);
     }
   };

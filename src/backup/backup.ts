@@ -11,7 +11,7 @@ import {
   type BackupOptions,
   type Component,
 } from '../components/component.js';
-import { StreamProgress } from '../report/progress.js';
+import { estimateStreams } from './estimate.js';
 import { resumeInterrupted, ScaleGuard } from '../kube/scale.js';
 import { Limiter } from '../util/limit.js';
 import { whenAborted } from '../util/abort.js';
@@ -115,9 +115,7 @@ async function backupLocked(
     now,
   );
   const results = new Results();
-  const progress = req.output.quiet
-    ? StreamProgress.silent()
-    : new StreamProgress(req.output.stderr);
+  const progress = req.output.streamProgress();
   const encryptor = req.keys ? await req.keys.encryptor() : undefined;
   const sink = await location.create();
   req.beforeWrite?.();
@@ -134,6 +132,8 @@ async function backupLocked(
   );
   try {
     const deployments = await appDeployments(kube, app);
+    // Before any scale-down: the sizes are read in the running pods.
+    await estimateStreams(kube, app, options, progress, req.signal);
     if (options.quiesce) {
       // Honours what an earlier, killed run recorded: the original replicas, not today's 0.
       req.output.progress('quiescing: scaling the app and its plugins to 0');
@@ -176,6 +176,7 @@ async function backupLocked(
     if (err instanceof UserError || err instanceof OperationError) throw err;
     throw new OperationError(`backup failed: ${apiErrorMessage(err)}`, { cause: err });
   } finally {
+    progress.stop();
     stopWatching();
     if (guard.active) {
       req.output.progress('scaling the app and its plugins back');

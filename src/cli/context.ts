@@ -5,6 +5,7 @@ import type { ArchiveFolder, ArchiveLocation } from '../storage/location.js';
 import { resolveFolder, resolveLocation } from '../storage/resolve.js';
 import type { S3Settings } from '../storage/s3-url.js';
 import type { S3Args } from './options.js';
+import type { ProgressChoice } from '../report/progress.js';
 
 /** What the process gives a command: streams, environment, a terminal to ask on (or not). */
 export interface CliIo {
@@ -20,8 +21,8 @@ export class CliContext {
   exitCode = 0;
   constructor(readonly io: CliIo) {}
 
-  output(format: OutputFormat, quiet: boolean, verbose: number): Output {
-    return new Output(this.io.stdout, this.io.stderr, format, quiet, verbose);
+  output(format: OutputFormat, quiet: boolean, verbose: number, progress?: ProgressChoice): Output {
+    return new Output(this.io.stdout, this.io.stderr, format, quiet, verbose, progress);
   }
 
   /** Key sources: env, and a prompt only when stdin is a terminal. */

@@ -3,6 +3,7 @@ import { ArchiveError } from '../archive/errors.js';
 import { ExitCode, OperationError, UserError, errorMessage } from '../errors.js';
 import { apiErrorMessage } from '../kube/client.js';
 import { backupCommand } from './commands/backup.js';
+import { compareCommand } from './commands/compare.js';
 import { completionCommand } from './commands/completion.js';
 import { inspectCommand } from './commands/inspect.js';
 import { keygenCommand } from './commands/keygen.js';
@@ -32,6 +33,7 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     .command(restoreCommand(ctx))
     .command(inspectCommand(ctx))
     .command(verifyCommand(ctx))
+    .command(compareCommand(ctx))
     .command(listCommand(ctx))
     .command(pruneCommand(ctx))
     .command(keygenCommand(ctx))
@@ -39,7 +41,7 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     .command(completionCommand(ctx))
     .demandCommand(
       1,
-      'name a command: backup, restore, inspect, verify, list, prune, keygen, version or completion',
+      'name a command: backup, restore, inspect, verify, compare, list, prune, keygen, version or completion',
     )
     .strict()
     .recommendCommands()

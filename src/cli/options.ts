@@ -1,4 +1,5 @@
 import type { Options } from 'yargs';
+import type { ProgressChoice } from '../report/progress.js';
 
 /** kubectl's own flags, shared by every command that talks to a cluster. */
 export const kubeOptions = {
@@ -30,6 +31,12 @@ export const outputOptions = {
     describe: 'Print only the result (no progress, no warnings)',
   },
   verbose: { alias: 'v', type: 'count', describe: 'More detail on stderr (repeatable)' },
+  progress: {
+    choices: ['auto', 'bars', 'plain', 'json', 'none'] as const,
+    default: 'auto' as const,
+    describe:
+      'Byte progress of backup and restore on stderr: auto (bars on a terminal, a line every 30 s when piped), bars, plain (lines), json (one event per line), none',
+  },
 } as const satisfies Record<string, Options>;
 
 /** Keys that open an archive. */
@@ -97,6 +104,7 @@ export interface GlobalArgs {
   output: 'text' | 'json';
   quiet: boolean;
   verbose: number;
+  progress: ProgressChoice;
 }
 
 export interface KubeArgs {

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { StreamProgress, type ProgressChoice } from './progress.js';
 
 export type OutputFormat = 'text' | 'json';
 
@@ -13,7 +14,24 @@ export class Output {
     readonly format: OutputFormat,
     readonly quiet: boolean,
     readonly verbosity: number,
+    readonly progressChoice: ProgressChoice = 'auto',
   ) {}
+
+  private bars?: StreamProgress;
+
+  /**
+   * The byte progress of a backup or restore (--progress); while it draws bars, messages and
+   * warnings are printed above them. Stop it when done.
+   */
+  streamProgress(): StreamProgress {
+    this.bars = StreamProgress.for(this.progressChoice, this.stderr, this.quiet);
+    return this.bars;
+  }
+
+  private line(text: string): void {
+    if (this.bars?.drawing || this.bars?.mode === 'json') this.bars.log(text);
+    else this.stderr.write(`${text}\n`);
+  }
 
   /** The command's result: JSON document, or text lines. */
   result(text: string | string[], json: unknown): void {
@@ -28,15 +46,15 @@ export class Output {
   /** A progress line for people watching a terminal. */
   progress(message: string): void {
     if (this.quiet || !this.stderr.isTTY) return;
-    this.stderr.write(`${message}\n`);
+    this.line(message);
   }
 
   /** Detail shown with -v. */
   debug(message: string): void {
-    if (this.verbosity > 0) this.stderr.write(`${message}\n`);
+    if (this.verbosity > 0) this.line(message);
   }
 
   warn(message: string): void {
-    if (!this.quiet) this.stderr.write(`warning: ${message}\n`);
+    if (!this.quiet) this.line(`warning: ${message}`);
   }
 }

@@ -139,6 +139,7 @@ describe('release: npm run release builds five platforms and a Krew manifest tha
       'restore',
       'inspect',
       'verify',
+      'compare',
       'keygen',
       'version',
       'completion',

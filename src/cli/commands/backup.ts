@@ -6,6 +6,7 @@ import { describeKeycloak } from '../../components/keycloak/describe.js';
 import type { KeycloakSummary } from '../../components/keycloak/backup.js';
 import { resolveKube } from '../../kube/kubeconfig.js';
 import { formatFinding } from '../../report/results.js';
+import { figuresLine, keyKindOf, nextRestoreCommand, runFigures } from '../../report/summary.js';
 import type { CliContext } from '../context.js';
 import {
   encryptOptions,
@@ -120,7 +121,8 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           'streamed into S3 (credentials from the AWS SDK chain: env, AWS_PROFILE, ~/.aws)',
         ) as never,
     handler: async (args) => {
-      const output = ctx.output(args.output, args.quiet, args.verbose);
+      const started = Date.now();
+      const output = ctx.output(args.output, args.quiet, args.verbose, args.progress);
       const kube = resolveKube(args);
       const keys = await encryptionKeys(
         {
@@ -170,6 +172,8 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         bytes: d.bytes,
       }));
       const keycloak = outcome.manifest.components.keycloak as KeycloakSummary | undefined;
+      const figures = runFigures(started, bytes, outcome.results.warnings.length);
+      const next = nextRestoreCommand(outcome.file, keyKindOf(keys?.description), kube.namespace);
       output.result(
         [
           `backed up ${outcome.manifest.source.app} from ${kube.contextName}/${kube.namespace} to ${outcome.file}`,
@@ -183,6 +187,8 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           ...(outcome.results.warnings.length
             ? [`  warnings: ${outcome.results.warnings.length}`]
             : []),
+          `  ${figuresLine(figures)}`,
+          `next: ${next}`,
         ],
         {
           file: outcome.file,
@@ -194,6 +200,9 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           entries: outcome.manifest.entries.length,
           bytes,
           warnings: outcome.results.warnings,
+          seconds: figures.seconds,
+          bytesPerSecond: Math.round(figures.bytesPerSecond),
+          next,
         },
       );
     },

@@ -12,6 +12,7 @@ const COMMANDS = [
   'restore',
   'inspect',
   'verify',
+  'compare',
   'list',
   'prune',
   'keygen',
@@ -38,6 +39,10 @@ const FLAGS = [
   '--dry-run',
   '--yes',
   '--existing',
+  '--verify',
+  '--to-app',
+  '--quick',
+  '--progress',
 ];
 
 /**

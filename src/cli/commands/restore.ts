@@ -1,11 +1,14 @@
 import type { CommandModule } from 'yargs';
 import { decryptionKeys } from '../../archive/encryption.js';
 import type { ExistingPolicy } from '../../components/component.js';
+import { VERIFY_SCOPE, verifyRestore, verifyText } from '../../compare/verify-restore.js';
 import { OperationError, UserError } from '../../errors.js';
 import { KubeClient } from '../../kube/client.js';
 import { resolveKube } from '../../kube/kubeconfig.js';
 import { describeRef } from '../../kube/object.js';
 import { formatFinding } from '../../report/results.js';
+import { figuresLine, runFigures } from '../../report/summary.js';
+import { streamedBytes, trackRestoreProgress } from '../../restore/progress.js';
 import { planToJson, type Plan } from '../../restore/plan.js';
 import { executePlan, loadArchive, planRestore } from '../../restore/restore.js';
 import type { KeycloakRestoreMode } from '../../restore/mapping.js';
@@ -36,6 +39,7 @@ interface RestoreArgs extends GlobalArgs, KubeArgs, S3Args {
   keycloak?: KeycloakRestoreMode;
   'keycloak-url'?: string;
   'wait-timeout': number;
+  verify: boolean;
 }
 
 const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
@@ -110,6 +114,11 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           default: 600,
           describe: 'Seconds to wait for the operator to deploy what a step builds on',
         })
+        .option('verify', {
+          type: 'boolean',
+          default: false,
+          describe: `After the restore, compare the restored app with the archive: ${VERIFY_SCOPE}; exit 1 when they differ`,
+        })
         .option('yes', {
           alias: 'y',
           type: 'boolean',
@@ -130,7 +139,8 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           'restore',
         ) as never,
     handler: async (args) => {
-      const output = ctx.output(args.output, args.quiet, args.verbose);
+      const started = Date.now();
+      const output = ctx.output(args.output, args.quiet, args.verbose, args.progress);
       if (args['ingress-host'] && !HOST.test(args['ingress-host'])) {
         throw new UserError(
           `--ingress-host ${args['ingress-host']} is not a valid DNS host name (lower case, e.g. app.example.com)`,
@@ -202,10 +212,17 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
             'restore not confirmed: pass --yes to act without a prompt (or --dry-run to see the plan only)',
           );
       }
-      await executePlan(plan, target, output, ctx.io.signal, results, {
-        namespace: mapping.targetNamespace,
-        app: archive.manifest.source.app,
-      });
+      const progress = output.streamProgress();
+      const detach = trackRestoreProgress(archive, progress);
+      try {
+        await executePlan(plan, target, output, ctx.io.signal, results, {
+          namespace: mapping.targetNamespace,
+          app: archive.manifest.source.app,
+        });
+      } finally {
+        detach();
+      }
+      const figures = runFigures(started, streamedBytes(progress), results.warnings.length);
       const done = plan.steps.filter((s) => s.run).length;
       if (!results.ok) {
         for (const e of results.errors) output.warn(formatFinding(e));
@@ -213,10 +230,32 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           `restore failed: ${results.errors.map(formatFinding).join('; ')} (fix it and run the same restore with --existing update to finish)`,
         );
       }
+      const verified = args.verify
+        ? await verifyRestore(archive, target, mapping, {
+            parallel: args.parallel,
+            waitTimeoutMs: args['wait-timeout'] * 1000,
+            signal: ctx.io.signal,
+            progress: (m) => output.progress(m),
+          })
+        : undefined;
       output.result(
-        `restored ${archive.manifest.source.app} into ${kube.contextName}/${mapping.targetNamespace}${mapping.targetHost ? ` on host ${mapping.targetHost}` : ''}: ${done} changes`,
-        { dryRun: false, ...summary, ...(planToJson(plan) as object), warnings: results.warnings },
+        [
+          `restored ${archive.manifest.source.app} into ${kube.contextName}/${mapping.targetNamespace}${mapping.targetHost ? ` on host ${mapping.targetHost}` : ''}: ${done} changes`,
+          `  ${figuresLine(figures)}`,
+          ...(verified ? verifyText(verified) : []),
+        ],
+        {
+          dryRun: false,
+          ...summary,
+          ...(planToJson(plan) as object),
+          warnings: results.warnings,
+          seconds: figures.seconds,
+          bytes: figures.bytes,
+          bytesPerSecond: Math.round(figures.bytesPerSecond),
+          ...(verified ? { verify: verified } : {}),
+        },
       );
+      if (verified && !verified.equal) ctx.exitCode = 1;
     },
   };
 }

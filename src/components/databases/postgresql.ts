@@ -70,6 +70,21 @@ export function psqlCommand(ds: Datasource, dir: string, remote: boolean): strin
   ]);
 }
 
+/** psql reading SQL on stdin and printing unaligned, tab-separated rows (no headers). */
+export function psqlQueryCommand(ds: Datasource, dir: string, remote: boolean): string[] {
+  return wrap(dir, 'psql', [
+    ...connection(ds, remote),
+    '-X',
+    '-q',
+    '-A',
+    '-t',
+    '-F',
+    '\t',
+    '-v',
+    'ON_ERROR_STOP=1',
+  ]);
+}
+
 export const pgIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 export const pgLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 

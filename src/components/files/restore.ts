@@ -103,7 +103,7 @@ export async function checkEntries(
 ): Promise<void> {
   await mapLimit(group, ctx.parallel, async (a) => {
     if (signal.aborted) throw new OperationError('interrupted');
-    const stream = entryStream(ctx.archive, a.entry);
+    const stream = entryStream(ctx.archive, a.entry, 'check');
     try {
       a.sparse = (await checkTarStream(stream, a.meta.dir)).sparse > 0;
     } catch (err) {
