@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { generateIdentity } from '../../src/archive/age/index.js';
 import type { CompareOutcome } from '../../src/compare/compare.js';
 import type { CompareRow } from '../../src/compare/rows.js';
 import type { VerifyOutcome } from '../../src/compare/verify-restore.js';
@@ -10,7 +8,7 @@ import { runningPod } from '../../src/components/files/discover.js';
 import { ENTANDO_API, EntandoKind } from '../../src/entando/kinds.js';
 import { podExecOk } from '../../src/kube/pod-exec.js';
 import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tmp.js';
+import { Scenario } from '../helpers/scenario.js';
 import {
   applyFixture,
   client,
@@ -66,10 +64,9 @@ const notEqual = (rows: CompareRow[]) =>
 describe('e2e: compare, two live apps after a backup and restore', function () {
   this.timeout(20 * 60_000);
   const suffix = randomSuffix();
-  const id = generateIdentity();
+  let scenario: Scenario;
   const kube = ['--kubeconfig', KUBECONFIG];
-  let tmp: ReturnType<typeof tempDir>;
-  let keyFile: string;
+  let tmp: Scenario['tmp'];
   const verified = new Map<string, VerifyOutcome>();
   const cases = [
     { name: 'postgresql', fixture: 'default', app: 'quickstart', quiesce: false },
@@ -101,41 +98,20 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
 
   before(async () => {
     requireSandbox();
-    tmp = tempDir();
-    keyFile = path.join(tmp.dir, 'key.txt');
-    fs.writeFileSync(keyFile, `${id.identity}\n`);
+    scenario = new Scenario();
+    tmp = scenario.tmp;
     await Promise.all(
       cases.map(async (c) => {
         await applyFixture(`sandbox/fixtures/${c.fixture}.yaml`, SOURCE, c.source);
         const file = path.join(tmp.dir, `${c.name}.tar.age`);
-        const b = await runCli([
-          'backup',
+        const b = await scenario.backup(SOURCE, c.source, file, [
           c.app,
-          ...kube,
-          '--context',
-          SOURCE,
-          '-n',
-          c.source,
-          '-r',
-          id.recipient,
-          '-f',
-          file,
           ...(c.quiesce ? ['--quiesce'] : []),
         ]);
         expect(b.code, b.stderr).to.equal(0);
-        const r = await runCli([
-          'restore',
-          file,
-          '-i',
-          keyFile,
-          ...kube,
-          '--to-context',
-          TARGET,
-          '--to-namespace',
-          c.target,
+        const r = await scenario.restore(file, TARGET, c.target, [
           '--ingress-host',
           `${c.target}.sandbox.local`,
-          '--yes',
           '--verify',
           '-o',
           'json',
@@ -295,21 +271,11 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
 
   it('postgresql: restore --verify over the changed target (--existing skip) names what differs from the archive', async () => {
     const c = cases[0];
-    const r = await runCli([
-      'restore',
-      path.join(tmp.dir, `${c.name}.tar.age`),
-      '-i',
-      keyFile,
-      ...kube,
-      '--to-context',
-      TARGET,
-      '--to-namespace',
-      c.target,
+    const r = await scenario.restore(path.join(tmp.dir, `${c.name}.tar.age`), TARGET, c.target, [
       '--ingress-host',
       `${c.target}.sandbox.local`,
       '--existing',
       'skip',
-      '--yes',
       '--verify',
       '-o',
       'json',

@@ -22,7 +22,7 @@ import {
   spawnCli,
   uploadsUnder,
 } from '../helpers/s3.js';
-import { tempDir } from '../helpers/tmp.js';
+import { Scenario } from '../helpers/scenario.js';
 import {
   applyFixture,
   deleteNamespace,
@@ -72,9 +72,9 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
   const sourceNs = `e2e-s3-${suffix}`;
   const targetNs = `e2e-s3-r-${suffix}`;
   const prefix = `e2e-${suffix}/`;
-  const id = generateIdentity();
+  let scenario: Scenario;
   const kube = ['--kubeconfig', KUBECONFIG];
-  let tmp: ReturnType<typeof tempDir>;
+  let tmp: Scenario['tmp'];
   let keyFile: string;
   let env: NodeJS.ProcessEnv;
   let s3: S3Client;
@@ -82,10 +82,11 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
 
   before(async () => {
     requireSandbox();
-    tmp = tempDir();
-    keyFile = path.join(tmp.dir, 'key.txt');
-    fs.writeFileSync(keyFile, `${id.identity}\n`);
+    scenario = new Scenario();
+    tmp = scenario.tmp;
+    keyFile = scenario.keyFile;
     env = await s3Env();
+    scenario.env = { ...env, KUBECTL_ENTANDO_S3_PART_MB: '5' };
     s3 = await s3Admin();
     await applyFixture('sandbox/fixtures/default.yaml', SOURCE, sourceNs);
   });
@@ -101,23 +102,10 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
 
   it('backs up straight into a prefix (multipart, nothing on local disk) and restores from it into the other cluster: equal', async () => {
     const cwd = fs.readdirSync(process.cwd());
-    const backup = await runCli(
-      [
-        'backup',
-        ...kube,
-        '--context',
-        SOURCE,
-        '-n',
-        sourceNs,
-        '-r',
-        id.recipient,
-        '-f',
-        `s3://${BUCKET}/${prefix}`,
-        '-o',
-        'json',
-      ],
-      { ...env, KUBECTL_ENTANDO_S3_PART_MB: '5' },
-    );
+    const backup = await scenario.backup(SOURCE, sourceNs, `s3://${BUCKET}/${prefix}`, [
+      '-o',
+      'json',
+    ]);
     expect(backup.code, backup.stderr).to.equal(0);
     const out = JSON.parse(backup.stdout);
     archiveUrl = out.file;
@@ -129,21 +117,7 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
     expect(await uploadsUnder(s3, prefix)).to.deep.equal([]);
     expect(fs.readdirSync(process.cwd())).to.deep.equal(cwd);
 
-    const again = await runCli(
-      [
-        'backup',
-        ...kube,
-        '--context',
-        SOURCE,
-        '-n',
-        sourceNs,
-        '-r',
-        id.recipient,
-        '-f',
-        archiveUrl,
-      ],
-      env,
-    );
+    const again = await scenario.backup(SOURCE, sourceNs, archiveUrl);
     expect(again.code).to.equal(2);
     expect(again.stderr).to.match(/already exists: choose another key/);
 
@@ -157,23 +131,10 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
     expect(verify.code, verify.stderr).to.equal(0);
     expect(verify.stdout).to.match(/^ok: s3:\/\//);
 
-    const restore = await runCli(
-      [
-        'restore',
-        archiveUrl,
-        '-i',
-        keyFile,
-        ...kube,
-        '--to-context',
-        TARGET,
-        '--to-namespace',
-        targetNs,
-        '--ingress-host',
-        `${targetNs}.sandbox.local`,
-        '--yes',
-      ],
-      env,
-    );
+    const restore = await scenario.restore(archiveUrl, TARGET, targetNs, [
+      '--ingress-host',
+      `${targetNs}.sandbox.local`,
+    ]);
     expect(restore.code, restore.stderr).to.equal(0);
     const [source, restored] = [await state(SOURCE, sourceNs), await state(TARGET, targetNs)];
     expect(Object.keys(source.databases)).to.have.length.greaterThan(0);
@@ -200,12 +161,17 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
     fs.mkdirSync(dir);
     for (const [app, name, days] of made) {
       const at = new Date(now - days * DAY);
-      await syntheticArchive(resolveLocation(`${folder}${name}`, settings), app, at, id.recipient);
+      await syntheticArchive(
+        resolveLocation(`${folder}${name}`, settings),
+        app,
+        at,
+        scenario.id.recipient,
+      );
       await syntheticArchive(
         resolveLocation(path.join(dir, name), settings),
         app,
         at,
-        id.recipient,
+        scenario.id.recipient,
       );
     }
     // Not ours, or not readable with the key given: never deleted.
@@ -301,7 +267,7 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
         '-n',
         sourceNs,
         '-r',
-        id.recipient,
+        scenario.id.recipient,
         '-f',
         `s3://${BUCKET}/${key}`,
       ],
@@ -352,7 +318,18 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
   it('wrong keys, a missing bucket, a denied identity, a dead endpoint, a non-archive: one line each', async () => {
     const backup = (url: string, e: NodeJS.ProcessEnv) =>
       runCli(
-        ['backup', ...kube, '--context', SOURCE, '-n', sourceNs, '-r', id.recipient, '-f', url],
+        [
+          'backup',
+          ...kube,
+          '--context',
+          SOURCE,
+          '-n',
+          sourceNs,
+          '-r',
+          scenario.id.recipient,
+          '-f',
+          url,
+        ],
         e,
       );
     const key = `s3://${BUCKET}/${prefix}refused.tar.age`;

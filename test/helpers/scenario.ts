@@ -17,6 +17,8 @@ export class Scenario {
   readonly tmp = tempDir();
   readonly id = generateIdentity();
   readonly keyFile = path.join(this.tmp.dir, 'key.txt');
+  /** Environment of every run (e.g. the S3 server's AWS_* variables). */
+  env: NodeJS.ProcessEnv = {};
 
   constructor() {
     fs.writeFileSync(this.keyFile, `${this.id.identity}\n`, { mode: 0o600 });
@@ -28,20 +30,23 @@ export class Scenario {
 
   /** `backup` of the only app of `namespace`, encrypted to this scenario's identity. */
   backup(context: string, namespace: string, file: string, extra: string[] = []): Promise<CliRun> {
-    return runCli([
-      'backup',
-      '--kubeconfig',
-      KUBECONFIG,
-      '--context',
-      context,
-      '-n',
-      namespace,
-      '-r',
-      this.id.recipient,
-      '-f',
-      file,
-      ...extra,
-    ]);
+    return runCli(
+      [
+        'backup',
+        '--kubeconfig',
+        KUBECONFIG,
+        '--context',
+        context,
+        '-n',
+        namespace,
+        '-r',
+        this.id.recipient,
+        '-f',
+        file,
+        ...extra,
+      ],
+      this.env,
+    );
   }
 
   /** `restore --yes` into `namespace` of `context` (add --dry-run, -o json... in `extra`). */
@@ -52,20 +57,23 @@ export class Scenario {
     extra: string[] = [],
     kubeconfig = KUBECONFIG,
   ): Promise<CliRun> {
-    return runCli([
-      'restore',
-      file,
-      '--kubeconfig',
-      kubeconfig,
-      '--to-context',
-      context,
-      '--to-namespace',
-      namespace,
-      '-i',
-      this.keyFile,
-      '--yes',
-      ...extra,
-    ]);
+    return runCli(
+      [
+        'restore',
+        file,
+        '--kubeconfig',
+        kubeconfig,
+        '--to-context',
+        context,
+        '--to-namespace',
+        namespace,
+        '-i',
+        this.keyFile,
+        '--yes',
+        ...extra,
+      ],
+      this.env,
+    );
   }
 
   cleanup(): void {
