@@ -128,6 +128,7 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
     for (const c of cases) {
       await deleteNamespace(SOURCE, c.source).catch(() => undefined);
       await deleteNamespace(TARGET, c.target).catch(() => undefined);
+      await deleteNamespace(TARGET, c.source).catch(() => undefined); // its `-ecr`, restored
     }
   });
 

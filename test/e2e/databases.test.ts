@@ -148,6 +148,8 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
       [TARGET, cutTarget],
       [SOURCE, extNs],
       [TARGET, extTarget],
+      // Restores keep the repository namespace `<source>-ecr` of default.yaml's third bundle.
+      [TARGET, pgNs],
     ]) {
       await deleteNamespace(ctx, ns).catch(() => undefined);
     }

@@ -290,6 +290,7 @@ describe('e2e: files, failures', function () {
     tmp?.cleanup();
     await deleteNamespace(SOURCE, sourceNs).catch(() => undefined);
     await deleteNamespace(TARGET, targetNs).catch(() => undefined);
+    await deleteNamespace(TARGET, sourceNs).catch(() => undefined); // its `-ecr`, restored
   });
 
   it('a tar that streams, then exits non-zero, fails the backup with its stderr', async () => {

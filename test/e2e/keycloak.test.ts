@@ -124,6 +124,7 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
       [TARGET, targetNs],
       [TARGET, skipNs],
       [TARGET, keepNs],
+      [TARGET, sourceNs], // its `-ecr`, restored under the same name
     ]) {
       await deleteNamespace(ctx, ns).catch(() => undefined);
     }

@@ -98,6 +98,7 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
     }
     await deleteNamespace(SOURCE, sourceNs).catch(() => undefined);
     await deleteNamespace(TARGET, targetNs).catch(() => undefined);
+    await deleteNamespace(TARGET, sourceNs).catch(() => undefined); // its `-ecr`, restored
   });
 
   it('backs up straight into a prefix (multipart, nothing on local disk) and restores from it into the other cluster: equal', async () => {
