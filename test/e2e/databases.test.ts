@@ -331,6 +331,9 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
         cutTarget,
         '--ingress-host',
         `cut-${suffix}.db.sandbox.local`,
+        // default.yaml's third bundle lives in <ns>-ecr, restored once already (same name).
+        '--namespace-map',
+        `${pgNs}-ecr=${cutTarget}-ecr`,
         '--yes',
       ],
       { stdout, stderr, env: { PATH: process.env.PATH }, signal: controller.signal },
@@ -347,6 +350,8 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
       pgArchive,
       cutTarget,
       `cut-${suffix}.db.sandbox.local`,
+      '--namespace-map',
+      `${pgNs}-ecr=${cutTarget}-ecr`,
       '--existing',
       'update',
     );
@@ -389,7 +394,13 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
     await source.create({
       apiVersion: 'entando.org/v1',
       kind: 'EntandoApp',
-      metadata: { name: 'ext', namespace: extNs },
+      // No realm needed here (as the fixtures' --no-keycloak): no Keycloak JVM, and no component
+      // manager stand-in whose post-init would deploy its bootstrap bundle in the target too.
+      metadata: {
+        name: 'ext',
+        namespace: extNs,
+        annotations: { 'sandbox.entando.org/keycloak': 'none' },
+      },
       spec: {
         dbms: 'none',
         ingressHostName: `ext-${suffix}.db.sandbox.local`,

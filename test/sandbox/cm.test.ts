@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { DENIED } from '../../sandbox/cm/auth.js';
+import { KeycloakAdmin } from '../../src/components/keycloak/admin.js';
 import {
   connect,
   deToken,
@@ -88,19 +89,26 @@ describe('component manager stand-in (sandbox)', function () {
         : undefined,
     );
     admin = conn.cm.withToken(await deToken(kc, conn, ns, APP));
-    const de = JSON.parse(
-      await kubectl(SOURCE, ['-n', ns, 'get', 'secret', `${APP}-de-secret`, '-o', 'json']),
+    user = conn.cm.withToken(await userToken());
+  }
+
+  const secretValues = async (name: string) => {
+    const sec = JSON.parse(
+      await kubectl(SOURCE, ['-n', ns, 'get', 'secret', name, '-o', 'json']),
     ) as { data: Record<string, string> };
-    const d = (k: string) => Buffer.from(de.data[k], 'base64').toString('utf8');
-    user = conn.cm.withToken(
-      await passwordToken(
-        conn.keycloakBase,
-        'entando',
-        d('clientId'),
-        d('clientSecret'),
-        userName(0),
-        userPassword(SEED, 0),
-      ),
+    return (k: string) => Buffer.from(sec.data[k], 'base64').toString('utf8');
+  };
+
+  /** A fixture user's token, through the `<app>-de` client (direct access grants). */
+  async function userToken(): Promise<string> {
+    const d = await secretValues(`${APP}-de-secret`);
+    return passwordToken(
+      conn.keycloakBase,
+      'entando',
+      d('clientId'),
+      d('clientSecret'),
+      userName(0),
+      userPassword(SEED, 0),
     );
   }
 
@@ -221,6 +229,19 @@ keycloak: { users: 2, otpUsers: 0, groups: 1 }
   });
 
   it('403 on writes for a user without <app>:superuser; reads are allowed', async () => {
+    // The fixture's users have no realm default roles: no `account` audience, so 401.
+    expect((await user.call('GET', '/components')).status).to.equal(401);
+    const a = await secretValues('default-sso-in-namespace-admin-secret');
+    const kcAdmin = new KeycloakAdmin(conn.keycloakBase, {
+      username: a('username'),
+      password: a('password'),
+    });
+    const [u] = await kcAdmin.get<{ id: string }[]>(
+      `/realms/entando/users?username=${userName(0)}&exact=true`,
+    );
+    const role = await kcAdmin.get('/realms/entando/roles/default-roles-entando');
+    await kcAdmin.call('POST', `/realms/entando/users/${u.id}/role-mappings/realm`, [role]);
+    user = conn.cm.withToken(await userToken());
     expect((await user.call('GET', '/components')).status).to.equal(200);
     const r = await install(user, widgets, { version: '1.0.0' });
     expect(r.status).to.equal(403);
@@ -235,7 +256,9 @@ keycloak: { users: 2, otpUsers: 0, groups: 1 }
     }>('GET', '/components');
     const byCode = new Map(list.body.payload.map((b) => [b.code, b]));
     expect(byCode.get(BOOTSTRAP)?.installed).to.equal(true);
-    expect(byCode.get(bundleCode('cm-ecr', url('cm-ecr')))?.installed).to.equal(false);
+    // Installed by `fixture apply` from the repository namespace <ns>-ecr.
+    expect(byCode.get(bundleCode('cm-ecr', url('cm-ecr')))?.installed).to.equal(true);
+    expect(byCode.get(widgets)?.installed).to.equal(false);
     expect(byCode.get(ms)?.installed).to.equal(true); // installed by `fixture apply`
     expect(list.body.metaData.totalItems).to.equal(list.body.payload.length);
   });
