@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { apiErrorMessage, isStatus } from '../../kube/client.js';
 import { describeRef, refOf, type KubeObject } from '../../kube/object.js';
 import { phaseOfKind, PHASES } from '../../restore/order.js';
@@ -96,11 +97,32 @@ async function namespaceStep(ctx: PlanContext, ns: string): Promise<PlanStep> {
   return { ...base, action: 'create', reason: why, run: (c) => createObject(c, object) };
 }
 
+/**
+ * Whether an object that appeared in the target meanwhile is the one we would create: same spec,
+ * and every label and annotation of ours with the same value. E.g. the EntandoDeBundle of the
+ * component manager's post-init (entando-epc-bootstrap), which the target's CM deploys as soon as
+ * the restored app is up, exactly as the source's did.
+ */
+function sameContent(existing: KubeObject, ours: KubeObject): boolean {
+  const sub = (mine?: Record<string, string>, theirs?: Record<string, string>) =>
+    Object.entries(mine ?? {}).every(([k, v]) => theirs?.[k] === v);
+  return (
+    isDeepStrictEqual(existing.spec, ours.spec) &&
+    sub(ours.metadata.labels, existing.metadata.labels) &&
+    sub(ours.metadata.annotations, existing.metadata.annotations)
+  );
+}
+
 async function createObject(ctx: StepContext, object: KubeObject): Promise<void> {
   try {
     await ctx.target.create(object);
   } catch (err) {
     if (isStatus(err, 409)) {
+      const existing = await ctx.target.get(refOf(object)).catch(() => undefined);
+      if (existing && sameContent(existing, object)) {
+        ctx.progress(`${describeRef(refOf(object))} appeared meanwhile, identical: kept`);
+        return;
+      }
       throw new Error(
         `${describeRef(refOf(object))} appeared in the target meanwhile: run again with --existing update or skip`,
       );
