@@ -103,7 +103,7 @@ async function namespaceStep(ctx: PlanContext, ns: string): Promise<PlanStep> {
  * component manager's post-init (entando-epc-bootstrap), which the target's CM deploys as soon as
  * the restored app is up, exactly as the source's did.
  */
-function sameContent(existing: KubeObject, ours: KubeObject): boolean {
+export function sameContent(existing: KubeObject, ours: KubeObject): boolean {
   const sub = (mine?: Record<string, string>, theirs?: Record<string, string>) =>
     Object.entries(mine ?? {}).every(([k, v]) => theirs?.[k] === v);
   return (
