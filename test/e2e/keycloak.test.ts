@@ -249,6 +249,9 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
     const r = await scenario.restore(archive, TARGET, skipNs, [
       '--ingress-host',
       `skip-${suffix}.sandbox.local`,
+      // default.yaml's third bundle lives in <ns>-ecr, already restored once under that name.
+      '--namespace-map',
+      `${sourceNs}-ecr=${skipNs}-ecr`,
       '--keycloak',
       'skip',
       '-o',
@@ -292,6 +295,8 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
     const r = await scenario.restore(archive, TARGET, keepNs, [
       '--ingress-host',
       keepHost,
+      '--namespace-map',
+      `${sourceNs}-ecr=${keepNs}-ecr`,
       '--keycloak',
       'keep',
       '--keycloak-url',
