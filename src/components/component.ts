@@ -10,6 +10,7 @@ import type { ArchiveSource } from '../archive/entry-stream.js';
 import type { StreamProgress } from '../report/progress.js';
 import type { Limiter } from '../util/limit.js';
 import type { AccessNeed } from '../kube/access.js';
+import type { HeaderCheckOutcome } from './files/precheck.js';
 
 /** What every component's backup sees. */
 /** Choices of the user that shape a backup. */
@@ -61,6 +62,8 @@ export interface BackupContext {
 export interface LoadedArchive extends ArchiveSource {
   manifest: Manifest;
   objects: KubeObject[];
+  /** Tar header checks of the files trees made by the verifying pass, by entry path. */
+  headerChecks?: Map<string, HeaderCheckOutcome>;
 }
 
 /** What to do with an object that already exists in the target. */

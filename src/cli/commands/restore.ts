@@ -10,6 +10,7 @@ import { formatFinding } from '../../report/results.js';
 import { figuresLine, runFigures } from '../../report/summary.js';
 import { streamedBytes, trackRestoreProgress } from '../../restore/progress.js';
 import { planToJson, type Plan } from '../../restore/plan.js';
+import { Timings } from '../../report/timings.js';
 import { executePlan, loadArchive, planRestore } from '../../restore/restore.js';
 import type { KeycloakRestoreMode } from '../../restore/mapping.js';
 import type { CliContext } from '../context.js';
@@ -156,27 +157,32 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         { identity: args.identity, passphraseFile: args['passphrase-file'] },
         ctx.keySources(),
       );
-      const archive = await loadArchive(ctx.location(args.archive, args, output), keys);
+      const timings = new Timings();
+      const archive = await timings.time('verify pass (decrypt, sha256, tar headers)', () =>
+        loadArchive(ctx.location(args.archive, args, output), keys, { checkTrees: true }),
+      );
       const kube = resolveKube({
         kubeconfig: args.kubeconfig,
         context: args['to-context'] ?? args.context,
       });
       const target = new KubeClient(kube.config);
-      const { plan, mapping, results } = await planRestore({
-        archive,
-        target,
-        targetContext: kube.contextName,
-        targetNamespace: args['to-namespace'] ?? args.namespace,
-        namespaceMap,
-        ingressHost: args['ingress-host'],
-        existing: args.existing,
-        parallel: args.parallel,
-        dbClientImage: args['db-client-image'],
-        volumePodImage: args['volume-pod-image'],
-        keycloak: args.keycloak,
-        keycloakUrl: args['keycloak-url'],
-        waitTimeoutMs: args['wait-timeout'] * 1000,
-      });
+      const { plan, mapping, results } = await timings.time('plan and preflight', () =>
+        planRestore({
+          archive,
+          target,
+          targetContext: kube.contextName,
+          targetNamespace: args['to-namespace'] ?? args.namespace,
+          namespaceMap,
+          ingressHost: args['ingress-host'],
+          existing: args.existing,
+          parallel: args.parallel,
+          dbClientImage: args['db-client-image'],
+          volumePodImage: args['volume-pod-image'],
+          keycloak: args.keycloak,
+          keycloakUrl: args['keycloak-url'],
+          waitTimeoutMs: args['wait-timeout'] * 1000,
+        }),
+      );
       const summary = {
         archive: args.archive,
         source: archive.manifest.source,
@@ -215,10 +221,18 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
       const progress = output.streamProgress();
       const detach = trackRestoreProgress(archive, progress);
       try {
-        await executePlan(plan, target, output, ctx.io.signal, results, {
-          namespace: mapping.targetNamespace,
-          app: archive.manifest.source.app,
-        });
+        await executePlan(
+          plan,
+          target,
+          output,
+          ctx.io.signal,
+          results,
+          {
+            namespace: mapping.targetNamespace,
+            app: archive.manifest.source.app,
+          },
+          timings,
+        );
       } finally {
         detach();
       }
@@ -252,6 +266,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           seconds: figures.seconds,
           bytes: figures.bytes,
           bytesPerSecond: Math.round(figures.bytesPerSecond),
+          timings: { seconds: figures.seconds, phases: timings.toJson() },
           ...(verified ? { verify: verified } : {}),
         },
       );

@@ -9,7 +9,8 @@ import { podExecOk } from '../../kube/pod-exec.js';
 import { resumeInterrupted, ScaleGuard } from '../../kube/scale.js';
 import { DEFAULT_VOLUME_POD_IMAGE, VolumePod } from '../../kube/volume-pod.js';
 import { formatBytes } from '../../report/progress.js';
-import type { PlanStep, StepContext } from '../../restore/plan.js';
+import { timed, type PlanStep, type StepContext } from '../../restore/plan.js';
+import type { Timings } from '../../report/timings.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
@@ -95,17 +96,35 @@ export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
   return steps;
 }
 
-/** Reads each entry once and refuses the whole step if any header is unsafe. */
+/**
+ * Refuses the whole step if any header is unsafe: from the check the verifying pass made
+ * (LoadedArchive.headerChecks), else by reading each entry once.
+ */
 export async function checkEntries(
   ctx: PlanContext,
   group: ArchivedFiles[],
   signal: AbortSignal,
+  timings?: Timings,
 ): Promise<void> {
   await mapLimit(group, ctx.parallel, async (a) => {
     if (signal.aborted) throw new OperationError('interrupted');
-    const stream = entryStream(ctx.archive, a.entry, 'check');
+    const pre = ctx.archive.headerChecks?.get(a.entry.path);
     try {
-      a.sparse = (await checkTarStream(stream, a.meta.dir)).sparse > 0;
+      if (pre && pre.root === a.meta.dir) {
+        if (pre.error) throw pre.error;
+        a.sparse = pre.result!.sparse > 0;
+        return;
+      }
+      const stream = entryStream(ctx.archive, a.entry, 'check');
+      try {
+        const check = () => checkTarStream(stream, a.meta.dir);
+        const result = await (timings
+          ? timings.time(`check tar headers of ${a.meta.dir} (${a.meta.owner.name})`, check)
+          : check());
+        a.sparse = result.sparse > 0;
+      } finally {
+        stream.destroy();
+      }
     } catch (err) {
       if (err instanceof UnsafeEntryError) {
         throw new ArchiveError(
@@ -114,8 +133,6 @@ export async function checkEntries(
         );
       }
       throw err;
-    } finally {
-      stream.destroy();
     }
   });
 }
@@ -128,9 +145,11 @@ async function restoreOwnerFiles(
 ): Promise<void> {
   const ns = ref.namespace!;
   // Checked before anything changes: a hostile entry refuses the step, nothing extracted.
-  await checkEntries(ctx, group, c.signal);
+  await checkEntries(ctx, group, c.signal, c.timings);
   await resumeInterrupted(c.target, ns, c.progress);
-  await waitForEntandoReady(c.target, ref, ctx.waitTimeoutMs ?? 600_000, c.progress);
+  await timed(c, `wait for the operator: ${ref.kind} ${ref.name}`, () =>
+    waitForEntandoReady(c.target, ref, ctx.waitTimeoutMs ?? 600_000, c.progress),
+  );
   const owner = await c.target.get(ref);
   if (!owner) throw new OperationError(`${ref.kind} ${ref.name} is not in the target`);
   const deployments = serverDeployments(owner);
@@ -169,16 +188,18 @@ async function restoreOwnerFiles(
         [...volumes.values()].map((v) => v.deployment),
       );
       for (const [qualifier, v] of volumes) {
-        const pod = await VolumePod.start(
-          c.target,
-          {
-            namespace: ns,
-            owner: ref.name,
-            purpose: 'files',
-            image: ctx.volumePodImage ?? DEFAULT_VOLUME_POD_IMAGE,
-            volumes: [{ claimName: v.claimName, mountPath: group[0].meta.mountPath }],
-          },
-          c.progress,
+        const pod = await timed(c, 'start a volume pod', () =>
+          VolumePod.start(
+            c.target,
+            {
+              namespace: ns,
+              owner: ref.name,
+              purpose: 'files',
+              image: ctx.volumePodImage ?? DEFAULT_VOLUME_POD_IMAGE,
+              volumes: [{ claimName: v.claimName, mountPath: group[0].meta.mountPath }],
+            },
+            c.progress,
+          ),
         );
         pods.push(pod);
         targets.set(qualifier, {
@@ -190,7 +211,9 @@ async function restoreOwnerFiles(
       }
     } else {
       for (const [qualifier, v] of volumes) {
-        const pod = await waitForPod(c.target, ns, v.deployment, c.signal);
+        const pod = await timed(c, `wait for a pod of ${v.deployment}`, () =>
+          waitForPod(c.target, ns, v.deployment, c.signal),
+        );
         targets.set(qualifier, {
           namespace: ns,
           pod: pod,
@@ -202,7 +225,9 @@ async function restoreOwnerFiles(
     await mapLimit(group, ctx.parallel, async (a) => {
       if (c.signal.aborted) throw new OperationError('interrupted');
       const started = Date.now();
-      await extractEntry(c, ctx, targets.get(a.meta.qualifier)!, a);
+      await timed(c, `extract ${a.meta.dir} (${ref.name} ${a.meta.qualifier})`, () =>
+        extractEntry(c, ctx, targets.get(a.meta.qualifier)!, a),
+      );
       const seconds = Math.max((Date.now() - started) / 1000, 0.001);
       c.progress(
         `restored ${a.meta.mountPath}/${a.meta.dir} of ${ref.name} ${a.meta.qualifier}: ${formatBytes(a.entry.size)} in ${seconds.toFixed(1)} s (${(a.entry.size / seconds / 1e6).toFixed(1)} MB/s)`,
@@ -318,15 +343,17 @@ async function extractEntry(
       `${a.entry.path}: only ${sent} of ${a.entry.size} bytes were sent to tar -x; nothing swapped in`,
     );
   }
-  await podExecOk(
-    c.target.config,
-    {
-      namespace: target.namespace,
-      pod: target.pod,
-      container: target.container,
-      command: ['sh', '-c', SWAP_SCRIPT, 'sh', mountPath, dir],
-      signal: c.signal,
-    },
-    `swapping ${mountPath}/${dir} in`,
+  await timed(c, 'swap the extracted directory in', () =>
+    podExecOk(
+      c.target.config,
+      {
+        namespace: target.namespace,
+        pod: target.pod,
+        container: target.container,
+        command: ['sh', '-c', SWAP_SCRIPT, 'sh', mountPath, dir],
+        signal: c.signal,
+      },
+      `swapping ${mountPath}/${dir} in`,
+    ),
   );
 }
