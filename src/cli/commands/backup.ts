@@ -1,10 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { encryptionKeys } from '../../archive/encryption.js';
-import { runBackup } from '../../backup/backup.js';
 import type { DatabasesSummary } from '../../components/databases/index.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
 import type { KeycloakSummary } from '../../components/keycloak/backup.js';
-import { resolveKube } from '../../kube/kubeconfig.js';
 import { formatFinding } from '../../report/results.js';
 import { figuresLine, keyKindOf, nextRestoreCommand, runFigures } from '../../report/summary.js';
 import type { CliContext } from '../context.js';
@@ -121,6 +119,11 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           'streamed into S3 (credentials from the AWS SDK chain: env, AWS_PROFILE, ~/.aws)',
         ) as never,
     handler: async (args) => {
+      // Loaded when used: `version` and `--help` do without client-node (lower start-up RSS).
+      const [{ runBackup }, { resolveKube }] = await Promise.all([
+        import('../../backup/backup.js'),
+        import('../../kube/kubeconfig.js'),
+      ]);
       const started = Date.now();
       const output = ctx.output(args.output, args.quiet, args.verbose, args.progress);
       const kube = resolveKube(args);

@@ -1,17 +1,14 @@
 import type { CommandModule } from 'yargs';
 import { decryptionKeys } from '../../archive/encryption.js';
+import { VERIFY_SCOPE } from '../../compare/scope.js';
 import type { ExistingPolicy } from '../../components/component.js';
-import { VERIFY_SCOPE, verifyRestore, verifyText } from '../../compare/verify-restore.js';
 import { OperationError, UserError } from '../../errors.js';
-import { KubeClient } from '../../kube/client.js';
-import { resolveKube } from '../../kube/kubeconfig.js';
 import { describeRef } from '../../kube/object.js';
 import { formatFinding } from '../../report/results.js';
 import { figuresLine, runFigures } from '../../report/summary.js';
 import { streamedBytes, trackRestoreProgress } from '../../restore/progress.js';
 import { planToJson, type Plan } from '../../restore/plan.js';
 import { Timings } from '../../report/timings.js';
-import { executePlan, loadArchive, planRestore } from '../../restore/restore.js';
 import type { KeycloakRestoreMode } from '../../restore/mapping.js';
 import type { CliContext } from '../context.js';
 import {
@@ -140,6 +137,15 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           'restore',
         ) as never,
     handler: async (args) => {
+      // Loaded when used: `version` and `--help` do without client-node (lower start-up RSS).
+      const [{ verifyRestore, verifyText }, { KubeClient }, { resolveKube }, restore] =
+        await Promise.all([
+          import('../../compare/verify-restore.js'),
+          import('../../kube/client.js'),
+          import('../../kube/kubeconfig.js'),
+          import('../../restore/restore.js'),
+        ]);
+      const { executePlan, loadArchive, planRestore } = restore;
       const started = Date.now();
       const output = ctx.output(args.output, args.quiet, args.verbose, args.progress);
       if (args['ingress-host'] && !HOST.test(args['ingress-host'])) {
