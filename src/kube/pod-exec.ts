@@ -210,9 +210,13 @@ async function sendStdin(
   socket: WebSocket,
   stdin: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
 ): Promise<void> {
+  // One frame buffer, reused: each frame is awaited until written (ws calls back once the
+  // socket took it), so the next chunk may overwrite it; no allocation per chunk.
+  let frames = Buffer.allocUnsafe(0);
   for await (const raw of stdin) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-    const frame = Buffer.allocUnsafe(chunk.length + 1);
+    if (frames.length < chunk.length + 1) frames = Buffer.allocUnsafe(chunk.length + 1);
+    const frame = frames.subarray(0, chunk.length + 1);
     frame[0] = STDIN;
     chunk.copy(frame, 1);
     await new Promise<void>((resolve, reject) =>
