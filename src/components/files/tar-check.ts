@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { once } from 'node:events';
 import { Parser, type ReadEntry } from 'tar';
 
@@ -68,6 +69,13 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 /** Folded the way a case-insensitive or normalizing file system could see a name. */
 const fold = (p: string) => p.normalize('NFC').toLowerCase();
 
+/**
+ * A file's folded path as kept for the hard-link check: 128 bits of its sha256 (16 one-byte
+ * characters) instead of the path, so a tree of 100,000 files keeps a few MB, not tens (no
+ * collision can be found, let alone made to order).
+ */
+const fileKey = (p: string) => hash('sha256', fold(p), 'buffer').toString('latin1', 0, 16);
+
 /** A relative path's components without "" and ".", or the reason it is unsafe. */
 function components(path: string): string[] | UnsafeKind {
   if (path.startsWith('/')) return 'absolute-path';
@@ -107,8 +115,9 @@ export class TarHeaderCheck {
   constructor(readonly root: string) {
     const result = this.result;
     let sparse: SparseInfo | undefined;
-    /** Folded paths of symlinks and hard links seen so far. */
+    /** Folded paths of symlinks and hard links seen so far (few). */
     const links = new Set<string>();
+    /** The files seen so far (fileKey): what a hard link may point at. */
     const files = new Set<string>();
     const fail = (err: Error) => {
       this.failure ??= err;
@@ -171,7 +180,7 @@ export class TarHeaderCheck {
       if (FILE_TYPES.has(e.type)) {
         result.files++;
         result.bytes += e.size ?? 0;
-        files.add(fold(path));
+        files.add(fileKey(path));
       } else if (e.type === 'Directory') {
         result.dirs++;
       } else if (e.type === 'SymbolicLink') {
@@ -209,7 +218,7 @@ export class TarHeaderCheck {
           typeof target === 'string' ||
           target[0] !== root ||
           !to ||
-          !files.has(fold(to)) ||
+          !files.has(fileKey(to)) ||
           target.slice(1).some((_, i) => links.has(fold(target.slice(0, i + 1).join('/'))))
         ) {
           throw new UnsafeEntryError(
