@@ -7,11 +7,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type {
-  BuildHandler,
-  BuildHandlerArguments,
-  MiddlewareStack,
-} from '@smithy/types';
+import type { BuildHandler, BuildHandlerArguments, MiddlewareStack } from '@smithy/types';
 import { UserError } from '../errors.js';
 import type { ArchiveSink } from './location.js';
 import { s3Code, s3Error, type S3Action } from './s3-errors.js';

@@ -64,7 +64,10 @@ describe('files: a tree read as several tar streams (--file-streams)', () => {
     expect(splitTree(small, 4)).to.have.length(1);
     const two = [item('d', 0, 'r'), item('f', 2 * MIN_STREAM_BYTES, 'r/x')];
     expect(splitTree(two, 4)).to.have.length(1);
-    const many = [item('d', 0, 'r'), ...[1, 2, 3].map((i) => item('f', MIN_STREAM_BYTES, `r/${i}`))];
+    const many = [
+      item('d', 0, 'r'),
+      ...[1, 2, 3].map((i) => item('f', MIN_STREAM_BYTES, `r/${i}`)),
+    ];
     expect(splitTree(many, 8)).to.have.length(3);
   });
 
@@ -121,7 +124,8 @@ describe('files: a tree read as several tar streams (--file-streams)', () => {
         expect(r.status, r.stderr.toString()).to.equal(0);
       };
       run(STAGE_SCRIPT, ['resources']);
-      for (const tar of [...tars.slice(1), tars[0]]) run(EXTRACT_SCRIPT, ['resources', '', 'keep'], tar);
+      for (const tar of [...tars.slice(1), tars[0]])
+        run(EXTRACT_SCRIPT, ['resources', '', 'keep'], tar);
       run(SWAP_SCRIPT, ['resources']);
       expect(treeState(path.join(dst, 'resources'))).to.equal(treeState(tree));
       expect(fs.readdirSync(dst)).to.deep.equal(['resources']);
@@ -133,7 +137,10 @@ describe('files: a tree read as several tar streams (--file-streams)', () => {
 
 /** splitTree without its size floor: scales sizes up so that `n` streams are used. */
 function splitTreeForced(items: TreeItem[], n: number) {
-  const scaled = items.map((i) => ({ ...i, size: i.type === 'f' ? i.size * MIN_STREAM_BYTES : i.size }));
+  const scaled = items.map((i) => ({
+    ...i,
+    size: i.type === 'f' ? i.size * MIN_STREAM_BYTES : i.size,
+  }));
   const shares = splitTree(scaled, n);
   expect(shares).to.have.length(n);
   return shares;

@@ -120,7 +120,7 @@ export function filesTrees(group: ArchivedFiles[]): ArchivedFiles[][] {
         `${m.mountPath}/${m.dir} of ${m.owner.name} ${m.qualifier}: the archive holds streams ${numbers.join(', ')} of ${count}; nothing was extracted`,
       );
     }
-    const order = (a: ArchivedFiles) => (a.meta.stream ?? 1) === 1 ? Infinity : a.meta.stream!;
+    const order = (a: ArchivedFiles) => ((a.meta.stream ?? 1) === 1 ? Infinity : a.meta.stream!);
     return [...tree].sort((x, y) => order(x) - order(y));
   });
 }
@@ -294,9 +294,13 @@ export const EXTRACT_SCRIPT = [
 ].join('\n');
 
 /** A fresh staging directory for the streams of a split tree. */
-export const STAGE_SCRIPT = ['set -e', 'cd "$1"', `s="${STAGING_PREFIX}$2"`, 'rm -rf "$s"', 'mkdir "$s"'].join(
-  '\n',
-);
+export const STAGE_SCRIPT = [
+  'set -e',
+  'cd "$1"',
+  `s="${STAGING_PREFIX}$2"`,
+  'rm -rf "$s"',
+  'mkdir "$s"',
+].join('\n');
 
 /** Swaps the extracted directory in for the old one (run only after a checked, whole stream). */
 export const SWAP_SCRIPT = [

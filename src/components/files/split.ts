@@ -62,7 +62,8 @@ export function parseTreeList(out: Buffer): TreeItem[] {
     if ((type !== 'd' && type !== 'l' && type !== 'f') || out[start + 1] !== 0x20) {
       throw new Error(`bad record in the tree listing at byte ${start}`);
     }
-    if (space < 0 || space > end) throw new Error(`bad record in the tree listing at byte ${start}`);
+    if (space < 0 || space > end)
+      throw new Error(`bad record in the tree listing at byte ${start}`);
     const size = Number(out.toString('latin1', start + 2, space));
     if (!Number.isSafeInteger(size) || size < 0) {
       throw new Error(`bad size in the tree listing at byte ${start}`);
