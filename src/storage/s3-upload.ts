@@ -34,7 +34,13 @@ export interface UploadTuning {
  * as one altered in transit. (Over https, TLS protects it in transit anyway.)
  */
 function unsignedPayload<C extends UploadPartCommand | PutObjectCommand>(command: C): C {
-  const stack = command.middlewareStack as unknown as MiddlewareStack<object, object>;
+  withUnsignedPayload(command.middlewareStack);
+  return command;
+}
+
+/** Adds the UNSIGNED-PAYLOAD header to what a middleware stack (a command's, a client's) sends. */
+export function withUnsignedPayload(middlewareStack: unknown): void {
+  const stack = middlewareStack as MiddlewareStack<object, object>;
   stack.add(
     (next: BuildHandler<object, object>) => (args: BuildHandlerArguments<object>) => {
       const request = args.request as { headers?: Record<string, string> };
@@ -43,7 +49,6 @@ function unsignedPayload<C extends UploadPartCommand | PutObjectCommand>(command
     },
     { step: 'build', name: 'kubectlEntandoUnsignedPayload' },
   );
-  return command;
 }
 
 /**
