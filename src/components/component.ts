@@ -21,6 +21,11 @@ export interface BackupOptions {
   parallel: number;
   /** Also copy entando-indices (Lucene; rebuildable). */
   includeIndices: boolean;
+  /**
+   * A large files tree is read as up to this many concurrent tar streams, split by size (each
+   * one archive entry; see components/files/split.ts). 1: one tar per tree.
+   */
+  fileStreams?: number;
   /** Image of the short-lived pod that dumps an external database (default per DBMS). */
   dbClientImage?: string;
   /** Image of the short-lived pod that reads a volume of a scaled-down server (has tar). */

@@ -32,6 +32,15 @@ describe('files: tar headers checked by the verifying pass', () => {
     expect(found.get(TREE)!.result).to.include({ files: 2, dirs: 1, bytes: 2005 });
   });
 
+  it('checks each stream of a split tree (backup --file-streams) against the same directory', async () => {
+    const checks = new TreeHeaderChecks();
+    const second = 'data/files/app/quickstart/main/resources.stream-2.tar';
+    await feed(checks, second, tarOf([{ path: 'resources/big.bin', data: 'z'.repeat(5000) }]));
+    const outcome = (await checks.finish()).get(second)!;
+    expect(outcome.root).to.equal('resources');
+    expect(outcome.result).to.include({ files: 1, symlinks: 0, bytes: 5000 });
+  });
+
   it('keeps the refusal of an unsafe tree for the files step', async () => {
     const checks = new TreeHeaderChecks();
     const tar = tarOf([

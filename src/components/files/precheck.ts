@@ -8,8 +8,11 @@ export interface HeaderCheckOutcome {
   error?: Error;
 }
 
-/** data/files/<app|plugin>/<owner>/<qualifier>/<dir>.tar (files/backup.ts entryPathFor). */
-const TREE_PATH = /^data\/files\/(?:app|plugin)\/[^/]+\/[^/]+\/([^/]+)\.tar$/;
+/**
+ * data/files/<app|plugin>/<owner>/<qualifier>/<dir>[.stream-N].tar (files/backup.ts
+ * entryPathFor). A name it misreads only costs a check pass: the root must match the manifest.
+ */
+const TREE_PATH = /^data\/files\/(?:app|plugin)\/[^/]+\/[^/]+\/([^/]+?)(?:\.stream-\d+)?\.tar$/;
 
 /**
  * Checks the tar headers of every files tree while the verifying pass reads it, so a restore
