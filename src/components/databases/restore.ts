@@ -152,7 +152,7 @@ async function restoreOwner(
     });
   } finally {
     await clients.dispose();
-    await guard.restore();
+    await timed(c, `scale back ${ref.name}`, () => guard.restore());
   }
 }
 

@@ -275,7 +275,7 @@ async function restoreOwnerFiles(
     });
   } finally {
     for (const p of pods) await p.delete();
-    await guard.restore();
+    await timed(c, `scale back ${ref.name}`, () => guard.restore());
   }
 }
 
