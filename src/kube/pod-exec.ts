@@ -75,31 +75,42 @@ export async function podExec(config: KubeConfig, req: PodExecRequest): Promise<
   };
   req.stdout?.once('close', stopForConsumer);
   req.stdout?.once('error', stopForConsumer);
+  // client-node only calls write() and end() on these: plain objects rather than Writables
+  // (a Writable between the socket and the consumer cost its machinery on every frame).
+  let waitingForDrain = false;
   const stdoutProxy = req.stdout
-    ? new Writable({
-        write(chunk: Buffer, _enc, done) {
-          if (req.stdout!.destroyed) {
+    ? {
+        writableEnded: false,
+        write(chunk: Buffer): boolean {
+          const out = req.stdout!;
+          if (out.destroyed) {
             stopForConsumer();
-            return done();
+            return true;
           }
-          if (!req.stdout!.write(chunk)) {
+          if (!out.write(chunk) && !waitingForDrain) {
+            waitingForDrain = true;
             socket?.pause();
-            req.stdout!.once('drain', () => socket?.resume());
+            out.once('drain', () => {
+              waitingForDrain = false;
+              socket?.resume();
+            });
           }
-          done();
+          return true;
         },
-        final(done) {
+        end(): void {
+          if (this.writableEnded) return;
+          this.writableEnded = true;
           req.stdout!.end();
-          done();
         },
-      })
+      }
     : null;
-  const stderrSink = new Writable({
-    write(chunk: Buffer, _enc, done) {
+  const stderrSink = {
+    write(chunk: Buffer): boolean {
       stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
-      done();
+      return true;
     },
-  });
+    end(): void {},
+  };
   // A stdin that never emits: client-node then asks for a stdin channel, and we feed it.
   const stdinPlaceholder = req.stdin ? new Readable({ read() {} }) : null;
 
@@ -111,8 +122,8 @@ export async function podExec(config: KubeConfig, req: PodExecRequest): Promise<
         req.pod,
         req.container ?? '',
         req.command,
-        stdoutProxy,
-        stderrSink,
+        stdoutProxy as unknown as Writable | null,
+        stderrSink as unknown as Writable,
         stdinPlaceholder,
         false,
         (s) => {
