@@ -41,14 +41,30 @@ export class ByteReader {
     return true;
   }
 
+  /**
+   * The next `n` buffered bytes: a view when the first buffered chunk holds them, else a copy
+   * of just those bytes (the rest stays as views: no copy of the whole buffer per read).
+   */
   private take(n: number): Buffer {
     if (n === 0) return Buffer.alloc(0);
-    const all = this.buffered.length === 1 ? this.buffered[0] : Buffer.concat(this.buffered);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.buffered = rest.length > 0 ? [rest] : [];
-    this.bufferedSize = rest.length;
     this.offset += n;
+    this.bufferedSize -= n;
+    const first = this.buffered[0];
+    if (first.length >= n) {
+      if (first.length === n) this.buffered.shift();
+      else this.buffered[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const piece = this.buffered[0];
+      const used = Math.min(piece.length, n - filled);
+      piece.copy(out, filled, 0, used);
+      filled += used;
+      if (used === piece.length) this.buffered.shift();
+      else this.buffered[0] = piece.subarray(used);
+    }
     return out;
   }
 }

@@ -34,8 +34,9 @@ export function entryStream(
   purpose = 'read',
 ): Readable {
   const { file, keys, locations } = archive;
-  // Small: a reader iterating it gets everything buffered concatenated (a copy) per read.
-  const out = new PassThrough({ highWaterMark: 256 * 1024 });
+  // Object mode on the readable side: a reader gets each piece as it was read (a byte-mode
+  // reader would get everything buffered concatenated, a copy per read); four ~64 KiB pieces.
+  const out = new PassThrough({ readableObjectMode: true, readableHighWaterMark: 4 });
   const hash = createHash('sha256');
   const forward = async (body: AsyncIterable<Buffer>) => {
     for await (const piece of body) {

@@ -1,7 +1,6 @@
 import yargs from 'yargs';
 import { ArchiveError } from '../archive/errors.js';
 import { ExitCode, OperationError, UserError, errorMessage } from '../errors.js';
-import { apiErrorMessage } from '../kube/client.js';
 import { backupCommand } from './commands/backup.js';
 import { compareCommand } from './commands/compare.js';
 import { completionCommand } from './commands/completion.js';
@@ -67,13 +66,13 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     return ExitCode.usage;
   }
   if (printed) io.stdout.write(printed.endsWith('\n') ? printed : `${printed}\n`);
-  if (failure) return reportFailure(failure, io);
+  if (failure) return await reportFailure(failure, io);
   return ctx.exitCode;
 }
 
 class UsageError extends Error {}
 
-function reportFailure(err: unknown, io: CliIo): number {
+async function reportFailure(err: unknown, io: CliIo): Promise<number> {
   if (err instanceof UserError) {
     io.stderr.write(`error: ${err.message}\n`);
     return ExitCode.usage;
@@ -86,6 +85,8 @@ function reportFailure(err: unknown, io: CliIo): number {
     io.stderr.write(`error: ${err.message}\n`);
     return ExitCode.failure;
   }
+  // Loaded here only: client-node is not needed by `version` or `--help`.
+  const { apiErrorMessage } = await import('../kube/client.js');
   io.stderr.write(`error: ${apiErrorMessage(err) || errorMessage(err)}\n`);
   if (io.env.KUBECTL_ENTANDO_DEBUG && err instanceof Error) io.stderr.write(`${err.stack}\n`);
   return ExitCode.failure;

@@ -72,7 +72,11 @@ export async function archiveTrees(archive: ArchiveSource, manifest: ManifestEnt
     const meta = metaOf<FilesEntryMeta>(entry);
     if (meta?.component !== 'files') continue;
     const key = `${meta.owner.name} ${meta.qualifier}/${meta.dir}`;
-    out.push({ key, entries: await tarTree(entryStream(archive, entry)) });
+    const entries = await tarTree(entryStream(archive, entry));
+    // The streams of a tree read as several (backup --file-streams) are one tree.
+    const same = out.find((t) => t.key === key);
+    if (same) for (const [path, e] of entries) same.entries!.set(path, e);
+    else out.push({ key, entries });
   }
   return out;
 }

@@ -23,9 +23,9 @@ import {
 } from './rows.js';
 import { collectTables, compareTables } from './tables.js';
 
-/** What `restore --verify` checks, said once (README and the command's output). */
-export const VERIFY_SCOPE =
-  'objects (as the restore transformed them), every files tree (entries, modes, sizes, symlink targets, sha256 of each file from the archived tar), every table (row counts from the archived dump) and the realm counts (users, clients, groups, realm roles from the manifest)';
+import { VERIFY_SCOPE } from './scope.js';
+
+export { VERIFY_SCOPE };
 
 export interface VerifyOutcome {
   equal: boolean;

@@ -10,6 +10,7 @@ import type { ArchiveSource } from '../archive/entry-stream.js';
 import type { StreamProgress } from '../report/progress.js';
 import type { Limiter } from '../util/limit.js';
 import type { AccessNeed } from '../kube/access.js';
+import type { HeaderCheckOutcome } from './files/precheck.js';
 
 /** What every component's backup sees. */
 /** Choices of the user that shape a backup. */
@@ -20,6 +21,11 @@ export interface BackupOptions {
   parallel: number;
   /** Also copy entando-indices (Lucene; rebuildable). */
   includeIndices: boolean;
+  /**
+   * A large files tree is read as up to this many concurrent tar streams, split by size (each
+   * one archive entry; see components/files/split.ts). 1: one tar per tree.
+   */
+  fileStreams?: number;
   /** Image of the short-lived pod that dumps an external database (default per DBMS). */
   dbClientImage?: string;
   /** Image of the short-lived pod that reads a volume of a scaled-down server (has tar). */
@@ -61,6 +67,8 @@ export interface BackupContext {
 export interface LoadedArchive extends ArchiveSource {
   manifest: Manifest;
   objects: KubeObject[];
+  /** Tar header checks of the files trees made by the verifying pass, by entry path. */
+  headerChecks?: Map<string, HeaderCheckOutcome>;
 }
 
 /** What to do with an object that already exists in the target. */

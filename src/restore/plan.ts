@@ -1,6 +1,7 @@
 import type { KubeClient } from '../kube/client.js';
 import type { ObjectRef } from '../kube/object.js';
 import type { Results } from '../report/results.js';
+import type { Timings } from '../report/timings.js';
 
 export type StepAction = 'create' | 'update' | 'skip' | 'exists' | 'run';
 
@@ -10,6 +11,13 @@ export interface StepContext {
   results: Results;
   signal: AbortSignal;
   progress(message: string): void;
+  /** Where the step records how long its parts take (restore's -o json timings). */
+  timings?: Timings;
+}
+
+/** Runs `fn` as the part `name` of the step, timed when the step records timings. */
+export function timed<T>(c: StepContext, name: string, fn: () => Promise<T>): Promise<T> {
+  return c.timings ? c.timings.time(name, fn) : fn();
 }
 
 /** One ordered unit of restore work, printable as data (dry-run) and runnable. */

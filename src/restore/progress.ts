@@ -9,15 +9,18 @@ const labelOf = (path: string, purpose: string) =>
 
 /**
  * Shows a restore's reads of the archive as streams of known size (the manifest has every
- * entry's): a files tree is read twice, once to check every header before anything is
- * extracted ("check ...") and once to extract it. Returns the function that detaches it.
+ * entry's): a files tree is read to extract it, and once before to check every header
+ * ("check ...") unless the verifying pass did. Returns the function that detaches it.
  */
 export function trackRestoreProgress(archive: LoadedArchive, progress: StreamProgress): () => void {
   const read = new Map<string, number>();
   for (const e of archive.manifest.entries) {
     const component = (e.meta as { component?: string } | undefined)?.component;
     if (!component || !STREAMED.has(component)) continue;
-    if (component === 'files') progress.expect(labelOf(e.path, 'check'), e.size);
+    // A tree checked by the verifying pass is not read again for its check.
+    if (component === 'files' && !archive.headerChecks?.has(e.path)) {
+      progress.expect(labelOf(e.path, 'check'), e.size);
+    }
     progress.expect(labelOf(e.path, 'read'), e.size);
   }
   archive.onBytes = (entry, n, purpose) => {

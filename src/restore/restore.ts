@@ -4,6 +4,7 @@ import { verifyArchive } from '../archive/verify.js';
 import type { ArchiveRef } from '../storage/location.js';
 import type { ExistingPolicy, LoadedArchive } from '../components/component.js';
 import { COMPONENTS } from '../components/index.js';
+import { TreeHeaderChecks } from '../components/files/precheck.js';
 import { EntandoKind } from '../entando/kinds.js';
 import { OperationError, UserError } from '../errors.js';
 import type { KeycloakSummary } from '../components/keycloak/backup.js';
@@ -12,22 +13,34 @@ import { describeRef, spec, type KubeObject } from '../kube/object.js';
 import type { Output } from '../report/output.js';
 import { Results } from '../report/results.js';
 import type { KeycloakRestoreMode, RestoreMapping } from './mapping.js';
-import { orderSteps, type Plan, type PlanStep } from './plan.js';
+import { orderSteps, timed, type Plan, type PlanStep, type StepContext } from './plan.js';
+import type { Timings } from '../report/timings.js';
 import { checkReachable, preflight } from './preflight.js';
 import { missingAccess } from '../kube/access.js';
 import { AppLock, lockNeeds } from '../kube/app-lock.js';
 import { isStatus } from '../kube/client.js';
 
-/** Reads, decrypts and verifies the archive, keeping the captured objects in memory. */
-export async function loadArchive(file: ArchiveRef, keys: DecryptionKeys): Promise<LoadedArchive> {
+/**
+ * Reads, decrypts and verifies the archive, keeping the captured objects in memory. With
+ * `checkTrees`, the same pass checks the tar headers of the files trees (what a restore needs
+ * before extracting them), so they are not read once more for it.
+ */
+export async function loadArchive(
+  file: ArchiveRef,
+  keys: DecryptionKeys,
+  opts: { checkTrees?: boolean } = {},
+): Promise<LoadedArchive> {
   const objects: KubeObject[] = [];
+  const trees = opts.checkTrees ? new TreeHeaderChecks() : undefined;
   const { manifest, locations } = await verifyArchive(file, keys, async (path, _part, body) => {
+    if (await trees?.visit(path, body)) return;
     if (!isResourcePath(path)) return;
     const chunks: Buffer[] = [];
     for await (const c of body) chunks.push(c);
     objects.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeObject);
   });
-  return { file, keys, manifest, objects, locations };
+  const headerChecks = await trees?.finish();
+  return { file, keys, manifest, objects, locations, headerChecks };
 }
 
 export interface PlanRequest {
@@ -209,6 +222,7 @@ export async function executePlan(
   signal: AbortSignal,
   results: Results,
   scope: { namespace: string; app: string },
+  timings?: Timings,
 ): Promise<Results> {
   let failedPhase: string | undefined;
   // Held from the moment the namespace exists: no backup or second restore of the app meanwhile.
@@ -218,7 +232,7 @@ export async function executePlan(
       if (!lock && step.phase !== 'namespace' && !failedPhase) {
         lock = await AppLock.acquire(target, scope.namespace, scope.app, 'restore');
       }
-      failedPhase = await runStep(step, failedPhase, target, output, signal, results);
+      failedPhase = await runStep(step, failedPhase, target, output, signal, results, timings);
       if (failedPhase === STOP) break;
     }
   } finally {
@@ -237,6 +251,7 @@ async function runStep(
   output: Output,
   signal: AbortSignal,
   results: Results,
+  timings: Timings | undefined,
 ): Promise<string | undefined> {
   if (failedPhase && step.phase !== failedPhase) return STOP;
   if (!step.run) return failedPhase;
@@ -247,7 +262,14 @@ async function runStep(
   const what = step.object ? describeRef(step.object) : step.phase;
   output.progress(`${step.action} ${what}`);
   try {
-    await step.run({ target, results, signal, progress: (m) => output.progress(m) });
+    const c: StepContext = {
+      target,
+      results,
+      signal,
+      progress: (m) => output.progress(m),
+      timings,
+    };
+    await timed(c, `step ${step.phase}`, () => step.run!(c));
   } catch (err) {
     results.error(what, apiErrorMessage(err));
     return step.phase;

@@ -21,6 +21,9 @@ export async function waitForEntandoReady(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
+  // Polled at 250 ms, then 500 ms, then every second: the operator is often done within a
+  // second, and a restore waits like this several times (app, each plugin).
+  let delay = 250;
   for (;;) {
     const obj = await kube.get(ref);
     const status = (obj?.status ?? {}) as EntandoStatus;
@@ -58,6 +61,7 @@ export async function waitForEntandoReady(
         `${ref.kind} ${ref.namespace}/${ref.name} not ready after ${timeoutMs / 1000}s (${waiting}): is the Entando operator running in the target?`,
       );
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 1000);
   }
 }

@@ -3,7 +3,8 @@
  *
  *   node dist/src/storage/bench-put.js put FILE s3://BUCKET/KEY
  *     the limit: a plain multipart upload of a file (lib-storage's Upload, the part size and
- *     concurrency of a backup, the same client settings), no archive work at all; prints
+ *     concurrency of a backup, the same client settings and UNSIGNED-PAYLOAD), no archive work
+ *     at all; prints
  *     {"seconds":..,"bytes":..}
  *   node dist/src/storage/bench-put.js rm s3://BUCKET/PREFIX/
  *     deletes what is under the prefix
@@ -13,13 +14,15 @@ import { Upload } from '@aws-sdk/lib-storage';
 import fs from 'node:fs';
 import { s3Client } from './s3.js';
 import { parseS3Url } from './s3-url.js';
-import { DEFAULT_TUNING } from './s3-upload.js';
+import { DEFAULT_TUNING, withUnsignedPayload } from './s3-upload.js';
 
 const [mode, ...args] = process.argv.slice(2);
 const client = s3Client({ env: process.env });
 if (mode === 'put' && args.length === 2) {
   const [file, url] = args;
   const { bucket, key } = parseS3Url(url);
+  // As a backup sends its parts (the same client settings: no payload hash).
+  withUnsignedPayload(client.middlewareStack);
   const start = process.hrtime.bigint();
   await new Upload({
     client,

@@ -400,4 +400,46 @@ describe('e2e: files, failures', function () {
     for (const [name, n] of Object.entries(beforeReplicas))
       expect(targetReplicas[name], name).to.equal(n);
   });
+
+  it('--file-streams 3: the resources tree read as 3 tar streams, restored whole', async () => {
+    const split = path.join(tmp.dir, 'split.tar.age');
+    const b = await backup(split, ['--file-streams', '3']);
+    expect(b.code, b.stderr).to.equal(0);
+    const keys = decryptionKeys({ identity: [keyFile] }, { env: {} });
+    const entries = (await loadArchive(split, keys)).manifest.entries.map((e) => e.path);
+    const tree = 'data/files/app/quickstart/main/resources';
+    expect(entries.filter((e) => e.startsWith(tree)).sort()).to.deep.equal([
+      `${tree}.stream-2.tar`,
+      `${tree}.stream-3.tar`,
+      `${tree}.tar`,
+    ]);
+    // The small protected/ tree stays one stream.
+    expect(entries.filter((e) => e.includes('/main/protected'))).to.have.length(1);
+    // Taken away in the target first, so that only the restore can bring it back.
+    fs.rmSync(path.join(targetVolume(), 'resources'), { recursive: true, force: true });
+    const r = await runCli(restoreArgs(split, ['--existing', 'update']));
+    expect(r.code, r.stderr).to.equal(0);
+    const [source, restored] = [
+      await state(SOURCE, sourceNs, 'quickstart'),
+      await state(TARGET, targetNs, 'quickstart'),
+    ];
+    for (const [t, files] of Object.entries(source.files)) {
+      expect(restored.files[t]?.entries, t).to.deep.equal(files.entries);
+    }
+    expect(restored.hashes.files).to.equal(source.hashes.files);
+    expect(fs.readdirSync(targetVolume()).sort()).to.deep.equal(['protected', 'resources']);
+
+    // A symlink in stream 2 (only stream 1 may hold links): refused before any extraction.
+    const hostile = path.join(tmp.dir, 'hostile-stream.tar');
+    const linked = tarOf([
+      { path: 'resources/a.txt', data: 'fine' },
+      { path: 'resources/l', type: 'SymbolicLink', linkpath: 'a.txt' },
+    ]);
+    await withHostileEntry(split, keyFile, hostile, `${tree}.stream-2.tar`, linked);
+    const refused = await runCli(restoreArgs(hostile, ['--existing', 'update']));
+    expect(refused.code, refused.stderr).to.equal(1);
+    expect(refused.stderr).to.match(/resources\.stream-2\.tar: stream 2 of .*holds symlinks/);
+    expect(fs.existsSync(path.join(targetVolume(), 'resources/l'))).to.equal(false);
+    expect(fs.existsSync(path.join(targetVolume(), 'resources/a.txt'))).to.equal(false);
+  });
 });

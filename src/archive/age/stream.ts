@@ -280,7 +280,10 @@ export class DecryptTransform extends Transform {
   private counter = 0;
 
   constructor(private readonly openHeader: (header: ParsedHeader) => Promise<Buffer>) {
-    super();
+    // Object mode on the readable side: a reader gets each opened chunk as it is (in byte
+    // mode, Readable.read() would concatenate everything buffered: a copy per read); at most
+    // four ~64 KiB chunks wait.
+    super({ readableObjectMode: true, readableHighWaterMark: 4 });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

@@ -1,10 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { encryptionKeys } from '../../archive/encryption.js';
-import { runBackup } from '../../backup/backup.js';
+import { DEFAULT_FILE_STREAMS } from '../../components/files/split.js';
 import type { DatabasesSummary } from '../../components/databases/index.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
 import type { KeycloakSummary } from '../../components/keycloak/backup.js';
-import { resolveKube } from '../../kube/kubeconfig.js';
 import { formatFinding } from '../../report/results.js';
 import { figuresLine, keyKindOf, nextRestoreCommand, runFigures } from '../../report/summary.js';
 import type { CliContext } from '../context.js';
@@ -26,6 +25,7 @@ interface BackupArgs extends GlobalArgs, KubeArgs, S3Args {
   encrypt: boolean;
   quiesce: boolean;
   parallel: number;
+  'file-streams': number;
   'include-indices': boolean;
   'db-client-image'?: string;
   'volume-pod-image'?: string;
@@ -56,6 +56,12 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           type: 'number',
           default: 4,
           describe: 'Copy at most this many streams (schemas, file trees) at once',
+        })
+        .option('file-streams', {
+          type: 'number',
+          default: DEFAULT_FILE_STREAMS,
+          describe:
+            'Read a large file tree as up to this many tar streams at once, split by size (32 MiB at least each; within --parallel; needs GNU tar and find in the pod, else one stream)',
         })
         .option('include-indices', {
           type: 'boolean',
@@ -96,6 +102,10 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           if (!Number.isInteger(a['keycloak-timeout']) || (a['keycloak-timeout'] as number) < 10) {
             throw new Error('--keycloak-timeout must be a whole number of seconds, at least 10');
           }
+          const streams = a['file-streams'] as number;
+          if (!Number.isInteger(streams) || streams < 1 || streams > 64) {
+            throw new Error('--file-streams must be a whole number from 1 to 64');
+          }
           if (!Number.isInteger(a.parallel) || (a.parallel as number) < 1) {
             throw new Error('--parallel must be a whole number of at least 1');
           }
@@ -121,6 +131,11 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           'streamed into S3 (credentials from the AWS SDK chain: env, AWS_PROFILE, ~/.aws)',
         ) as never,
     handler: async (args) => {
+      // Loaded when used: `version` and `--help` do without client-node (lower start-up RSS).
+      const [{ runBackup }, { resolveKube }] = await Promise.all([
+        import('../../backup/backup.js'),
+        import('../../kube/kubeconfig.js'),
+      ]);
       const started = Date.now();
       const output = ctx.output(args.output, args.quiet, args.verbose, args.progress);
       const kube = resolveKube(args);
@@ -150,6 +165,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         options: {
           quiesce: args.quiesce,
           parallel: args.parallel,
+          fileStreams: args['file-streams'],
           includeIndices: args['include-indices'],
           dbClientImage: args['db-client-image'],
           volumePodImage: args['volume-pod-image'],

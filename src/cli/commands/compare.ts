@@ -1,9 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { compareApps } from '../../compare/compare.js';
 import { rowsText } from '../../compare/rows.js';
 import { UserError } from '../../errors.js';
-import { KubeClient } from '../../kube/client.js';
-import { resolveKube } from '../../kube/kubeconfig.js';
 import type { CliContext } from '../context.js';
 import { kubeOptions, type GlobalArgs, type KubeArgs } from '../options.js';
 
@@ -60,6 +57,12 @@ export function compareCommand(ctx: CliContext): CommandModule<GlobalArgs, Compa
           'exit 0 when equal but for the differences a restore intends, 1 otherwise',
         ) as never,
     handler: async (args) => {
+      // Loaded when used: `version` and `--help` do without client-node (lower start-up RSS).
+      const [{ compareApps }, { KubeClient }, { resolveKube }] = await Promise.all([
+        import('../../compare/compare.js'),
+        import('../../kube/client.js'),
+        import('../../kube/kubeconfig.js'),
+      ]);
       const output = ctx.output(args.output, args.quiet, args.verbose);
       const source = resolveKube(args);
       const target = resolveKube({

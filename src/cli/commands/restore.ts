@@ -1,16 +1,14 @@
 import type { CommandModule } from 'yargs';
 import { decryptionKeys } from '../../archive/encryption.js';
+import { VERIFY_SCOPE } from '../../compare/scope.js';
 import type { ExistingPolicy } from '../../components/component.js';
-import { VERIFY_SCOPE, verifyRestore, verifyText } from '../../compare/verify-restore.js';
 import { OperationError, UserError } from '../../errors.js';
-import { KubeClient } from '../../kube/client.js';
-import { resolveKube } from '../../kube/kubeconfig.js';
 import { describeRef } from '../../kube/object.js';
 import { formatFinding } from '../../report/results.js';
 import { figuresLine, runFigures } from '../../report/summary.js';
 import { streamedBytes, trackRestoreProgress } from '../../restore/progress.js';
 import { planToJson, type Plan } from '../../restore/plan.js';
-import { executePlan, loadArchive, planRestore } from '../../restore/restore.js';
+import { Timings } from '../../report/timings.js';
 import type { KeycloakRestoreMode } from '../../restore/mapping.js';
 import type { CliContext } from '../context.js';
 import {
@@ -139,6 +137,15 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           'restore',
         ) as never,
     handler: async (args) => {
+      // Loaded when used: `version` and `--help` do without client-node (lower start-up RSS).
+      const [{ verifyRestore, verifyText }, { KubeClient }, { resolveKube }, restore] =
+        await Promise.all([
+          import('../../compare/verify-restore.js'),
+          import('../../kube/client.js'),
+          import('../../kube/kubeconfig.js'),
+          import('../../restore/restore.js'),
+        ]);
+      const { executePlan, loadArchive, planRestore } = restore;
       const started = Date.now();
       const output = ctx.output(args.output, args.quiet, args.verbose, args.progress);
       if (args['ingress-host'] && !HOST.test(args['ingress-host'])) {
@@ -156,27 +163,35 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         { identity: args.identity, passphraseFile: args['passphrase-file'] },
         ctx.keySources(),
       );
-      const archive = await loadArchive(ctx.location(args.archive, args, output), keys);
+      const timings = new Timings();
+      const archive = await timings.time('verify pass (decrypt, sha256, tar headers)', () =>
+        loadArchive(ctx.location(args.archive, args, output), keys, {
+          // The files step needs them; a dry run extracts nothing.
+          checkTrees: !args['dry-run'],
+        }),
+      );
       const kube = resolveKube({
         kubeconfig: args.kubeconfig,
         context: args['to-context'] ?? args.context,
       });
       const target = new KubeClient(kube.config);
-      const { plan, mapping, results } = await planRestore({
-        archive,
-        target,
-        targetContext: kube.contextName,
-        targetNamespace: args['to-namespace'] ?? args.namespace,
-        namespaceMap,
-        ingressHost: args['ingress-host'],
-        existing: args.existing,
-        parallel: args.parallel,
-        dbClientImage: args['db-client-image'],
-        volumePodImage: args['volume-pod-image'],
-        keycloak: args.keycloak,
-        keycloakUrl: args['keycloak-url'],
-        waitTimeoutMs: args['wait-timeout'] * 1000,
-      });
+      const { plan, mapping, results } = await timings.time('plan and preflight', () =>
+        planRestore({
+          archive,
+          target,
+          targetContext: kube.contextName,
+          targetNamespace: args['to-namespace'] ?? args.namespace,
+          namespaceMap,
+          ingressHost: args['ingress-host'],
+          existing: args.existing,
+          parallel: args.parallel,
+          dbClientImage: args['db-client-image'],
+          volumePodImage: args['volume-pod-image'],
+          keycloak: args.keycloak,
+          keycloakUrl: args['keycloak-url'],
+          waitTimeoutMs: args['wait-timeout'] * 1000,
+        }),
+      );
       const summary = {
         archive: args.archive,
         source: archive.manifest.source,
@@ -215,10 +230,18 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
       const progress = output.streamProgress();
       const detach = trackRestoreProgress(archive, progress);
       try {
-        await executePlan(plan, target, output, ctx.io.signal, results, {
-          namespace: mapping.targetNamespace,
-          app: archive.manifest.source.app,
-        });
+        await executePlan(
+          plan,
+          target,
+          output,
+          ctx.io.signal,
+          results,
+          {
+            namespace: mapping.targetNamespace,
+            app: archive.manifest.source.app,
+          },
+          timings,
+        );
       } finally {
         detach();
       }
@@ -252,6 +275,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           seconds: figures.seconds,
           bytes: figures.bytes,
           bytesPerSecond: Math.round(figures.bytesPerSecond),
+          timings: { seconds: figures.seconds, phases: timings.toJson() },
           ...(verified ? { verify: verified } : {}),
         },
       );

@@ -5,7 +5,7 @@ import { OperationError } from '../../errors.js';
 import type { KubeObject, ObjectRef } from '../../kube/object.js';
 import { ScaleGuard } from '../../kube/scale.js';
 import { formatBytes } from '../../report/progress.js';
-import type { PlanStep, StepContext } from '../../restore/plan.js';
+import { timed, type PlanStep, type StepContext } from '../../restore/plan.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
@@ -104,7 +104,9 @@ async function restoreOwner(
     );
     return;
   }
-  await waitForEntandoReady(c.target, ref, ctx.waitTimeoutMs ?? 600_000, c.progress);
+  await timed(c, `wait for the operator: ${ref.kind} ${ref.name}`, () =>
+    waitForEntandoReady(c.target, ref, ctx.waitTimeoutMs ?? 600_000, c.progress),
+  );
   const owner = await c.target.get(ref);
   if (!owner) throw new OperationError(`${ref.kind} ${ref.name} is not in the target`);
   const found: Discovery = { datasources: [], embedded: [], problems: [] };
@@ -124,14 +126,18 @@ async function restoreOwner(
   const guard = new ScaleGuard(c.target, c.progress);
   const clients = new ClientPods(c.target, owner.metadata.name, ctx.dbClientImage, c.progress);
   try {
-    await guard.scaleDown(ref.namespace!, deploymentsOf(owner));
+    await timed(c, `scale down ${ref.name}`, () =>
+      guard.scaleDown(ref.namespace!, deploymentsOf(owner)),
+    );
     await mapLimit(pairs, ctx.parallel, async ({ entry, meta, ds }) => {
       if (c.signal.aborted) throw new OperationError('interrupted');
       const exec = await executorFor(c.target, ref.namespace!, ds, clients);
       const started = Date.now();
       const dump = entryStream(ctx.archive, entry);
       try {
-        await loadDump(exec, ds, dump, { signal: c.signal });
+        await timed(c, `load ${ds.dbms} ${meta.qualifier} (${ref.name})`, () =>
+          loadDump(exec, ds, dump, { signal: c.signal }),
+        );
       } catch (err) {
         // A cut connection reports itself in many ways: say what happened.
         if (c.signal.aborted) throw new OperationError(`interrupted while loading ${ds.schema}`);
@@ -146,7 +152,7 @@ async function restoreOwner(
     });
   } finally {
     await clients.dispose();
-    await guard.restore();
+    await timed(c, `scale back ${ref.name}`, () => guard.restore());
   }
 }
 

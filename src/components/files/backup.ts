@@ -8,6 +8,15 @@ import { DEFAULT_VOLUME_POD_IMAGE, VolumePod } from '../../kube/volume-pod.js';
 import type { BackupContext } from '../component.js';
 import { whenAborted } from '../../util/abort.js';
 import { discoverVolumes, runningPod, type DataVolume, type Owner } from './discover.js';
+import {
+  LIST_TREE_SCRIPT,
+  LIST_UNSUPPORTED,
+  nulSeparated,
+  parseTreeList,
+  splitTree,
+  TAR_LIST_SCRIPT,
+  type StreamShare,
+} from './split.js';
 
 export const COMPONENT = 'files';
 
@@ -31,6 +40,13 @@ export interface FilesEntryMeta extends Pick<
   embedded: boolean;
   via: PodTarget['via'];
   format: 'tar';
+  /**
+   * Set when the directory was read as several tar streams (`--file-streams`): this entry's
+   * number (1-based) and how many there are. Stream 1 holds the root, every directory and
+   * symlink; the others regular files only (see split.ts). Absent: the one tar of the tree.
+   */
+  stream?: number;
+  streams?: number;
 }
 
 export interface FilesSummary {
@@ -39,15 +55,23 @@ export interface FilesSummary {
     qualifier: string;
     claimName: string;
     via: PodTarget['via'];
-    dirs: { dir: string; entry: string; bytes: number }[];
+    dirs: { dir: string; entry: string; bytes: number; stream?: number }[];
     missing: string[];
   }[];
 }
 
-/** Archive path of one directory's tar: data/files/<app|plugin>/<owner>/<qualifier>/<dir>.tar. */
-export function entryPathFor(v: Pick<DataVolume, 'owner' | 'qualifier'>, dir: string): string {
+/**
+ * Archive path of one directory's tar: data/files/<app|plugin>/<owner>/<qualifier>/<dir>.tar;
+ * stream 2 and later of a split tree: <dir>.stream-<n>.tar.
+ */
+export function entryPathFor(
+  v: Pick<DataVolume, 'owner' | 'qualifier'>,
+  dir: string,
+  stream = 1,
+): string {
   const kind = v.owner.kind === 'EntandoApp' ? 'app' : 'plugin';
-  return dataPath(COMPONENT, `${kind}/${v.owner.name}/${v.qualifier}/${dir}.tar`);
+  const suffix = stream > 1 ? `.stream-${stream}` : '';
+  return dataPath(COMPONENT, `${kind}/${v.owner.name}/${v.qualifier}/${dir}${suffix}.tar`);
 }
 
 export function embeddedRefusal(owners: string[]): UserError {
@@ -102,8 +126,9 @@ export async function streamDir(
   v: DataVolume,
   dir: string,
   signal: AbortSignal,
+  split?: { stream: number; streams: number; share: StreamShare },
 ): Promise<ManifestEntry> {
-  const label = `files ${v.owner.name} ${v.qualifier}/${dir}`;
+  const label = `files ${v.owner.name} ${v.qualifier}/${dir}${split ? ` (stream ${split.stream}/${split.streams})` : ''}`;
   const meta: FilesEntryMeta = {
     component: 'files',
     owner: v.owner,
@@ -116,22 +141,26 @@ export async function streamDir(
     embedded: dir === 'databases' && v.embedded,
     via: target.via,
     format: 'tar',
+    ...(split ? { stream: split.stream, streams: split.streams } : {}),
   };
   // tar's stdout goes straight into the archive entry (no intermediate stream).
   const entry = ctx.archive.openEntry(
-    entryPathFor(v, dir),
+    entryPathFor(v, dir, split?.stream),
     meta as unknown as Record<string, unknown>,
     (n) => ctx.progress.add(label, n),
   );
   let archiveError: Error | undefined;
   entry.on('error', (err) => (archiveError ??= err));
-  const command = ['sh', '-c', TAR_CREATE_SCRIPT, 'sh', v.mountPath, dir];
+  const command = split
+    ? ['sh', '-c', TAR_LIST_SCRIPT, 'sh', v.mountPath]
+    : ['sh', '-c', TAR_CREATE_SCRIPT, 'sh', v.mountPath, dir];
   const ran = await podExec(ctx.kube.config, {
     namespace: target.namespace,
     pod: target.pod,
     container: target.container,
     command,
     stdout: entry,
+    ...(split ? { stdin: nulSeparated(split.share.names) } : {}),
     signal,
   }).catch((err: Error) => {
     entry.destroy();
@@ -143,7 +172,7 @@ export async function streamDir(
   if (archiveError) throw archiveError;
   if (ran.exitCode !== 0) {
     const stderr = ran.stderr.trim().split('\n').slice(-3).join(' | ');
-    const changed = /changed as we read it|shrank by/.test(ran.stderr)
+    const changed = /changed as we read it|shrank by|Cannot stat: No such file/.test(ran.stderr)
       ? ' (files changed while they were read: run with --quiesce for a point-in-time copy)'
       : '';
     throw new OperationError(
@@ -239,30 +268,107 @@ export async function backupFiles(ctx: BackupContext): Promise<void> {
         );
       }
       for (const dir of v.dirs.filter((d) => present.has(d))) {
-        work.push(
+        const stream = (split?: { stream: number; streams: number; share: StreamShare }) =>
           ctx.streams
             .run(() => {
               if (local.signal.aborted) throw new OperationError('interrupted');
-              ctx.output.debug(`tar -c ${v.mountPath}/${dir} in ${target.via} ${target.pod}`);
-              return streamDir(ctx, target, v, dir, local.signal);
+              ctx.output.debug(
+                `tar -c ${v.mountPath}/${dir}${split ? ` stream ${split.stream}/${split.streams} (${split.share.names.length} names)` : ''} in ${target.via} ${target.pod}`,
+              );
+              return streamDir(ctx, target, v, dir, local.signal, split);
             })
             .then(
-              (entry) => record.dirs.push({ dir, entry: entry.path, bytes: entry.size }),
+              (entry) =>
+                record.dirs.push({
+                  dir,
+                  entry: entry.path,
+                  bytes: entry.size,
+                  ...(split ? { stream: split.stream } : {}),
+                }),
               (err: unknown) => {
                 local.abort();
                 throw err;
               },
-            ),
+            );
+        const wanted = ctx.options.fileStreams ?? 1;
+        if (wanted <= 1) {
+          work.push(stream());
+          continue;
+        }
+        // The listing runs outside the stream bound (it is short), so that the streams it
+        // leads to never wait behind a slot their own listing holds.
+        work.push(
+          treeShares(ctx, target, v, dir, wanted, local.signal).then(
+            async (shares): Promise<unknown> =>
+              shares.length <= 1
+                ? stream()
+                : settleAll(
+                    shares.map((share, i) =>
+                      stream({ stream: i + 1, streams: shares.length, share }),
+                    ),
+                  ),
+            (err: unknown) => {
+              local.abort();
+              throw err;
+            },
+          ),
         );
       }
     }
-    const settled = await Promise.allSettled(work);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw firstReal(settled) ?? failed.reason;
+    await settleAll(work);
   } finally {
     stopWatching();
     for (const p of pods) await p.delete();
   }
+}
+
+/**
+ * How one directory is dealt to `wanted` streams (see split.ts); one share (read as before)
+ * where the pod lacks GNU find and tar, or the tree is small.
+ */
+async function treeShares(
+  ctx: BackupContext,
+  target: PodTarget,
+  v: DataVolume,
+  dir: string,
+  wanted: number,
+  signal: AbortSignal,
+): Promise<StreamShare[]> {
+  const chunks: Buffer[] = [];
+  const stdout = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  const label = `files ${v.owner.name} ${v.qualifier}/${dir}`;
+  const ran = await podExec(ctx.kube.config, {
+    ...target,
+    command: ['sh', '-c', LIST_TREE_SCRIPT, 'sh', v.mountPath, dir],
+    stdout,
+    signal,
+  }).catch((err: Error) => {
+    if (signal.aborted) throw new OperationError(`${label}: interrupted`);
+    throw new OperationError(`${label}: listing the tree: ${err.message}`, { cause: err });
+  });
+  if (ran.exitCode === LIST_UNSUPPORTED) {
+    ctx.output.debug(`${label}: one stream (the pod has no GNU find and tar to split it)`);
+    return [];
+  }
+  if (ran.exitCode !== 0) {
+    const stderr = ran.stderr.trim().split('\n').slice(-3).join(' | ');
+    throw new OperationError(
+      `${label}: find ${v.mountPath}/${dir} failed in pod ${target.namespace}/${target.pod} (exit code ${ran.exitCode})${stderr ? `: ${stderr}` : ''}`,
+    );
+  }
+  return splitTree(parseTreeList(Buffer.concat(chunks)), wanted);
+}
+
+/** Waits for every task (none left running); then throws the first real failure, if any. */
+async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw firstReal(settled) ?? failed.reason;
 }
 
 /** The first failure that is not a consequence of our own abort of the others. */

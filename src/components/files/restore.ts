@@ -9,7 +9,8 @@ import { podExecOk } from '../../kube/pod-exec.js';
 import { resumeInterrupted, ScaleGuard } from '../../kube/scale.js';
 import { DEFAULT_VOLUME_POD_IMAGE, VolumePod } from '../../kube/volume-pod.js';
 import { formatBytes } from '../../report/progress.js';
-import type { PlanStep, StepContext } from '../../restore/plan.js';
+import { timed, type PlanStep, type StepContext } from '../../restore/plan.js';
+import type { Timings } from '../../report/timings.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
@@ -95,17 +96,73 @@ export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
   return steps;
 }
 
-/** Reads each entry once and refuses the whole step if any header is unsafe. */
+/**
+ * The entries of each directory: one tar, or the streams of a tree read as several
+ * (`backup --file-streams`), ordered 2..N then 1 (the order they are extracted in). Refuses a
+ * split tree whose streams are not exactly 1..N.
+ */
+export function filesTrees(group: ArchivedFiles[]): ArchivedFiles[][] {
+  const trees = new Map<string, ArchivedFiles[]>();
+  for (const a of group) {
+    const key = `${a.meta.qualifier}\0${a.meta.mountPath}\0${a.meta.dir}`;
+    trees.set(key, [...(trees.get(key) ?? []), a]);
+  }
+  return [...trees.values()].map((tree) => {
+    const count = tree[0].meta.streams ?? 1;
+    const numbers = tree.map((a) => a.meta.stream ?? 1).sort((x, y) => x - y);
+    const complete =
+      tree.every((a) => (a.meta.streams ?? 1) === count) &&
+      numbers.length === count &&
+      numbers.every((n, i) => n === i + 1);
+    if (!complete) {
+      const m = tree[0].meta;
+      throw new ArchiveError(
+        'tampered',
+        `${m.mountPath}/${m.dir} of ${m.owner.name} ${m.qualifier}: the archive holds streams ${numbers.join(', ')} of ${count}; nothing was extracted`,
+      );
+    }
+    const order = (a: ArchivedFiles) => ((a.meta.stream ?? 1) === 1 ? Infinity : a.meta.stream!);
+    return [...tree].sort((x, y) => order(x) - order(y));
+  });
+}
+
+/**
+ * Refuses the whole step if any header is unsafe: from the check the verifying pass made
+ * (LoadedArchive.headerChecks), else by reading each entry once.
+ */
 export async function checkEntries(
   ctx: PlanContext,
   group: ArchivedFiles[],
   signal: AbortSignal,
+  timings?: Timings,
 ): Promise<void> {
+  filesTrees(group);
   await mapLimit(group, ctx.parallel, async (a) => {
     if (signal.aborted) throw new OperationError('interrupted');
-    const stream = entryStream(ctx.archive, a.entry, 'check');
+    const pre = ctx.archive.headerChecks?.get(a.entry.path);
     try {
-      a.sparse = (await checkTarStream(stream, a.meta.dir)).sparse > 0;
+      let checked = pre && pre.root === a.meta.dir ? pre.result : undefined;
+      if (pre && pre.root === a.meta.dir && pre.error) throw pre.error;
+      if (!checked) {
+        const stream = entryStream(ctx.archive, a.entry, 'check');
+        try {
+          const check = () => checkTarStream(stream, a.meta.dir);
+          checked = await (timings
+            ? timings.time(`check tar headers of ${a.meta.dir} (${a.meta.owner.name})`, check)
+            : check());
+        } finally {
+          stream.destroy();
+        }
+      }
+      a.sparse = checked.sparse > 0;
+      // Streams 2..N of a split tree are extracted first, beside each other: no links there
+      // for another stream to write through (see split.ts).
+      if ((a.meta.stream ?? 1) > 1 && checked.symlinks > 0) {
+        throw new ArchiveError(
+          'tampered',
+          `${a.entry.path}: stream ${a.meta.stream} of ${a.meta.mountPath}/${a.meta.dir} holds symlinks (only stream 1 may); nothing was extracted`,
+        );
+      }
     } catch (err) {
       if (err instanceof UnsafeEntryError) {
         throw new ArchiveError(
@@ -114,8 +171,6 @@ export async function checkEntries(
         );
       }
       throw err;
-    } finally {
-      stream.destroy();
     }
   });
 }
@@ -128,9 +183,11 @@ async function restoreOwnerFiles(
 ): Promise<void> {
   const ns = ref.namespace!;
   // Checked before anything changes: a hostile entry refuses the step, nothing extracted.
-  await checkEntries(ctx, group, c.signal);
+  await checkEntries(ctx, group, c.signal, c.timings);
   await resumeInterrupted(c.target, ns, c.progress);
-  await waitForEntandoReady(c.target, ref, ctx.waitTimeoutMs ?? 600_000, c.progress);
+  await timed(c, `wait for the operator: ${ref.kind} ${ref.name}`, () =>
+    waitForEntandoReady(c.target, ref, ctx.waitTimeoutMs ?? 600_000, c.progress),
+  );
   const owner = await c.target.get(ref);
   if (!owner) throw new OperationError(`${ref.kind} ${ref.name} is not in the target`);
   const deployments = serverDeployments(owner);
@@ -169,16 +226,18 @@ async function restoreOwnerFiles(
         [...volumes.values()].map((v) => v.deployment),
       );
       for (const [qualifier, v] of volumes) {
-        const pod = await VolumePod.start(
-          c.target,
-          {
-            namespace: ns,
-            owner: ref.name,
-            purpose: 'files',
-            image: ctx.volumePodImage ?? DEFAULT_VOLUME_POD_IMAGE,
-            volumes: [{ claimName: v.claimName, mountPath: group[0].meta.mountPath }],
-          },
-          c.progress,
+        const pod = await timed(c, 'start a volume pod', () =>
+          VolumePod.start(
+            c.target,
+            {
+              namespace: ns,
+              owner: ref.name,
+              purpose: 'files',
+              image: ctx.volumePodImage ?? DEFAULT_VOLUME_POD_IMAGE,
+              volumes: [{ claimName: v.claimName, mountPath: group[0].meta.mountPath }],
+            },
+            c.progress,
+          ),
         );
         pods.push(pod);
         targets.set(qualifier, {
@@ -190,7 +249,9 @@ async function restoreOwnerFiles(
       }
     } else {
       for (const [qualifier, v] of volumes) {
-        const pod = await waitForPod(c.target, ns, v.deployment, c.signal);
+        const pod = await timed(c, `wait for a pod of ${v.deployment}`, () =>
+          waitForPod(c.target, ns, v.deployment, c.signal),
+        );
         targets.set(qualifier, {
           namespace: ns,
           pod: pod,
@@ -199,18 +260,22 @@ async function restoreOwnerFiles(
         });
       }
     }
-    await mapLimit(group, ctx.parallel, async (a) => {
+    await mapLimit(filesTrees(group), ctx.parallel, async (tree) => {
       if (c.signal.aborted) throw new OperationError('interrupted');
+      const a = tree[0];
       const started = Date.now();
-      await extractEntry(c, ctx, targets.get(a.meta.qualifier)!, a);
+      await timed(c, `extract ${a.meta.dir} (${ref.name} ${a.meta.qualifier})`, () =>
+        extractTree(c, ctx, targets.get(a.meta.qualifier)!, tree),
+      );
       const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+      const size = tree.reduce((n, t) => n + t.entry.size, 0);
       c.progress(
-        `restored ${a.meta.mountPath}/${a.meta.dir} of ${ref.name} ${a.meta.qualifier}: ${formatBytes(a.entry.size)} in ${seconds.toFixed(1)} s (${(a.entry.size / seconds / 1e6).toFixed(1)} MB/s)`,
+        `restored ${a.meta.mountPath}/${a.meta.dir} of ${ref.name} ${a.meta.qualifier}: ${formatBytes(size)}${tree.length > 1 ? ` in ${tree.length} streams` : ''} in ${seconds.toFixed(1)} s (${(size / seconds / 1e6).toFixed(1)} MB/s)`,
       );
     });
   } finally {
     for (const p of pods) await p.delete();
-    await guard.restore();
+    await timed(c, `scale back ${ref.name}`, () => guard.restore());
   }
 }
 
@@ -240,14 +305,24 @@ export const EXTRACT_SCRIPT = [
   'set -e',
   'cd "$1"',
   `s="${STAGING_PREFIX}$2"`,
-  'rm -rf "$s"',
-  'mkdir "$s"',
+  // keep: another stream of the same tree is (or was) extracted there (a split tree).
+  'if [ "$4" != keep ]; then rm -rf "$s" && mkdir "$s"; fi',
+  '[ -d "$s" ]',
   // GNU tar recreates the holes of sparse files; busybox would write its sparse map as a file.
   'if [ "$3" = sparse ] && ! tar --version 2>/dev/null | grep -q "GNU tar"; then',
   '  echo "the archive holds sparse files (holes kept) and the tar of this pod is not GNU tar: restore into a pod with GNU tar (--volume-pod-image for a volume pod)" >&2',
   '  exit 3',
   'fi',
   'exec tar -xpf - -C "$s"',
+].join('\n');
+
+/** A fresh staging directory for the streams of a split tree. */
+export const STAGE_SCRIPT = [
+  'set -e',
+  'cd "$1"',
+  `s="${STAGING_PREFIX}$2"`,
+  'rm -rf "$s"',
+  'mkdir "$s"',
 ].join('\n');
 
 /** Swaps the extracted directory in for the old one (run only after a checked, whole stream). */
@@ -275,16 +350,52 @@ async function* counted(
 }
 
 /**
- * Streams one archived tar into `tar -x` in the pod, into a staging directory; only once the
- * whole stream went in and matched its sha256 is the directory swapped in for the old one. An
- * interrupted extraction leaves the old directory in place and the staging one is started
- * over by the next run.
+ * Streams a directory's tar (or every stream of a split tree: 2..N at once, then 1) into
+ * `tar -x` in the pod, into a staging directory; only once every stream went in whole and
+ * matched its sha256 is the directory swapped in for the old one. An interrupted extraction
+ * leaves the old directory in place and the staging one is started over by the next run.
  */
+async function extractTree(
+  c: StepContext,
+  ctx: PlanContext,
+  target: PodTarget,
+  tree: ArchivedFiles[],
+): Promise<void> {
+  const { mountPath, dir } = tree[0].meta;
+  if (tree.length === 1) {
+    await extractEntry(c, ctx, target, tree[0], false);
+  } else {
+    await podExecOk(
+      c.target.config,
+      { ...target, command: ['sh', '-c', STAGE_SCRIPT, 'sh', mountPath, dir], signal: c.signal },
+      `preparing ${mountPath}/${STAGING_PREFIX}${dir}`,
+    );
+    const last = tree[tree.length - 1];
+    await mapLimit(tree.slice(0, -1), ctx.parallel, (a) => extractEntry(c, ctx, target, a, true));
+    await extractEntry(c, ctx, target, last, true);
+  }
+  await timed(c, 'swap the extracted directory in', () =>
+    podExecOk(
+      c.target.config,
+      {
+        namespace: target.namespace,
+        pod: target.pod,
+        container: target.container,
+        command: ['sh', '-c', SWAP_SCRIPT, 'sh', mountPath, dir],
+        signal: c.signal,
+      },
+      `swapping ${mountPath}/${dir} in`,
+    ),
+  );
+}
+
+/** One tar into the staging directory (made fresh unless `keep`: a split tree's). */
 async function extractEntry(
   c: StepContext,
   ctx: PlanContext,
   target: PodTarget,
   a: ArchivedFiles,
+  keep: boolean,
 ): Promise<void> {
   const mountPath = a.meta.mountPath;
   const dir = a.meta.dir;
@@ -297,7 +408,16 @@ async function extractEntry(
         namespace: target.namespace,
         pod: target.pod,
         container: target.container,
-        command: ['sh', '-c', EXTRACT_SCRIPT, 'sh', mountPath, dir, a.sparse ? 'sparse' : ''],
+        command: [
+          'sh',
+          '-c',
+          EXTRACT_SCRIPT,
+          'sh',
+          mountPath,
+          dir,
+          a.sparse ? 'sparse' : '',
+          keep ? 'keep' : '',
+        ],
         stdin: counted(stream, (n) => (sent += n)),
         signal: c.signal,
       },
@@ -318,15 +438,4 @@ async function extractEntry(
       `${a.entry.path}: only ${sent} of ${a.entry.size} bytes were sent to tar -x; nothing swapped in`,
     );
   }
-  await podExecOk(
-    c.target.config,
-    {
-      namespace: target.namespace,
-      pod: target.pod,
-      container: target.container,
-      command: ['sh', '-c', SWAP_SCRIPT, 'sh', mountPath, dir],
-      signal: c.signal,
-    },
-    `swapping ${mountPath}/${dir} in`,
-  );
 }

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { once } from 'node:events';
 import { Parser, type ReadEntry } from 'tar';
 
@@ -68,6 +69,13 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 /** Folded the way a case-insensitive or normalizing file system could see a name. */
 const fold = (p: string) => p.normalize('NFC').toLowerCase();
 
+/**
+ * A file's folded path as kept for the hard-link check: 128 bits of its sha256 (16 one-byte
+ * characters) instead of the path, so a tree of 100,000 files keeps a few MB, not tens (no
+ * collision can be found, let alone made to order).
+ */
+const fileKey = (p: string) => hash('sha256', fold(p), 'buffer').toString('latin1', 0, 16);
+
 /** A relative path's components without "" and ".", or the reason it is unsafe. */
 function components(path: string): string[] | UnsafeKind {
   if (path.startsWith('/')) return 'absolute-path';
@@ -77,7 +85,7 @@ function components(path: string): string[] | UnsafeKind {
 }
 
 /**
- * Reads a tar stream once and checks every header before any of it is extracted: each entry
+ * Checks every header of a tar stream fed to it piece by piece, before any of it is extracted: each entry
  * must lie under `root` (one top-level directory such as "resources", itself a directory), with
  * no absolute path and no "..", and not be written through a link an earlier entry made
  * (CVE-2021-32803); symlinks must stay inside the extraction directory (the volume's mount
@@ -88,11 +96,8 @@ function components(path: string): string[] | UnsafeKind {
  * format 1.0 (pax GNU.sparse.name, checked as the path GNU tar extracts them to). Throws UnsafeEntryError
  * for the first refused entry; resolves with counts when every entry is safe.
  */
-export async function checkTarStream(
-  source: AsyncIterable<Buffer>,
-  root: string,
-): Promise<TarCheckResult> {
-  const result: TarCheckResult = {
+export class TarHeaderCheck {
+  private readonly result: TarCheckResult = {
     entries: 0,
     files: 0,
     dirs: 0,
@@ -101,173 +106,207 @@ export async function checkTarStream(
     bytes: 0,
     sparse: 0,
   };
-  let sparse: SparseInfo | undefined;
-  /** Folded paths of symlinks and hard links seen so far. */
-  const links = new Set<string>();
-  const files = new Set<string>();
-  let failure: Error | undefined;
-  const fail = (err: Error) => {
-    failure ??= err;
-  };
+  private readonly parser: Parser;
+  private readonly ended: Promise<void>;
+  private failure: Error | undefined;
+  private sawData = false;
+  private done = false;
 
-  /** A sparse file is extracted to its GNU.sparse.name: that is the path checked. */
-  const checkEntry = (e: ReadEntry) => {
-    const info = sparse;
-    sparse = undefined;
-    if (!info) return check(e);
-    if (info.version !== '1.0' || !info.name || e.type !== 'File') {
-      throw new UnsafeEntryError(
-        'unsupported-type',
-        e.path,
-        `GNU sparse entry of format ${info.version}${info.name ? '' : ' without a name'} (only 1.0 files are accepted)`,
-      );
-    }
-    const header = components(e.path);
-    if (typeof header === 'string' || header[0] !== root) {
-      throw new UnsafeEntryError('outside-root', e.path, `not under ${root}/`);
-    }
-    result.sparse++;
-    check({ ...e, path: info.name, size: info.realsize ?? e.size, type: 'File' } as Header);
-  };
+  constructor(readonly root: string) {
+    const result = this.result;
+    let sparse: SparseInfo | undefined;
+    /** Folded paths of symlinks and hard links seen so far (few). */
+    const links = new Set<string>();
+    /** The files seen so far (fileKey): what a hard link may point at. */
+    const files = new Set<string>();
+    const fail = (err: Error) => {
+      this.failure ??= err;
+    };
+    /** A sparse file is extracted to its GNU.sparse.name: that is the path checked. */
+    const checkEntry = (e: ReadEntry) => {
+      const info = sparse;
+      sparse = undefined;
+      if (!info) return check(e);
+      if (info.version !== '1.0' || !info.name || e.type !== 'File') {
+        throw new UnsafeEntryError(
+          'unsupported-type',
+          e.path,
+          `GNU sparse entry of format ${info.version}${info.name ? '' : ' without a name'} (only 1.0 files are accepted)`,
+        );
+      }
+      const header = components(e.path);
+      if (typeof header === 'string' || header[0] !== root) {
+        throw new UnsafeEntryError('outside-root', e.path, `not under ${root}/`);
+      }
+      result.sparse++;
+      check({ ...e, path: info.name, size: info.realsize ?? e.size, type: 'File' } as Header);
+    };
 
-  const check = (e: Header) => {
-    const raw = e.path;
-    // A pax global header may carry a path for every later entry; extractors disagree on
-    // whether to apply it, so a stream with one is refused (GNU tar and busybox write none).
-    if (e.globalExtended) {
-      throw new UnsafeEntryError('unsupported-type', raw, 'preceded by a pax global header');
-    }
-    const parts = components(raw);
-    if (typeof parts === 'string') {
-      throw new UnsafeEntryError(
-        parts,
-        raw,
-        parts === 'absolute-path' ? 'absolute path' : 'path contains ".."',
-      );
-    }
-    if (parts.length === 0 || parts[0] !== root) {
-      throw new UnsafeEntryError('outside-root', raw, `not under ${root}/`);
-    }
-    const path = parts.join('/');
-    if (parts.length === 1 && e.type !== 'Directory') {
-      throw new UnsafeEntryError('root-not-directory', raw, `${root} must be a directory`);
-    }
-    for (let i = 1; i < parts.length; i++) {
-      if (links.has(fold(parts.slice(0, i).join('/')))) {
+    const check = (e: Header) => {
+      const raw = e.path;
+      // A pax global header may carry a path for every later entry; extractors disagree on
+      // whether to apply it, so a stream with one is refused (GNU tar and busybox write none).
+      if (e.globalExtended) {
+        throw new UnsafeEntryError('unsupported-type', raw, 'preceded by a pax global header');
+      }
+      const parts = components(raw);
+      if (typeof parts === 'string') {
         throw new UnsafeEntryError(
-          'through-link',
+          parts,
           raw,
-          `written through the link ${parts.slice(0, i).join('/')} of an earlier entry`,
+          parts === 'absolute-path' ? 'absolute path' : 'path contains ".."',
         );
       }
-    }
-    if (links.has(fold(path))) {
-      throw new UnsafeEntryError('link-redefined', raw, 'replaces a link of an earlier entry');
-    }
-    result.entries++;
-    if (FILE_TYPES.has(e.type)) {
-      result.files++;
-      result.bytes += e.size ?? 0;
-      files.add(fold(path));
-    } else if (e.type === 'Directory') {
-      result.dirs++;
-    } else if (e.type === 'SymbolicLink') {
-      const target = e.linkpath ?? '';
-      if (target.startsWith('/')) {
-        throw new UnsafeEntryError('symlink-absolute', raw, `symlink to the absolute ${target}`);
+      if (parts.length === 0 || parts[0] !== root) {
+        throw new UnsafeEntryError('outside-root', raw, `not under ${root}/`);
       }
-      if (target === '') throw new UnsafeEntryError('symlink-escape', raw, 'empty symlink target');
-      // "../" only as a leading run, at most as deep as the link's own directory: "a/../.."
-      // could climb out through a link named a (made by this stream or another one).
-      const steps = target.split('/').filter((c) => c !== '' && c !== '.');
-      const ups = steps.findIndex((c) => c !== '..');
-      const climbs = ups === -1 ? steps.length : ups;
-      if (steps.slice(climbs).includes('..')) {
-        throw new UnsafeEntryError(
-          'symlink-escape',
-          raw,
-          `symlink to ${target}: ".." after a name could resolve through another link`,
-        );
+      const path = parts.join('/');
+      if (parts.length === 1 && e.type !== 'Directory') {
+        throw new UnsafeEntryError('root-not-directory', raw, `${root} must be a directory`);
       }
-      if (climbs > parts.length - 1) {
-        throw new UnsafeEntryError(
-          'symlink-escape',
-          raw,
-          `symlink to ${target} leaves the extraction directory`,
-        );
-      }
-      result.symlinks++;
-      links.add(fold(path));
-    } else if (e.type === 'Link') {
-      const target = components(e.linkpath ?? '');
-      const to = typeof target === 'string' ? undefined : target.join('/');
-      if (
-        typeof target === 'string' ||
-        target[0] !== root ||
-        !to ||
-        !files.has(fold(to)) ||
-        target.slice(1).some((_, i) => links.has(fold(target.slice(0, i + 1).join('/'))))
-      ) {
-        throw new UnsafeEntryError(
-          'hardlink-escape',
-          raw,
-          `hard link to ${JSON.stringify(e.linkpath)}, not a file earlier in this stream`,
-        );
-      }
-      result.hardlinks++;
-      links.add(fold(path));
-    } else {
-      throw new UnsafeEntryError('unsupported-type', raw, `entry of type ${e.type}`);
-    }
-  };
-
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (e: ReadEntry) => {
-      if (!failure) {
-        try {
-          checkEntry(e);
-        } catch (err) {
-          fail(err as Error);
+      for (let i = 1; i < parts.length; i++) {
+        if (links.has(fold(parts.slice(0, i).join('/')))) {
+          throw new UnsafeEntryError(
+            'through-link',
+            raw,
+            `written through the link ${parts.slice(0, i).join('/')} of an earlier entry`,
+          );
         }
       }
-      e.resume();
-    },
-  });
-  parser.on('meta', (meta: string) => {
-    // Kept until the entry it describes: a later long-name header does not cancel it.
-    sparse = sparseRecords(meta) ?? sparse;
-  });
-  parser.on('warn', (code: string, message: string | Error) =>
-    fail(
-      new UnsafeEntryError(
-        'invalid-tar',
-        '',
-        `not a valid tar stream (${code}: ${typeof message === 'string' ? message : message.message})`,
-      ),
-    ),
-  );
-  const ended = new Promise<void>((resolve) => {
-    parser.on('end', () => resolve());
-    parser.on('close', () => resolve());
-    parser.on('error', (err: Error) => {
-      fail(new UnsafeEntryError('invalid-tar', '', `not a valid tar stream (${err.message})`));
-      resolve();
+      if (links.has(fold(path))) {
+        throw new UnsafeEntryError('link-redefined', raw, 'replaces a link of an earlier entry');
+      }
+      result.entries++;
+      if (FILE_TYPES.has(e.type)) {
+        result.files++;
+        result.bytes += e.size ?? 0;
+        files.add(fileKey(path));
+      } else if (e.type === 'Directory') {
+        result.dirs++;
+      } else if (e.type === 'SymbolicLink') {
+        const target = e.linkpath ?? '';
+        if (target.startsWith('/')) {
+          throw new UnsafeEntryError('symlink-absolute', raw, `symlink to the absolute ${target}`);
+        }
+        if (target === '')
+          throw new UnsafeEntryError('symlink-escape', raw, 'empty symlink target');
+        // "../" only as a leading run, at most as deep as the link's own directory: "a/../.."
+        // could climb out through a link named a (made by this stream or another one).
+        const steps = target.split('/').filter((c) => c !== '' && c !== '.');
+        const ups = steps.findIndex((c) => c !== '..');
+        const climbs = ups === -1 ? steps.length : ups;
+        if (steps.slice(climbs).includes('..')) {
+          throw new UnsafeEntryError(
+            'symlink-escape',
+            raw,
+            `symlink to ${target}: ".." after a name could resolve through another link`,
+          );
+        }
+        if (climbs > parts.length - 1) {
+          throw new UnsafeEntryError(
+            'symlink-escape',
+            raw,
+            `symlink to ${target} leaves the extraction directory`,
+          );
+        }
+        result.symlinks++;
+        links.add(fold(path));
+      } else if (e.type === 'Link') {
+        const target = components(e.linkpath ?? '');
+        const to = typeof target === 'string' ? undefined : target.join('/');
+        if (
+          typeof target === 'string' ||
+          target[0] !== root ||
+          !to ||
+          !files.has(fileKey(to)) ||
+          target.slice(1).some((_, i) => links.has(fold(target.slice(0, i + 1).join('/'))))
+        ) {
+          throw new UnsafeEntryError(
+            'hardlink-escape',
+            raw,
+            `hard link to ${JSON.stringify(e.linkpath)}, not a file earlier in this stream`,
+          );
+        }
+        result.hardlinks++;
+        links.add(fold(path));
+      } else {
+        throw new UnsafeEntryError('unsupported-type', raw, `entry of type ${e.type}`);
+      }
+    };
+
+    this.parser = new Parser({
+      strict: true,
+      onReadEntry: (e: ReadEntry) => {
+        if (!this.failure) {
+          try {
+            checkEntry(e);
+          } catch (err) {
+            fail(err as Error);
+          }
+        }
+        e.resume();
+      },
     });
-  });
-  let sawData = false;
-  for await (const chunk of source) {
-    if (failure) break;
-    sawData ||= chunk.length > 0;
-    if (!parser.write(chunk)) await once(parser, 'drain');
-  }
-  if (!failure) parser.end();
-  else parser.abort(failure);
-  await ended;
-  if (failure) throw failure;
-  if (!sawData || result.entries === 0) {
-    throw new UnsafeEntryError('invalid-tar', '', 'empty tar stream');
+    this.parser.on('meta', (meta: string) => {
+      // Kept until the entry it describes: a later long-name header does not cancel it.
+      sparse = sparseRecords(meta) ?? sparse;
+    });
+    this.parser.on('warn', (code: string, message: string | Error) =>
+      fail(
+        new UnsafeEntryError(
+          'invalid-tar',
+          '',
+          `not a valid tar stream (${code}: ${typeof message === 'string' ? message : message.message})`,
+        ),
+      ),
+    );
+    this.ended = new Promise<void>((resolve) => {
+      this.parser.on('end', () => resolve());
+      this.parser.on('close', () => resolve());
+      this.parser.on('error', (err: Error) => {
+        fail(new UnsafeEntryError('invalid-tar', '', `not a valid tar stream (${err.message})`));
+        resolve();
+      });
+    });
   }
 
-  return result;
+  /** True once an entry was refused: the rest of the stream need not be fed. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** Feeds the next bytes of the stream; resolves when the parser can take more. */
+  async write(chunk: Buffer): Promise<void> {
+    if (this.failure || this.done) return;
+    this.sawData ||= chunk.length > 0;
+    if (!this.parser.write(chunk)) await once(this.parser, 'drain');
+  }
+
+  /** Ends the stream: resolves with the counts when every entry is safe, else throws. */
+  async finish(): Promise<TarCheckResult> {
+    if (!this.done) {
+      this.done = true;
+      if (!this.failure) this.parser.end();
+      else this.parser.abort(this.failure);
+    }
+    await this.ended;
+    if (this.failure) throw this.failure;
+    if (!this.sawData || this.result.entries === 0) {
+      throw new UnsafeEntryError('invalid-tar', '', 'empty tar stream');
+    }
+    return this.result;
+  }
+}
+
+/** Reads a tar stream once and checks every header (TarHeaderCheck). */
+export async function checkTarStream(
+  source: AsyncIterable<Buffer>,
+  root: string,
+): Promise<TarCheckResult> {
+  const check = new TarHeaderCheck(root);
+  for await (const chunk of source) {
+    if (check.failed) break;
+    await check.write(chunk);
+  }
+  return check.finish();
 }
