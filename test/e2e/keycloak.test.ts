@@ -73,7 +73,14 @@ async function secretValue(kube: KubeClient, ns: string, name: string, key: stri
   return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
 }
 
-/** No export server and no export directory left on the node (pods are host processes). */
+const sideDirs = () => fs.readdirSync('/tmp').filter((d) => d.startsWith('kubectl-entando-kc'));
+/** Side-server directories already there when the suite was loaded: not this run's to judge. */
+const preexisting = new Set(sideDirs());
+
+/**
+ * No export server and no export directory left on the node (pods are host processes) by this
+ * run: a directory some earlier, killed run left behind is not counted.
+ */
 function leftovers(): string {
   const ps = (() => {
     try {
@@ -84,7 +91,7 @@ function leftovers(): string {
       return '';
     }
   })();
-  const dirs = fs.readdirSync('/tmp').filter((d) => d.startsWith('kubectl-entando-kc'));
+  const dirs = sideDirs().filter((d) => !preexisting.has(d));
   return `${ps.trim()}${dirs.join(' ')}`;
 }
 
