@@ -6,11 +6,13 @@
  * Keycloak through `external-sso-secret` (clientId, clientSecret, authUrl, realm), as `ent` does.
  * Real Entando Keycloaks carry a frontend URL, so the token's issuer is the public one either way.
  */
+import http from 'node:http';
 import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { KubeObject } from '../../kube/object.js';
 import { forwardPort, type LocalForward } from '../../kube/port-forward.js';
 import { runningPod } from '../files/discover.js';
+import { frontEndUrl } from '../keycloak/backup.js';
 import { keycloakPod, locateKeycloak, realmOf } from '../keycloak/locate.js';
 import { cmErrorDetail, ComponentManagerClient, type TokenSource } from './cm-client.js';
 
@@ -60,36 +62,74 @@ export class ClientCredentialsTokens implements TokenSource {
   constructor(
     private readonly tokenUrl: string,
     private readonly creds: ClientCredentials,
+    /**
+     * The Keycloak's public host, sent as Host through a port-forward: a Keycloak without a
+     * frontend URL names its issuer after the Host it is asked on, and the CM wants the public one.
+     */
+    private readonly publicHost?: string,
   ) {}
 
   async token(): Promise<string> {
     if (this.cached && this.cached.expires - Date.now() > 20_000) return this.cached.value;
-    let res: Response;
+    const basic = Buffer.from(
+      `${encodeURIComponent(this.creds.clientId)}:${encodeURIComponent(this.creds.clientSecret)}`,
+    ).toString('base64');
+    let res: { status: number; text: string };
     try {
-      res = await fetch(this.tokenUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          authorization: `Basic ${Buffer.from(
-            `${encodeURIComponent(this.creds.clientId)}:${encodeURIComponent(this.creds.clientSecret)}`,
-          ).toString('base64')}`,
-        },
-        body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
-        signal: AbortSignal.timeout(60_000),
-      });
+      res = await postForm(
+        this.tokenUrl,
+        'grant_type=client_credentials',
+        { authorization: `Basic ${basic}` },
+        this.publicHost,
+      );
     } catch (err) {
       throw new OperationError(`Keycloak token endpoint not answering: ${(err as Error).message}`);
     }
-    const text = await res.text();
-    if (!res.ok) {
+    if (res.status < 200 || res.status >= 300) {
       throw new OperationError(
-        `Keycloak refused the credentials of client ${this.creds.clientId} (secret ${this.creds.secretName}): HTTP ${res.status} ${cmErrorDetail(text)}; the secret must match the client in the realm (restore with --keycloak realm, or let the operator rewrite the secret)`,
+        `Keycloak refused the credentials of client ${this.creds.clientId} (secret ${this.creds.secretName}): HTTP ${res.status} ${cmErrorDetail(res.text)}; the secret must match the client in the realm (restore with --keycloak realm, or let the operator rewrite the secret)`,
       );
     }
-    const t = JSON.parse(text) as { access_token: string; expires_in?: number };
+    const t = JSON.parse(res.text) as { access_token: string; expires_in?: number };
     this.cached = { value: t.access_token, expires: Date.now() + (t.expires_in ?? 60) * 1000 };
     return t.access_token;
   }
+}
+
+/** A form POST; with `host`, over node:http so the Host header can be set (fetch forbids it). */
+async function postForm(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  host?: string,
+): Promise<{ status: number; text: string }> {
+  const all = { 'content-type': 'application/x-www-form-urlencoded', ...headers };
+  if (!host) {
+    const r = await fetch(url, {
+      method: 'POST',
+      headers: all,
+      body,
+      signal: AbortSignal.timeout(60_000),
+    });
+    return { status: r.status, text: await r.text() };
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { ...all, host }, timeout: 60_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Where to get tokens: the in-namespace Keycloak (port-forward) or external-sso-secret. */
@@ -116,11 +156,11 @@ async function tokenSource(
     const realm = realmOf(app);
     const url = `${base}/realms/${encodeURIComponent(realm)}/protocol/openid-connect/token`;
     return {
-      tokens: new ClientCredentialsTokens(url, {
-        clientId: data.clientId,
-        clientSecret: data.clientSecret,
-        secretName,
-      }),
+      tokens: new ClientCredentialsTokens(
+        url,
+        { clientId: data.clientId, clientSecret: data.clientSecret, secretName },
+        publicHostOf(where.server),
+      ),
       clientId: data.clientId,
       secretName,
     };
@@ -143,6 +183,16 @@ async function tokenSource(
     clientId: data.clientId,
     secretName,
   };
+}
+
+function publicHostOf(server: KubeObject): string | undefined {
+  const url = frontEndUrl(server);
+  if (!url) return undefined;
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `/auth` (legacy WildFly, Entando's image) or the root (plain Quarkus). */
@@ -205,7 +255,8 @@ async function checkHealth(base: string, pod: string): Promise<void> {
     if (res.ok) return;
     detail = `HTTP ${res.status} ${cmErrorDetail(text)}`;
   } catch (err) {
-    detail = (err as Error).message;
+    const cause = (err as Error & { cause?: Error }).cause;
+    detail = `no answer (${cause?.message ?? (err as Error).message})`;
   }
   throw new CmUnavailable(
     `the component manager is not ready (pod ${pod} port ${CM_PORT}${CM_CONTEXT}/actuator/health: ${detail})`,

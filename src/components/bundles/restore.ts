@@ -33,37 +33,32 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
     name: appName,
   };
   const base = { component: COMPONENT, changes: [] as string[] };
+  const skipStep = (reason: string): PlanStep[] => [
+    {
+      ...base,
+      priority: REINSTALL_PRIORITY,
+      phase: 'bundles-reinstall',
+      action: 'skip',
+      object: appRef,
+      reason,
+    },
+  ];
+  if (!summary?.recorded) {
+    const crs = ctx.archive.objects.some((o) => o.kind === EntandoKind.Bundle);
+    if (mode === 'skip' || !crs) return [];
+    return skipStep(
+      `bundles not recorded in the archive (${summary?.reason ?? 'made before bundles were recorded'}): no reinstall, their CRs and plugins are restored as objects`,
+    );
+  }
+  if (installedBundles(summary).length === 0) return [];
   if (mode !== 'reinstall') {
-    if (!summary?.recorded || installedBundles(summary).length === 0) return [];
-    const why =
+    return skipStep(
       mode === 'skip'
         ? 'bundles not restored (--bundles skip)'
-        : 'bundles restored as objects only (--bundles objects-only): the component manager keeps what the restored database says, plugins are restored as objects';
-    return [
-      {
-        ...base,
-        priority: REINSTALL_PRIORITY,
-        phase: 'bundles-reinstall',
-        action: 'skip',
-        object: appRef,
-        reason: why,
-      },
-    ];
-  }
-  if (!summary?.recorded) {
-    return [
-      {
-        ...base,
-        priority: REINSTALL_PRIORITY,
-        phase: 'bundles-reinstall',
-        action: 'skip',
-        object: appRef,
-        reason: `bundles not recorded in the archive (${summary?.reason ?? 'made before bundles were recorded'}): their CRs and plugins are restored as objects`,
-      },
-    ];
+        : 'bundles restored as objects only (--bundles objects-only): the component manager keeps what the restored database says, plugins are restored as objects',
+    );
   }
   const bundles = installedBundles(summary);
-  if (bundles.length === 0) return [];
   const timeoutMs = ctx.waitTimeoutMs ?? 600_000;
   const steps: PlanStep[] = [
     {
