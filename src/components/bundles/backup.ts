@@ -127,23 +127,43 @@ async function recordBundle(
   return recorded;
 }
 
-/** plugin_data of a bundle, through `/bundles/{bundleId}/plugins` (bundleId from `/bundles`). */
+/**
+ * plugin_data of a bundle, through `/bundles` (its bundleId) and `/bundles/{bundleId}/plugins`;
+ * a CM without those endpoints: the PLUGIN component jobs of its installed job (`/jobs/{id}`).
+ */
 async function pluginsOf(session: CmSession, b: CmBundle): Promise<RecordedBundle['plugins']> {
+  const fail = (err: unknown) => {
+    throw describeCallError(err, session);
+  };
   const data = await session.cm
     .call<{ payload?: { bundleId: string; bundleCode?: string }[] }>('GET', '/bundles')
-    .catch((err: unknown) => {
-      throw describeCallError(err, session);
-    });
-  const entry = (data?.payload ?? []).find((d) => d.bundleCode === b.code);
-  if (!entry) return [];
-  const plugins = await session.cm.plugins(entry.bundleId).catch((err: unknown) => {
-    if (err instanceof CmHttpError && err.status === 404) return [];
-    throw describeCallError(err, session);
-  });
-  return plugins.map((p) => ({
-    pluginCode: p.pluginCode,
-    ...(p.pluginName ? { pluginName: p.pluginName } : {}),
-  }));
+    .catch((err: unknown) => (isNotFound(err) ? undefined : fail(err)));
+  if (data) {
+    const entry = (data.payload ?? []).find((d) => d.bundleCode === b.code);
+    if (!entry) return [];
+    const plugins = await session.cm
+      .plugins(entry.bundleId)
+      .catch((err: unknown) => (isNotFound(err) ? [] : fail(err)));
+    return plugins.map((p) => ({
+      pluginCode: p.pluginCode,
+      ...(p.pluginName ? { pluginName: p.pluginName } : {}),
+    }));
+  }
+  if (!b.installedJob?.id) return [];
+  const job = await session.cm
+    .call<{ payload?: { componentJobs?: { type?: string; componentId?: string }[] } }>(
+      'GET',
+      `/jobs/${encodeURIComponent(b.installedJob.id)}`,
+    )
+    .catch(fail);
+  const codes = (job?.payload?.componentJobs ?? [])
+    .filter((c) => c.type === 'PLUGIN' && c.componentId)
+    .map((c) => c.componentId!);
+  return [...new Set(codes)].map((pluginCode) => ({ pluginCode }));
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof CmHttpError && err.status === 404;
 }
 
 function reportUnfinished(ctx: BackupContext, listed: CmBundle[], jobs: CmJob[]): void {
