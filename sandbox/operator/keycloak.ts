@@ -39,6 +39,15 @@ const OFFSETS_PER_CLUSTER = 25;
 const IMAGE = 'registry.hub.docker.com/entando/entando-keycloak:7.3.0';
 const ADMIN_USER = 'entando_keycloak_admin';
 
+/**
+ * The Keycloak's public URL (its ingress host): Entando's Keycloak runs with
+ * KEYCLOAK_FRONTEND_URL set to it, so every token carries `iss` <this>/realms/<realm>, also when
+ * obtained through a port-forward; the CM and plugins are configured with that issuer.
+ */
+export function publicKeycloakBase(namespace: string): string {
+  return `http://sso.${namespace}.sandbox.local/auth`;
+}
+
 export interface SsoContext {
   kube: Kube;
   sandbox: SandboxDbms;
@@ -167,6 +176,7 @@ export async function ensureKeycloakServer(
     { name: 'KEYCLOAK_USER', valueFrom: secretRef(SSO_NAMES.adminSecret, 'username') },
     { name: 'KEYCLOAK_PASSWORD', valueFrom: secretRef(SSO_NAMES.adminSecret, 'password') },
     { name: 'PROXY_ADDRESS_FORWARDING', value: 'true' },
+    { name: 'KEYCLOAK_FRONTEND_URL', value: publicKeycloakBase(ns) },
   ];
   if (dbms === 'postgresql') {
     await ctx.kube.createIfAbsent(
@@ -283,6 +293,9 @@ function keycloakObjects(
                 imagePullPolicy: 'IfNotPresent',
                 // The image's entrypoint; here the stand-in of it in the distribution.
                 command: [`${DIST_MOUNT}/bin/sandbox-entrypoint.sh`],
+                // What the jboss/keycloak image's entrypoint does with KEYCLOAK_FRONTEND_URL: the
+                // server-level hostname SPI frontendUrl (the realm's attributes stay untouched).
+                args: ['-Dkeycloak.frontendUrl=$(KEYCLOAK_FRONTEND_URL)'],
                 ports: [{ containerPort: 8080, protocol: 'TCP', name: 'server-port' }],
                 env,
                 resources: { limits: { memory: '1200Mi', cpu: '1000m' } },

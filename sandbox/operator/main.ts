@@ -3,6 +3,8 @@
 //
 //   node dist/sandbox/operator/main.js --kubeconfig <admin.kubeconfig> --dbms <dbms.json>
 //        [--context C] [--no-wait-ready] [--resync-seconds 30] [--concurrency 4]
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Controller } from './controller.js';
 import { loadSandboxDbms } from './dbms.js';
@@ -37,6 +39,14 @@ async function main(): Promise<void> {
       waitReady: !values['no-wait-ready'],
       // Set by scripts/lib/operator.sh when scripts/lib/keycloak.sh installed Keycloak.
       keycloakDist: process.env.SANDBOX_KEYCLOAK_DIST || undefined,
+      // The CM stand-in runs from the same build as this operator (dist/sandbox/cm/main.js).
+      cm: {
+        kube,
+        sandbox,
+        root: resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'),
+        kubeconfig: resolve(values.kubeconfig),
+        context: values.context,
+      },
     },
     {
       concurrency: Number(values.concurrency),

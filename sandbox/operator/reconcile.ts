@@ -1,5 +1,6 @@
 // One reconcile per kind. Idempotent: every step converges or is create-if-absent.
 import type { V1Secret } from '@kubernetes/client-node';
+import { cmRuntime, portApplied, type CmContext } from './cm.js';
 import { provision, type Credential } from './dbms.js';
 import { Kube, isNotFound } from './kube.js';
 import {
@@ -21,8 +22,10 @@ import {
   ensurePublicClient,
   ensureRealm,
   findKeycloak,
+  publicKeycloakBase,
   ssoMode,
   SSO_NAMES,
+  type KeycloakEndpoint,
 } from './keycloak.js';
 import {
   appObjects,
@@ -43,6 +46,8 @@ export interface ReconcileContext {
   log: (msg: string) => void;
   /** Report `successful` only once the generated deployments are ready. */
   waitReady: boolean;
+  /** Where the component manager stand-in comes from; none: the CM container runs nothing. */
+  cm?: CmContext;
 }
 
 export interface ReconcileResult {
@@ -111,12 +116,15 @@ async function ensureSsoSecrets(ctx: ReconcileContext, cr: EntandoResource): Pro
  * Without one (annotation sandbox.entando.org/keycloak: none, or an external Keycloak): the
  * secrets only, created if absent. Returns false while the Keycloak is not answering yet.
  */
-async function ensureSso(ctx: ReconcileContext, cr: EntandoResource): Promise<boolean> {
+async function ensureSso(
+  ctx: ReconcileContext,
+  cr: EntandoResource,
+): Promise<{ ready: boolean; keycloak?: KeycloakEndpoint }> {
   const sso = { kube: ctx.kube, sandbox: ctx.sandbox, log: ctx.log, dist: ctx.keycloakDist };
   const mode = await ssoMode(sso, cr);
   if (mode !== 'in-namespace') {
     await ensureSsoSecrets(ctx, cr);
-    return true;
+    return { ready: true };
   }
   const kc =
     cr.kind === 'EntandoApp'
@@ -124,7 +132,7 @@ async function ensureSso(ctx: ReconcileContext, cr: EntandoResource): Promise<bo
       : await findKeycloak(sso, cr.metadata.namespace);
   if (!kc) {
     ctx.log(`${key(cr)}: waiting for Keycloak ${SSO_NAMES.deployment}`);
-    return false;
+    return { ready: false };
   }
   const realm = cr.spec?.keycloakToUse?.realm ?? 'entando';
   await ensureRealm(kc, realm);
@@ -139,7 +147,7 @@ async function ensureSso(ctx: ReconcileContext, cr: EntandoResource): Promise<bo
     );
     if (created) ctx.log(`${key(cr)}: created secret ${client.clientId}-secret`);
   }
-  return true;
+  return { ready: true, keycloak: kc };
 }
 
 /** The shared in-namespace DBMS objects: converged, each user CR added as an owner. */
@@ -313,7 +321,8 @@ export async function reconcileWorkload(
     ctx.log(`${key(cr)}: processing generation ${generation} (dbms ${dbms})`);
     await ctx.kube.patchCrStatus(cr, { phase: 'requested', entandoDeploymentPhase: 'requested' });
     creds = await ensureDbSecrets(ctx, cr);
-    if (!(await ensureSso(ctx, cr))) return { requeueAfterMs: 3000 };
+    const sso = await ensureSso(ctx, cr);
+    if (!sso.ready) return { requeueAfterMs: 3000 };
     if (hasInNamespaceDbms(dbms)) {
       await ensureDbms(ctx, cr, dbms);
       await provision(ctx.sandbox, dbms, Object.values(creds));
@@ -323,9 +332,18 @@ export async function reconcileWorkload(
           .join(', ')}`,
       );
     }
+    // The component manager stand-in runs only where the app's realm is in a real Keycloak.
+    const cm =
+      cr.kind === 'EntandoApp' && ctx.cm && sso.keycloak
+        ? await cmRuntime(ctx.cm, cr, {
+            base: sso.keycloak.base,
+            publicBase: publicKeycloakBase(cr.metadata.namespace),
+          })
+        : undefined;
     objects =
-      cr.kind === 'EntandoApp' ? appObjects(cr, usernames()) : pluginObjects(cr, usernames());
+      cr.kind === 'EntandoApp' ? appObjects(cr, usernames(), cm) : pluginObjects(cr, usernames());
     for (const obj of objects) await ctx.kube.apply(obj);
+    if (cm) portApplied(cm.hostPort);
     provisioned.set(cr.metadata.uid, generation);
     await ctx.kube.patchCrStatus(cr, { phase: 'started', entandoDeploymentPhase: 'started' });
   } else {

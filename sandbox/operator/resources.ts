@@ -1,4 +1,5 @@
 // Pure builders of the Kubernetes objects the operator STAND-IN generates for a CR.
+import { CM_PORT_LABEL, type CmRuntime } from './cm.js';
 import {
   controllerRef,
   dbmsOf,
@@ -92,6 +93,8 @@ interface ContainerSpec {
   port: number;
   env: EnvVar[];
   pvcName?: string;
+  /** An explicit command: the node agent then runs the container as a host process. */
+  command?: string[];
 }
 
 export function deployment(
@@ -102,13 +105,14 @@ export function deployment(
     replicas?: number;
     podAnnotations?: Record<string, string>;
     serviceAccount?: string;
+    labels?: Record<string, string>;
   } = {},
 ): K8sObject {
   const podLabels = { ...resourceLabels(cr), 'entando.org/deployment': name, deployment: name };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: meta(cr, name),
+    metadata: meta(cr, name, opts.labels),
     spec: {
       replicas: opts.replicas ?? 1,
       // Recreate: a ReadWriteOnce PVC cannot be shared by an old and a new pod.
@@ -126,6 +130,7 @@ export function deployment(
               name: container.name,
               image: container.image,
               imagePullPolicy: 'IfNotPresent',
+              ...(container.command ? { command: container.command } : {}),
               ports: [{ containerPort: container.port, protocol: 'TCP' }],
               env: container.env,
               ...(container.pvcName
@@ -270,8 +275,12 @@ const APP_IMAGES: Record<string, string> = {
   eap: 'entando-de-app-eap',
 };
 
-/** Deployments, services, PVCs and ingress of an EntandoApp. */
-export function appObjects(cr: EntandoResource, usernames: Record<string, string>): K8sObject[] {
+/** Deployments, services, PVCs and ingress of an EntandoApp (`cm`: how the CM stand-in runs). */
+export function appObjects(
+  cr: EntandoResource,
+  usernames: Record<string, string>,
+  cmRuntime?: CmRuntime,
+): K8sObject[] {
   const app = cr.metadata.name;
   const ns = cr.metadata.namespace;
   const ingressPath = cr.spec?.ingressPath ?? '/entando-de-app';
@@ -314,6 +323,7 @@ export function appObjects(cr: EntandoResource, usernames: Record<string, string
       name: 'ENTANDO_URL',
       value: `http://${names.service(app)}.${ns}.svc.cluster.local:8080${ingressPath}`,
     },
+    ...(cmRuntime?.env ?? []),
   ];
   const serviceAccount = cr.spec?.serviceAccountToUse;
   return [
@@ -340,8 +350,17 @@ export function appObjects(cr: EntandoResource, usernames: Record<string, string
         port: 8083,
         env: cmEnv,
         pvcName: names.pvc(app, 'de'),
+        command: cmRuntime?.command,
       },
-      { serviceAccount },
+      {
+        serviceAccount,
+        ...(cmRuntime
+          ? {
+              podAnnotations: { [PORT_MAP_ANNOTATION]: `8083:${cmRuntime.hostPort}` },
+              labels: { [CM_PORT_LABEL]: String(cmRuntime.hostPort) },
+            }
+          : {}),
+      },
     ),
     deployment(cr, ab, {
       name: 'appbuilder-container',
