@@ -36,10 +36,12 @@ export interface BundlesSummary {
 /** The installed bundles, the bootstrap bundle first (post-init installs it first too). */
 export function installedBundles(summary: BundlesSummary): RecordedBundle[] {
   const installed = summary.bundles.filter((b) => b.installed && b.version);
-  return [
-    ...installed.filter((b) => b.code === BOOTSTRAP_BUNDLE),
-    ...installed.filter((b) => b.code !== BOOTSTRAP_BUNDLE),
-  ];
+  return [...installed.filter(isBootstrap), ...installed.filter((b) => !isBootstrap(b))];
+}
+
+/** The post-init bundle: code `entando-epc-bootstrap-<bundleId>` (v5), or the bare name. */
+export function isBootstrap(b: Pick<RecordedBundle, 'code'>): boolean {
+  return b.code === BOOTSTRAP_BUNDLE || b.code.startsWith(`${BOOTSTRAP_BUNDLE}-`);
 }
 
 /** Names of the EntandoPlugins the installed bundles made (a reinstall makes them again). */

@@ -22,6 +22,9 @@ export const CM_CONTEXT = '/digital-exchange';
 /** Why the CM cannot be reached, in one line (the backup records it; a restore fails on it). */
 export class CmUnavailable extends OperationError {}
 
+/** Keycloak refused the client credentials: retrying does not help. */
+export class TokenRefused extends OperationError {}
+
 export interface CmSession {
   cm: ComponentManagerClient;
   /** The client whose token is used, for messages. */
@@ -86,7 +89,7 @@ export class ClientCredentialsTokens implements TokenSource {
       throw new OperationError(`Keycloak token endpoint not answering: ${(err as Error).message}`);
     }
     if (res.status < 200 || res.status >= 300) {
-      throw new OperationError(
+      throw new TokenRefused(
         `Keycloak refused the credentials of client ${this.creds.clientId} (secret ${this.creds.secretName}): HTTP ${res.status} ${cmErrorDetail(res.text)}; the secret must match the client in the realm (restore with --keycloak realm, or let the operator rewrite the secret)`,
       );
     }

@@ -8,14 +8,14 @@ import type { PlanStep, StepContext } from '../../restore/plan.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
 import type { PlanContext } from '../component.js';
 import {
-  BOOTSTRAP_BUNDLE,
+  isBootstrap,
   COMPONENT,
   installedBundles,
   type BundlesSummary,
   type RecordedBundle,
 } from './backup.js';
 import { CmHttpError } from './cm-client.js';
-import { CmUnavailable, connectCm, type CmSession } from './connect.js';
+import { CmUnavailable, connectCm, TokenRefused, type CmSession } from './connect.js';
 import { callError, DEFAULT_TIMING, reinstallBundle } from './install.js';
 
 export function bundlesSummary(ctx: Pick<PlanContext, 'archive'>): BundlesSummary | undefined {
@@ -82,7 +82,7 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
       action: 'run',
       object: { apiVersion: ENTANDO_API, kind: EntandoKind.Bundle, namespace: ns, name: b.code },
       changes: [`install ${b.version} (conflictStrategy SKIP)`],
-      reason: `${b.code === BOOTSTRAP_BUNDLE ? 'the post-init bootstrap bundle: post-init skips it on a restored database; ' : ''}reinstalled at its installed version with SKIP: the restored widgets and pages are kept${plugins.length ? `, plugin${plugins.length > 1 ? 's' : ''} ${plugins.join(', ')} made again (EntandoPlugin, link, Keycloak client, database from the restored secret)` : ''}`,
+      reason: `${isBootstrap(b) ? 'the post-init bootstrap bundle: post-init skips it on a restored database; ' : ''}reinstalled at its installed version with SKIP: the restored widgets and pages are kept${plugins.length ? `, plugin${plugins.length > 1 ? 's' : ''} ${plugins.join(', ')} made again (EntandoPlugin, link, Keycloak client, database from the restored secret)` : ''}`,
       run: (c) => reinstallStep(c, appRef, b, timeoutMs),
     });
   }
@@ -129,6 +129,9 @@ async function waitForCm(
         await session.close();
       }
     } catch (err) {
+      if (err instanceof TokenRefused) {
+        throw new OperationError(`bundles ${names} not reinstalled: ${err.message}`);
+      }
       if (err instanceof CmHttpError && (err.status === 401 || err.status === 403)) {
         throw callError(err, {
           code: names,
@@ -138,9 +141,8 @@ async function waitForCm(
           appClient: appRef.name!,
         });
       }
-      if (!(err instanceof CmUnavailable) && !(err instanceof CmHttpError)) {
-        state = (err as Error).message;
-      } else state = err.message;
+      // Not up yet (no pod, no answer, 5xx while it starts): waited for.
+      state = (err as Error).message;
     }
     if (state !== last) c.progress(`waiting for the component manager: ${state}`);
     last = state;
