@@ -60,33 +60,35 @@ export function bundlePluginNames(summary: BundlesSummary | undefined): string[]
 export async function backupBundles(ctx: BackupContext): Promise<void> {
   const summary: BundlesSummary = { recorded: false, bundles: [] };
   ctx.archive.manifest.components[COMPONENT] = summary;
-  let session: CmSession;
+  let unfinished: string | undefined;
   try {
-    session = await connectCm(ctx.kube, ctx.app);
+    const session = await connectCm(ctx.kube, ctx.app);
+    try {
+      const listed = await session.cm.components().catch((err: unknown) => {
+        throw describeCallError(err, session);
+      });
+      const namespaces = bundleNamespaces(ctx.app);
+      const bundles: RecordedBundle[] = [];
+      for (const b of listed) bundles.push(await recordBundle(ctx.kube, session, b, namespaces));
+      summary.postInit = await session.cm.postInitStatus().catch(() => undefined);
+      const jobs = await session.cm.jobs().catch(() => [] as CmJob[]);
+      unfinished = unfinishedJobs(listed, jobs);
+      summary.bundles = bundles;
+      summary.recorded = true;
+    } finally {
+      await session.close();
+    }
   } catch (err) {
-    if (!(err instanceof CmUnavailable)) throw err;
-    summary.reason = err.message;
+    // The rest of the app is backed up all the same; a restore restores the CRs as objects.
+    const why = err instanceof CmUnavailable ? err.message : (err as Error).message;
+    summary.reason = why;
     ctx.results.warn(
       COMPONENT,
-      `bundles not recorded: ${err.message}; a restore will restore the EntandoDeBundles as objects only`,
+      `bundles not recorded: ${why}; a restore will restore the EntandoDeBundles and plugins as objects only`,
     );
     return;
   }
-  try {
-    const listed = await session.cm.components().catch((err: unknown) => {
-      throw describeCallError(err, session);
-    });
-    const namespaces = bundleNamespaces(ctx.app);
-    for (const b of listed) {
-      summary.bundles.push(await recordBundle(ctx.kube, session, b, namespaces));
-    }
-    summary.postInit = await session.cm.postInitStatus().catch(() => undefined);
-    const jobs = await session.cm.jobs().catch(() => [] as CmJob[]);
-    reportUnfinished(ctx, listed, jobs);
-    summary.recorded = true;
-  } finally {
-    await session.close();
-  }
+  if (unfinished) refuseUnfinished(ctx, unfinished);
 }
 
 function bundleNamespaces(app: KubeObject): string[] {
@@ -168,7 +170,8 @@ function isNotFound(err: unknown): boolean {
   return err instanceof CmHttpError && err.status === 404;
 }
 
-function reportUnfinished(ctx: BackupContext, listed: CmBundle[], jobs: CmJob[]): void {
+/** Bundles with an unfinished job (`GET /jobs`, or their last job), listed; undefined: none. */
+function unfinishedJobs(listed: CmBundle[], jobs: CmJob[]): string | undefined {
   const unfinished = new Map<string, string>();
   for (const j of jobs) {
     if (UNFINISHED_STATUSES.includes(j.status)) {
@@ -181,8 +184,11 @@ function reportUnfinished(ctx: BackupContext, listed: CmBundle[], jobs: CmJob[])
       unfinished.set(b.code, `${s} (job ${b.lastJob!.id})`);
     }
   }
-  if (unfinished.size === 0) return;
-  const list = [...unfinished].map(([code, what]) => `${code} ${what}`).join(', ');
+  if (unfinished.size === 0) return undefined;
+  return [...unfinished].map(([code, what]) => `${code} ${what}`).join(', ');
+}
+
+function refuseUnfinished(ctx: BackupContext, list: string): void {
   const why =
     'the restored component manager database would keep these jobs unfinished and refuse every later install of those bundles (409)';
   if (ctx.options.allowUnfinishedBundleJobs) {
@@ -198,12 +204,12 @@ function reportUnfinished(ctx: BackupContext, listed: CmBundle[], jobs: CmJob[])
 export function describeCallError(err: unknown, session: CmSession): Error {
   if (err instanceof CmHttpError && err.status === 401) {
     return new OperationError(
-      `bundles: the component manager refused the token of client ${session.clientId} (${err.message}): check that secret ${session.secretName} matches that client in the app's realm`,
+      `the component manager refused the token of client ${session.clientId} (${err.message}): check that secret ${session.secretName} matches that client in the app's realm`,
     );
   }
   if (err instanceof CmHttpError && err.status === 403) {
     return new OperationError(
-      `bundles: client ${session.clientId} may not read the component manager (${err.message}): its service account needs the app client's superuser role`,
+      `client ${session.clientId} may not read the component manager (${err.message}): its service account needs the app client's superuser role`,
     );
   }
   return err instanceof Error ? err : new Error(String(err));
