@@ -13,6 +13,7 @@ import type { Cr, CmKube, DeBundle } from './kube.js';
 import {
   bundleCode as composeBundleCode,
   bundleId,
+  k8sCompatible,
   linkName,
   parseImage,
   pluginCode,
@@ -254,7 +255,8 @@ export class InstallService {
         bundleId: bundleId(d.url),
         pluginName: p.name,
         pluginCode: name,
-        endpoint: p.ingressPath ?? `/${code}/${p.name}`,
+        // BundleUtilities.composeIngressPathForV5 (primary tenant) and the ingressPath property.
+        endpoint: `/${k8sCompatible(code)}/${k8sCompatible(p.name)}`,
         customEndpoint: p.ingressPath,
         roles: p.roles ?? [],
         dockerTag: parseImage(p.image).tag,
@@ -312,7 +314,7 @@ export class InstallService {
         image: p.image,
         ...(p.dbms ? { dbms: p.dbms } : {}),
         replicas: 1,
-        ingressPath: p.ingressPath ?? `/${code}/${p.name}`,
+        ingressPath: p.ingressPath ?? `/${k8sCompatible(code)}/${k8sCompatible(p.name)}`,
         ingressHostName: this.cfg.appHostName || undefined,
         healthCheckPath: p.healthCheckPath ?? '/api/health',
         roles: (p.roles ?? []).map((r) => ({ code: r, name: r })),

@@ -31,7 +31,8 @@ import {
 
 const SEED = 7301; // sandbox/fixtures/default.yaml
 const APP = 'quickstart';
-const PLUGIN_CLIENT = 'pn-6cd85816-137bfc68-simple-ms-server';
+// The name the component manager (stand-in) gives the plugin: sha8 of its deploymentBaseName.
+const PLUGIN_CLIENT = 'pn-6cd85816-93ce70fd-simple-ms-server';
 const REALM = '/realms/entando';
 const SSO_DEPLOYMENT = 'default-sso-in-namespace-deployment';
 

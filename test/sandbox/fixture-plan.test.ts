@@ -3,9 +3,16 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileContent, planResources, type FileEntry } from '../../sandbox/fixture/files.js';
-import { bundleCrs, pluginCrs } from '../../sandbox/fixture/objects.js';
+import { pluginCode } from '../../sandbox/cm/names.js';
+import { bundleCrs, bundleDescriptors, pluginCrs } from '../../sandbox/fixture/objects.js';
 import { datasourceScript } from '../../sandbox/fixture/rows.js';
-import { bundleId, linkName, loadFixture, parseSize } from '../../sandbox/fixture/spec.js';
+import {
+  bundleId,
+  linkName,
+  loadFixture,
+  parseSize,
+  pluginName,
+} from '../../sandbox/fixture/spec.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 
@@ -60,12 +67,21 @@ describe('sandbox fixtures: generators', () => {
     expect(f.namespace).to.equal('x1');
     expect(f.app.dbms).to.equal('postgresql');
     expect(f.files.totalBytes).to.equal(20 * 1024 * 1024);
-    const plugins = pluginCrs(f);
+    // With a Keycloak the component manager stand-in installs the plugin from its bundle, under
+    // the name the CM computes; the fixture's pluginName must agree with it.
+    expect(pluginCrs(f)).to.deep.equal([]);
+    const descriptor = bundleDescriptors(f).find((d) => d.plugins?.length)!;
+    expect(pluginCode(descriptor.url, descriptor.plugins![0])).to.equal(pluginName(f.plugins[0]));
+    const noKeycloak = loadFixture(join(ROOT, 'sandbox', 'fixtures', 'default.yaml'), {
+      namespace: 'x1',
+      keycloak: false,
+    });
+    const plugins = pluginCrs(noKeycloak);
     expect(plugins[0].metadata.name).to.match(
       new RegExp(`^pn-${bundleId(f.plugins[0].bundle)}-[0-9a-f]{8}-simple-ms$`),
     );
     expect(plugins[1].metadata.name).to.equal(linkName('quickstart', plugins[0].metadata.name));
-    expect(bundleCrs(f)).to.have.length(2);
+    expect(bundleCrs(f)).to.have.length(3);
     expect(parseSize('1.5MB')).to.equal(1_500_000);
   });
 
