@@ -24,9 +24,11 @@ import {
   waitFor,
 } from '../helpers/sandbox.js';
 
-const FIXTURE = process.env.BUNDLES_FIXTURE ?? 'sandbox/fixtures/default.yaml';
+const FIXTURE = 'sandbox/fixtures/bundles.yaml';
 const APP = 'quickstart';
 const LOCK = '/tmp/keycloak-suite.lock';
+/** The restored app's host: its own per namespace (two apps on one host collide). */
+const host = (ns: string) => `quickstart.${ns}.sandbox.local`;
 const REGISTRY = process.env.SANDBOX_CM_REGISTRY_DIR ?? path.join(ROOT, '.sandbox/cm-registry');
 
 function kubeConfig(context: string): KubeConfig {
@@ -227,6 +229,8 @@ describe('e2e: bundles reinstalled through the component manager after a restore
       '--dry-run',
       '--namespace-map',
       `${ns}-ecr=${withRealm}-ecr`,
+      '--ingress-host',
+      host(withRealm),
       '-o',
       'json',
     ]);
@@ -258,6 +262,8 @@ describe('e2e: bundles reinstalled through the component manager after a restore
     const r = await scenario.restore(archive, TARGET, withRealm, [
       '--namespace-map',
       `${ns}-ecr=${withRealm}-ecr`,
+      '--ingress-host',
+      host(withRealm),
     ]);
     expect(r.code, r.stderr).to.equal(0);
     const list = await cm(TARGET, withRealm, (s) => s.cm.components());
@@ -278,6 +284,8 @@ describe('e2e: bundles reinstalled through the component manager after a restore
       'skip',
       '--namespace-map',
       `${ns}-ecr=${freshKc}-ecr`,
+      '--ingress-host',
+      host(freshKc),
     ]);
     expect(r.code, r.stderr).to.equal(0);
     const list = await cm(TARGET, freshKc, (s) => s.cm.components());
@@ -298,6 +306,8 @@ describe('e2e: bundles reinstalled through the component manager after a restore
       'update',
       '--namespace-map',
       `${ns}-ecr=${withRealm}-ecr`,
+      '--ingress-host',
+      host(withRealm),
     ]);
     expect(r.code, r.stderr).to.equal(0);
     expect(installedOf(await cm(TARGET, withRealm, (s) => s.cm.components()))).to.deep.equal(
@@ -315,6 +325,8 @@ describe('e2e: bundles reinstalled through the component manager after a restore
       'skip',
       '--namespace-map',
       `${ns}-ecr=${withRealm}-ecr`,
+      '--ingress-host',
+      host(withRealm),
       ...extra,
     ]);
 
