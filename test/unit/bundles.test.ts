@@ -300,6 +300,20 @@ describe('bundles: restore mode and plugin objects', () => {
     expect(r.object.metadata.annotations).to.deep.equal({ a: 'b' });
   });
 
+  it('a bundle left without annotations gets the tenants one (k8s-service 7.3 ignores it otherwise)', () => {
+    const bare: KubeObject = {
+      ...bundleCr,
+      metadata: {
+        name: 'b',
+        namespace: 'src',
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' },
+      },
+    };
+    const r = prepareObject(bare, mapping({ mode: 'reinstall', plugins: [] }));
+    expect(r.object.metadata.annotations).to.deep.equal({ 'entando.org/tenants': 'primary' });
+    expect(r.changes.join()).to.match(/entando.org\/tenants/);
+  });
+
   it('plugin data goes after the reinstall of its bundle, nowhere with skip', () => {
     const m = mapping({ mode: 'reinstall', plugins: [plugin.metadata.name] });
     expect(pluginDataPlacement(m, plugin.metadata.name)).to.deep.equal({ afterReinstall: true });

@@ -25,6 +25,7 @@ export const bundlesTransform: Transform = {
       };
     }
     if (b?.mode !== 'reinstall') return { object: obj, changes: [] };
+    if (obj.kind === EntandoKind.Bundle) return keepAnAnnotation(obj);
     const plugin =
       obj.kind === EntandoKind.Plugin
         ? obj.metadata.name
@@ -41,3 +42,20 @@ export const bundlesTransform: Transform = {
     return { object: obj, changes: [] };
   },
 };
+
+/**
+ * k8s-service 7.3 ignores an EntandoDeBundle whose annotations are null when the CM installs it
+ * by name (BUNDLES.md §0.10): a bundle left without any once cleaned (e.g. only kubectl's
+ * last-applied one) gets the tenants annotation k8s-service itself writes on a deploy.
+ */
+function keepAnAnnotation(obj: KubeObject) {
+  if (Object.keys(obj.metadata.annotations ?? {}).length > 0) return { object: obj, changes: [] };
+  const copy = structuredClone(obj);
+  copy.metadata.annotations = { 'entando.org/tenants': 'primary' };
+  return {
+    object: copy,
+    changes: [
+      'metadata.annotations: entando.org/tenants=primary added (the CM does not find a bundle without annotations)',
+    ],
+  };
+}
