@@ -14,10 +14,12 @@ import {
   archiveName,
   binaryName,
   blobGenerator,
+  blobName,
   findTarget,
   TARGETS,
   targetName,
   type Target,
+  usesCodeCache,
 } from './targets.js';
 
 export interface ReleaseOptions {
@@ -71,14 +73,19 @@ export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
   const main = path.join(build, 'kubectl-entando.cjs');
   await step('bundled the CLI with esbuild', () => bundle(root, main));
   const blobs = new Map<string, string>();
-  for (const v of new Set(opts.targets.map((t) => t.nodeVersion))) {
-    const gen = blobGenerator(v);
+  for (const t of opts.targets) {
+    const name = blobName(t);
+    if (blobs.has(name)) continue;
+    const gen = blobGenerator(t.nodeVersion);
     const node = await step(`Node ${gen.nodePackage}@${gen.nodeVersion} (blob generator)`, () =>
       nodeBinary(gen.nodePackage, gen.nodeVersion),
     );
-    const blob = path.join(build, `sea-node-${v}.blob`);
-    await step(`SEA blob for Node ${v}`, () => seaBlob(node, main, blob));
-    blobs.set(v, blob);
+    const blob = path.join(build, name);
+    const cache = usesCodeCache(t);
+    await step(`SEA blob for Node ${t.nodeVersion}${cache ? ' with V8 code cache' : ''}`, () =>
+      seaBlob(node, main, blob, cache),
+    );
+    blobs.set(name, blob);
   }
 
   const license = path.join(root, 'LICENSE');
@@ -100,7 +107,7 @@ export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
     );
     fs.chmodSync(binary, 0o755);
     await step(`injected the blob into ${name}`, () =>
-      injectBlob(binary, blobs.get(t.nodeVersion)!, macho),
+      injectBlob(binary, blobs.get(blobName(t))!, macho),
     );
     if (macho) {
       fs.writeFileSync(

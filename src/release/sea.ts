@@ -19,10 +19,17 @@ export const SEA_RESOURCE = 'NODE_SEA_BLOB';
 
 /**
  * Generates the SEA preparation blob for `main` with `node` (a Node runnable on this machine,
- * of the same version as the binaries the blob goes into). No snapshot and no code cache: the
- * blob is then the same for every platform of that Node version.
+ * of the same version as the binaries the blob goes into). No snapshot. Without a code cache the
+ * blob is the same for every platform of that Node version; with one (`codeCache`) it holds V8's
+ * compiled top level of the bundle, which only the Node binary that made it accepts: it goes into
+ * the executable built from that very binary (the host platform's, see `usesCodeCache`).
  */
-export async function seaBlob(node: string, main: string, out: string): Promise<void> {
+export async function seaBlob(
+  node: string,
+  main: string,
+  out: string,
+  codeCache = false,
+): Promise<void> {
   const config = `${out}.json`;
   fs.writeFileSync(
     config,
@@ -31,7 +38,7 @@ export async function seaBlob(node: string, main: string, out: string): Promise<
       output: out,
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
-      useCodeCache: false,
+      useCodeCache: codeCache,
       execArgv: NODE_FLAGS,
     }),
   );

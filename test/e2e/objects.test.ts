@@ -55,6 +55,8 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
     s?.cleanup();
     await deleteNamespace(SOURCE, sourceNs).catch(() => undefined);
     await deleteNamespace(TARGET, targetNs).catch(() => undefined);
+    // The restored bundle of `<source>-ecr` keeps its namespace's name on the target.
+    await deleteNamespace(TARGET, sourceNs).catch(() => undefined);
   });
 
   it('backs up: the app, plugins, links, bundles, secrets and config maps, encrypted', async () => {
@@ -65,7 +67,8 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
     expect(out.counts.EntandoApp).to.equal(1);
     expect(out.counts.EntandoPlugin).to.equal(1);
     expect(out.counts.EntandoAppPluginLink).to.equal(1);
-    expect(out.counts.EntandoDeBundle).to.equal(2);
+    // default.yaml: two bundles in the app's namespace, one in its repository namespace <ns>-ecr.
+    expect(out.counts.EntandoDeBundle).to.equal(3);
     expect(out.counts.ConfigMap).to.be.at.least(2);
     expect(out.counts.Secret).to.be.at.least(8);
     expect(fs.statSync(archive).mode & 0o777).to.equal(0o600);
@@ -132,10 +135,12 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
     };
     const target = client(TARGET);
     for (const archived of objects) {
+      // Bundles of componentRepositoryNamespaces keep their namespace (no --namespace-map).
+      const ns = archived.metadata.namespace ?? sourceNs;
       const live = await client(SOURCE).get({
         apiVersion: archived.apiVersion,
         kind: archived.kind,
-        namespace: sourceNs,
+        namespace: ns,
         name: archived.metadata.name,
       });
       expect(live, `${archived.kind} ${archived.metadata.name} in source`).to.not.equal(undefined);
@@ -143,7 +148,7 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
       const restored = await target.get({
         apiVersion: archived.apiVersion,
         kind: archived.kind,
-        namespace: targetNs,
+        namespace: ns === sourceNs ? targetNs : ns,
         name: archived.metadata.name,
       });
       expect(restored, `${archived.kind} ${archived.metadata.name} in target`).to.not.equal(

@@ -59,7 +59,13 @@ export async function applyFixture(
   );
 }
 
+/** Deletes a fixture namespace and its component repository namespace `<ns>-ecr` if any. */
 export async function deleteNamespace(context: string, namespace: string): Promise<void> {
+  await client(context)
+    .delete({ apiVersion: 'v1', kind: 'Namespace', name: `${namespace}-ecr` })
+    .catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 404) throw err;
+    });
   await client(context).delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
 }
 

@@ -14,7 +14,15 @@ import {
 } from '../../src/release/macho.js';
 import { nodeBinary } from '../../src/release/node-dist.js';
 import { injectBlob, SEA_FUSE } from '../../src/release/sea.js';
-import { archiveName, binaryName, TARGETS, targetName } from '../../src/release/targets.js';
+import {
+  archiveName,
+  binaryName,
+  blobName,
+  TARGETS,
+  targetName,
+  usesCodeCache,
+  type Target,
+} from '../../src/release/targets.js';
 import { TOOL } from '../../src/version.js';
 import { ROOT } from '../helpers/sandbox.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -155,8 +163,8 @@ describe('release: npm run release builds five platforms and a Krew manifest tha
   });
 
   it('the other platforms, structurally: executable format and CPU, the SEA fuse flipped, the blob inside', () => {
-    const blobPrefix = (v: string) =>
-      fs.readFileSync(path.join(out, `build/sea-node-${v}.blob`)).subarray(0, 4096);
+    const blobPrefix = (t: Target) =>
+      fs.readFileSync(path.join(out, 'build', blobName(t))).subarray(0, 4096);
     const machine: Record<string, (b: Buffer) => boolean> = {
       'linux/amd64': (b) => b.readUInt32BE(0) === 0x7f454c46 && b.readUInt16LE(18) === 0x3e,
       'linux/arm64': (b) => b.readUInt32BE(0) === 0x7f454c46 && b.readUInt16LE(18) === 0xb7,
@@ -175,7 +183,7 @@ describe('release: npm run release builds five platforms and a Krew manifest tha
       const b = fs.readFileSync(path.join(out, 'build', `${t.os}_${t.arch}`, binaryName(t)));
       expect(machine[targetName(t)]!(b), `${targetName(t)} format`).to.equal(true);
       expect(b.includes(`${SEA_FUSE}:1`), `${targetName(t)} fuse`).to.equal(true);
-      expect(b.includes(blobPrefix(t.nodeVersion)), `${targetName(t)} blob`).to.equal(true);
+      expect(b.includes(blobPrefix(t)), `${targetName(t)} blob`).to.equal(true);
       if (t.os === 'darwin') {
         const m = parseMachO(b);
         expect(m.segments.map((s) => s.name)).to.include('NODE_SEA');
@@ -186,6 +194,17 @@ describe('release: npm run release builds five platforms and a Krew manifest tha
         expect(m.codeSignature!.dataoff + m.codeSignature!.datasize).to.equal(b.length);
         expect(verifyCodeHashes(b), `${targetName(t)} page hashes`).to.equal(true);
       }
+    }
+  });
+
+  it('the host platform embeds V8 code cache, made by its own Node binary; the others the portable blob', () => {
+    const cached = TARGETS.filter(usesCodeCache);
+    expect(cached.map(targetName)).to.deep.equal(['linux/amd64']);
+    for (const t of cached) {
+      const size = (name: string) => fs.statSync(path.join(out, 'build', name)).size;
+      const portable = `sea-node-${t.nodeVersion}.blob`;
+      // The code cache adds V8's compiled top level (MBs for the bundle) to the same script.
+      expect(size(blobName(t)) - size(portable)).to.be.greaterThan(500_000);
     }
   });
 
