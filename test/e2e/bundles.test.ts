@@ -402,6 +402,12 @@ describe('e2e: bundles reinstalled through the component manager after a restore
         '--timeout',
         '300s',
       ]);
+      await waitFor(
+        'the component manager answering again',
+        () => cm(TARGET, withRealm, (x) => x.cm.postInitStatus()).catch(() => undefined),
+        300_000,
+        2000,
+      );
     }
   });
 
