@@ -8,6 +8,7 @@ import { COMPONENTS } from '../components/index.js';
 import {
   DEFAULT_BACKUP_OPTIONS,
   type BackupAccessContext,
+  type BackupContext,
   type BackupOptions,
   type Component,
 } from '../components/component.js';
@@ -134,13 +135,6 @@ async function backupLocked(
     const deployments = await appDeployments(kube, app);
     // Before any scale-down: the sizes are read in the running pods.
     await estimateStreams(kube, app, options, progress, req.signal);
-    if (options.quiesce) {
-      // Honours what an earlier, killed run recorded: the original replicas, not today's 0.
-      req.output.progress('quiescing: scaling the app and its plugins to 0');
-      await guard.scaleDown(ns, deployments);
-    } else {
-      await undoLeftScaleDown(kube, ns, deployments, guard, req.output);
-    }
     const streams = new Limiter(options.parallel);
     const context = {
       options,
@@ -154,11 +148,18 @@ async function backupLocked(
       output: req.output,
       signal: req.signal,
     };
+    if (options.quiesce) {
+      await readWhileRunning(components, context);
+      // Honours what an earlier, killed run recorded: the original replicas, not today's 0.
+      req.output.progress('quiescing: scaling the app and its plugins to 0');
+      await guard.scaleDown(ns, deployments);
+    } else {
+      await undoLeftScaleDown(kube, ns, deployments, guard, req.output);
+      await readWhileRunning(components, context);
+    }
     const running = components.map((component) =>
       component.backup(context).catch((err: unknown) => {
-        throw err instanceof UserError || err instanceof OperationError
-          ? err
-          : new OperationError(`${component.name}: ${apiErrorMessage(err)}`, { cause: err });
+        throw asOperationError(component, err);
       }),
     );
     const settled = await Promise.allSettled(running);
@@ -184,6 +185,24 @@ async function backupLocked(
     }
   }
   return { file, manifest, results, encryption: req.keys?.description ?? 'none' };
+}
+
+function asOperationError(component: Component, err: unknown): Error {
+  return err instanceof UserError || err instanceof OperationError
+    ? err
+    : new OperationError(`${component.name}: ${apiErrorMessage(err)}`, { cause: err });
+}
+
+/** What components read while the app runs (before --quiesce scales it down), one at a time. */
+async function readWhileRunning(
+  components: readonly Component[],
+  context: BackupContext,
+): Promise<void> {
+  for (const component of components) {
+    await component.beforeQuiesce?.(context).catch((err: unknown) => {
+      throw asOperationError(component, err);
+    });
+  }
 }
 
 /** Every permission the components need that the user lacks, in one refusal (exit 2). */

@@ -36,6 +36,8 @@ export interface BackupOptions {
   keycloakHeap?: string;
   /** Time limit of the realm export (default 1800 s). */
   keycloakTimeoutSeconds?: number;
+  /** Back up even while a bundle job is unfinished (a warning instead of a refusal). */
+  allowUnfinishedBundleJobs?: boolean;
 }
 
 export const DEFAULT_BACKUP_OPTIONS: BackupOptions = {
@@ -105,6 +107,11 @@ export interface Component {
    * already at 0 replicas (read volumes through a short-lived pod, not the app's pod).
    */
   backup(ctx: BackupContext): Promise<void>;
+  /**
+   * Reads what needs the app running, before --quiesce scales it down (e.g. the component
+   * manager's API); runs before every backup(), one component at a time.
+   */
+  beforeQuiesce?(ctx: BackupContext): Promise<void>;
   plan(ctx: PlanContext): Promise<PlanStep[]>;
   /** What its backup reads, execs into or changes, checked before anything is read. */
   backupAccess(ctx: BackupAccessContext): AccessNeed[];

@@ -3,6 +3,7 @@ import { resourcesComponent } from './resources/index.js';
 import { databasesComponent } from './databases/index.js';
 import { filesComponent } from './files/index.js';
 import { keycloakComponent } from './keycloak/index.js';
+import { bundlesComponent } from './bundles/index.js';
 
 /**
  * Every component, in backup order. Later ones (databases, files, keycloak, bundles) are added
@@ -13,4 +14,5 @@ export const COMPONENTS: readonly Component[] = [
   databasesComponent,
   filesComponent,
   keycloakComponent,
+  bundlesComponent,
 ];

@@ -15,6 +15,29 @@ export interface RestoreMapping {
   keycloak?: KeycloakRestoreMode;
   /** --keycloak keep of an app whose Keycloak was in its namespace: that one, as external. */
   originalKeycloak?: { name: string; frontEndUrl: string; realm: string };
+  /**
+   * What happens to bundles (--bundles); absent: objects-only. With reinstall, `plugins` are the
+   * EntandoPlugins the reinstall makes again (not restored as objects).
+   */
+  bundles?: { mode: BundlesRestoreMode; plugins: string[] };
+}
+
+/** reinstall: through the component manager; objects-only: CRs as objects; skip: neither. */
+export type BundlesRestoreMode = 'reinstall' | 'objects-only' | 'skip';
+
+/**
+ * Where the data steps (databases, files) of an EntandoPlugin go: after the reinstall of its
+ * bundle when the reinstall makes it, nowhere with --bundles skip, else at their usual place.
+ */
+export function pluginDataPlacement(
+  mapping: RestoreMapping,
+  plugin: string,
+): { afterReinstall: boolean; skip?: string } {
+  const b = mapping.bundles;
+  if (b?.mode === 'skip') {
+    return { afterReinstall: false, skip: 'plugins are not restored (--bundles skip)' };
+  }
+  return { afterReinstall: b?.mode === 'reinstall' && b.plugins.includes(plugin) };
 }
 
 /** realm: the archive's realm replaces the target's; keep: the source's Keycloak stays in use; skip: fresh clients. */

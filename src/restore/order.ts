@@ -69,6 +69,17 @@ export const PHASES: readonly Phase[] = [
   },
 ];
 
+/**
+ * --bundles reinstall (src/components/bundles): after the realm (95: clients keep their
+ * secrets) and the EntandoDeBundles (100: the component manager offers what it finds), the CM
+ * is waited for (post-init over: it holds the CM's global lock meanwhile), then each bundle is
+ * reinstalled, one at a time; the databases and files of the plugins it makes follow, once the
+ * plugin is provisioned.
+ */
+export const CM_READY_PRIORITY = 104;
+export const REINSTALL_PRIORITY = 105;
+export const PLUGIN_DATA_AFTER_REINSTALL = { databases: 110, files: 111 };
+
 export function phaseOfKind(kind: string): Phase | undefined {
   return PHASES.find((p) => p.kinds.includes(kind));
 }

@@ -12,7 +12,8 @@ import { apiErrorMessage, KubeClient } from '../kube/client.js';
 import { describeRef, spec, type KubeObject } from '../kube/object.js';
 import type { Output } from '../report/output.js';
 import { Results } from '../report/results.js';
-import type { KeycloakRestoreMode, RestoreMapping } from './mapping.js';
+import type { BundlesRestoreMode, KeycloakRestoreMode, RestoreMapping } from './mapping.js';
+import { bundlePluginNames, type BundlesSummary } from '../components/bundles/backup.js';
 import { orderSteps, timed, type Plan, type PlanStep, type StepContext } from './plan.js';
 import type { Timings } from '../report/timings.js';
 import { checkReachable, preflight } from './preflight.js';
@@ -62,6 +63,8 @@ export interface PlanRequest {
   /** Where this machine reaches the source's Keycloak for --keycloak keep (default its public URL). */
   keycloakUrl?: string;
   waitTimeoutMs?: number;
+  /** --bundles: reinstall through the component manager (default), objects-only or skip. */
+  bundles?: BundlesRestoreMode;
 }
 
 /** The realm's fate: as asked, else realm when the archive carries it, keep when external. */
@@ -92,7 +95,10 @@ export function keycloakModeFor(
 
 export function mappingFor(
   archive: LoadedArchive,
-  req: Pick<PlanRequest, 'targetNamespace' | 'namespaceMap' | 'ingressHost' | 'keycloak'>,
+  req: Pick<
+    PlanRequest,
+    'targetNamespace' | 'namespaceMap' | 'ingressHost' | 'keycloak' | 'bundles'
+  >,
 ): RestoreMapping {
   const { targetNamespace, ingressHost, keycloak } = req;
   const source = archive.manifest.source;
@@ -118,7 +124,22 @@ export function mappingFor(
             realm: summary.realm,
           }
         : undefined,
+    bundles: bundlesModeFor(archive, req.bundles),
   };
+}
+
+/**
+ * The bundles' fate: as asked (default reinstall); a reinstall of an archive whose bundles were
+ * not recorded restores their CRs and plugins as objects (its plan step says so).
+ */
+export function bundlesModeFor(
+  archive: LoadedArchive,
+  asked: BundlesRestoreMode | undefined,
+): RestoreMapping['bundles'] {
+  const summary = archive.manifest.components.bundles as BundlesSummary | undefined;
+  const mode = asked ?? 'reinstall';
+  if (mode === 'reinstall' && !summary?.recorded) return { mode: 'objects-only', plugins: [] };
+  return { mode, plugins: mode === 'reinstall' ? bundlePluginNames(summary) : [] };
 }
 
 /** The namespaces the archived objects live in besides the app's (bundle repositories). */

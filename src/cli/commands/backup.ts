@@ -4,6 +4,8 @@ import { DEFAULT_FILE_STREAMS } from '../../components/files/split.js';
 import type { DatabasesSummary } from '../../components/databases/index.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
 import type { KeycloakSummary } from '../../components/keycloak/backup.js';
+import type { BundlesSummary } from '../../components/bundles/backup.js';
+import { describeBundles } from '../../components/bundles/describe.js';
 import { formatFinding } from '../../report/results.js';
 import { figuresLine, keyKindOf, nextRestoreCommand, runFigures } from '../../report/summary.js';
 import type { CliContext } from '../context.js';
@@ -32,6 +34,7 @@ interface BackupArgs extends GlobalArgs, KubeArgs, S3Args {
   keycloak: 'realm' | 'skip';
   'keycloak-heap': string;
   'keycloak-timeout': number;
+  'allow-unfinished-bundle-jobs': boolean;
 }
 
 export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, BackupArgs> {
@@ -94,6 +97,12 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           type: 'number',
           default: 1800,
           describe: 'Seconds the realm export may take',
+        })
+        .option('allow-unfinished-bundle-jobs', {
+          type: 'boolean',
+          default: false,
+          describe:
+            "Back up even while a bundle install or uninstall is unfinished in the component manager (a warning instead of a refusal; that bundle's reinstall may then get 409)",
         })
         .check((a) => {
           if (!/^[1-9][0-9]*[mMgG]$/.test(String(a['keycloak-heap']))) {
@@ -172,6 +181,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           keycloak: args.keycloak,
           keycloakHeap: args['keycloak-heap'],
           keycloakTimeoutSeconds: args['keycloak-timeout'],
+          allowUnfinishedBundleJobs: args['allow-unfinished-bundle-jobs'],
         },
       });
       for (const w of outcome.results.warnings) output.warn(formatFinding(w));
@@ -188,6 +198,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         bytes: d.bytes,
       }));
       const keycloak = outcome.manifest.components.keycloak as KeycloakSummary | undefined;
+      const bundles = outcome.manifest.components.bundles as BundlesSummary | undefined;
       const figures = runFigures(started, bytes, outcome.results.warnings.length);
       const next = nextRestoreCommand(outcome.file, keyKindOf(keys?.description), kube.namespace);
       output.result(
@@ -199,6 +210,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
             (d) => `  database ${d.owner} ${d.qualifier}: ${d.dbms} ${d.schema}, ${d.bytes} bytes`,
           ),
           ...(keycloak ? [`  keycloak: ${describeKeycloak(keycloak)}`] : []),
+          ...(bundles ? describeBundles(bundles).map((l) => `  bundles: ${l}`) : []),
           `  entries: ${outcome.manifest.entries.length}, ${bytes} bytes`,
           ...(outcome.results.warnings.length
             ? [`  warnings: ${outcome.results.warnings.length}`]
@@ -213,6 +225,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
           counts,
           databases,
           keycloak,
+          bundles,
           entries: outcome.manifest.entries.length,
           bytes,
           warnings: outcome.results.warnings,

@@ -3,6 +3,8 @@ import { decryptionKeys } from '../../archive/encryption.js';
 import { readManifest } from '../../archive/manifest-tail.js';
 import type { KeycloakSummary } from '../../components/keycloak/backup.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
+import type { BundlesSummary } from '../../components/bundles/backup.js';
+import { describeBundles } from '../../components/bundles/describe.js';
 import type { CliContext } from '../context.js';
 import { decryptOptions, s3Options, type GlobalArgs, type S3Args } from '../options.js';
 
@@ -41,6 +43,7 @@ export function inspectCommand(ctx: CliContext): CommandModule<GlobalArgs, Archi
         (manifest.components.resources as { counts?: Record<string, number> })?.counts ?? {};
       const bytes = manifest.entries.reduce((n, e) => n + e.size, 0);
       const keycloak = manifest.components.keycloak as KeycloakSummary | undefined;
+      const bundles = manifest.components.bundles as BundlesSummary | undefined;
       output.result(
         [
           `archive:    ${args.archive} (${encrypted ? 'age-encrypted' : 'NOT encrypted'}, format ${manifest.formatVersion})`,
@@ -53,6 +56,7 @@ export function inspectCommand(ctx: CliContext): CommandModule<GlobalArgs, Archi
               .join(', ') || 'none'
           }`,
           ...(keycloak ? [`keycloak:   ${describeKeycloak(keycloak)}`] : []),
+          ...(bundles ? describeBundles(bundles).map((l) => `bundles:    ${l}`) : []),
           `entries:    ${manifest.entries.length}, ${bytes} bytes`,
           ...manifest.warnings.map((w) => `warning:    ${w}`),
         ],

@@ -9,7 +9,7 @@ import { figuresLine, runFigures } from '../../report/summary.js';
 import { streamedBytes, trackRestoreProgress } from '../../restore/progress.js';
 import { planToJson, type Plan } from '../../restore/plan.js';
 import { Timings } from '../../report/timings.js';
-import type { KeycloakRestoreMode } from '../../restore/mapping.js';
+import type { BundlesRestoreMode, KeycloakRestoreMode } from '../../restore/mapping.js';
 import type { CliContext } from '../context.js';
 import {
   decryptOptions,
@@ -36,6 +36,7 @@ interface RestoreArgs extends GlobalArgs, KubeArgs, S3Args {
   'passphrase-file'?: string;
   keycloak?: KeycloakRestoreMode;
   'keycloak-url'?: string;
+  bundles: BundlesRestoreMode;
   'wait-timeout': number;
   verify: boolean;
 }
@@ -106,6 +107,12 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           type: 'string',
           describe:
             "With --keycloak keep: where this machine reaches the source's Keycloak (default: its public URL from the archive), e.g. https://sso.example.com/auth",
+        })
+        .option('bundles', {
+          choices: ['reinstall', 'objects-only', 'skip'] as const,
+          default: 'reinstall' as const,
+          describe:
+            'reinstall: each installed bundle reinstalled at its version through the component manager (SKIP: restored widgets and pages kept; its plugins, links and Keycloak clients made again); objects-only: EntandoDeBundles, plugins and links restored as objects; skip: none of them',
         })
         .option('wait-timeout', {
           type: 'number',
@@ -189,6 +196,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           volumePodImage: args['volume-pod-image'],
           keycloak: args.keycloak,
           keycloakUrl: args['keycloak-url'],
+          bundles: args.bundles,
           waitTimeoutMs: args['wait-timeout'] * 1000,
         }),
       );

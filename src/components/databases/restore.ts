@@ -14,6 +14,8 @@ import { discoverOwner, type Datasource, type Discovery } from './discovery.js';
 import { ClientPods, executorFor } from './executor.js';
 import type { DatabaseEntryMeta } from './index.js';
 import { loadDump } from './load.js';
+import { pluginDataPlacement } from '../../restore/mapping.js';
+import { PLUGIN_DATA_AFTER_REINSTALL } from '../../restore/order.js';
 
 /**
  * Where database steps go in the restore order (src/restore/order.ts): the app's after the
@@ -62,13 +64,23 @@ export async function planDatabaseSteps(ctx: PlanContext): Promise<PlanStep[]> {
           `${a.meta.qualifier}: ${a.meta.dbms} ${a.meta.dbms === 'postgresql' ? 'schema' : 'database'} ${a.meta.schema} (${formatBytes(a.entry.size)})`,
       )
       .sort();
+    const placement =
+      owner.kind === EntandoKind.Plugin
+        ? pluginDataPlacement(ctx.mapping, owner.name)
+        : { afterReinstall: false };
     const base = {
-      priority: DATABASE_PRIORITIES[owner.kind] ?? 70,
+      priority: placement.afterReinstall
+        ? PLUGIN_DATA_AFTER_REINSTALL.databases
+        : (DATABASE_PRIORITIES[owner.kind] ?? 70),
       phase: PHASE,
       component: 'databases',
       object: ref,
       changes: what.map((w) => `load ${w}`),
     };
+    if (placement.skip) {
+      steps.push({ ...base, action: 'skip', reason: placement.skip });
+      continue;
+    }
     if (ctx.existing === 'skip' && (await ctx.target.get(ref))) {
       steps.push({
         ...base,
@@ -80,8 +92,7 @@ export async function planDatabaseSteps(ctx: PlanContext): Promise<PlanStep[]> {
     steps.push({
       ...base,
       action: 'run',
-      reason:
-        'once the operator has made the roles and schemas from the restored secrets: deployments scaled to 0, each schema emptied and loaded as its own user, Liquibase lock cleared, deployments scaled back',
+      reason: `${placement.afterReinstall ? 'after the reinstall of its bundle made the plugin, ' : ''}once the operator has made the roles and schemas from the restored secrets: deployments scaled to 0, each schema emptied and loaded as its own user, Liquibase lock cleared, deployments scaled back`,
       run: (c) => restoreOwner(c, ctx, ref, group),
     });
   }

@@ -12,6 +12,8 @@ import { formatBytes } from '../../report/progress.js';
 import { timed, type PlanStep, type StepContext } from '../../restore/plan.js';
 import type { Timings } from '../../report/timings.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
+import { pluginDataPlacement } from '../../restore/mapping.js';
+import { PLUGIN_DATA_AFTER_REINSTALL } from '../../restore/order.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
 import type { FilesEntryMeta, PodTarget } from './backup.js';
@@ -64,8 +66,14 @@ export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
       name: owner.name,
     };
     const embedded = group.some((a) => a.meta.embedded);
+    const placement =
+      owner.kind === EntandoKind.Plugin
+        ? pluginDataPlacement(ctx.mapping, owner.name)
+        : { afterReinstall: false };
     const base = {
-      priority: FILES_PRIORITIES[owner.kind] ?? 72,
+      priority: placement.afterReinstall
+        ? PLUGIN_DATA_AFTER_REINSTALL.files
+        : (FILES_PRIORITIES[owner.kind] ?? 72),
       phase: PHASE,
       component: 'files',
       object: ref,
@@ -76,6 +84,10 @@ export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
         )
         .sort(),
     };
+    if (placement.skip) {
+      steps.push({ ...base, action: 'skip', reason: placement.skip });
+      continue;
+    }
     if (ctx.existing === 'skip' && (await ctx.target.get(ref))) {
       steps.push({
         ...base,

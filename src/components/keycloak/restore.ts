@@ -6,7 +6,7 @@ import type { KubeClient } from '../../kube/client.js';
 import type { Results } from '../../report/results.js';
 import type { KubeObject, ObjectRef } from '../../kube/object.js';
 import type { PlanStep, StepContext } from '../../restore/plan.js';
-import { hostChanges } from '../../restore/mapping.js';
+import { hostChanges, pluginDataPlacement } from '../../restore/mapping.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
 import type { PlanContext } from '../component.js';
 import { KeycloakAdmin } from './admin.js';
@@ -200,7 +200,13 @@ async function restoreRealm(
 ): Promise<void> {
   const ns = appRef.namespace!;
   await waitForEntandoReady(s.target, appRef, ctx.waitTimeoutMs ?? 600_000, s.progress);
-  for (const plugin of ctx.archive.objects.filter((o) => o.kind === EntandoKind.Plugin)) {
+  // Plugins a bundle reinstall makes come after the realm (so they find their clients).
+  const restoredPlugins = ctx.archive.objects.filter((o) => {
+    if (o.kind !== EntandoKind.Plugin) return false;
+    const placement = pluginDataPlacement(ctx.mapping, o.metadata.name);
+    return !placement.afterReinstall && !placement.skip;
+  });
+  for (const plugin of restoredPlugins) {
     const ref = {
       apiVersion: ENTANDO_API,
       kind: EntandoKind.Plugin,

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { EntandoKind } from '../../entando/kinds.js';
 import { apiErrorMessage, isStatus } from '../../kube/client.js';
 import { describeRef, refOf, type KubeObject } from '../../kube/object.js';
 import { phaseOfKind, PHASES } from '../../restore/order.js';
@@ -117,6 +118,11 @@ async function createObject(ctx: StepContext, object: KubeObject): Promise<void>
   try {
     await ctx.target.create(object);
   } catch (err) {
+    if (isStatus(err, 409) && object.kind === EntandoKind.Bundle) {
+      // The CM's post-init deploys the bootstrap bundle's CR itself once the restored app runs.
+      await ctx.target.apply(object);
+      return;
+    }
     if (isStatus(err, 409)) {
       const existing = await ctx.target.get(refOf(object)).catch(() => undefined);
       if (existing && sameContent(existing, object)) {

@@ -8,10 +8,12 @@ import { secretTransform } from './secret.js';
 import { serviceAccountTransform } from './service-account.js';
 import { ssoSecretTransform } from './sso-secret.js';
 import { keycloakKeepTransform } from './keycloak-keep.js';
+import { bundlesTransform } from './bundles.js';
 import type { Transform, TransformResult } from './transform.js';
 
 /** Every transform, in the order they run on an object (after cleaning). */
 export const TRANSFORMS: readonly Transform[] = [
+  bundlesTransform,
   ssoSecretTransform,
   secretTransform,
   serviceAccountTransform,

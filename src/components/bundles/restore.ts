@@ -1,0 +1,188 @@
+import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import { OperationError } from '../../errors.js';
+import type { KubeClient } from '../../kube/client.js';
+import type { KubeObject, ObjectRef } from '../../kube/object.js';
+import { mapNamespace } from '../../restore/mapping.js';
+import { CM_READY_PRIORITY, REINSTALL_PRIORITY } from '../../restore/order.js';
+import type { PlanStep, StepContext } from '../../restore/plan.js';
+import { waitForEntandoReady } from '../../restore/wait-ready.js';
+import type { PlanContext } from '../component.js';
+import {
+  isBootstrap,
+  COMPONENT,
+  installedBundles,
+  type BundlesSummary,
+  type RecordedBundle,
+} from './backup.js';
+import { CmHttpError } from './cm-client.js';
+import { CmUnavailable, connectCm, TokenRefused, type CmSession } from './connect.js';
+import { callError, DEFAULT_TIMING, reinstallBundle } from './install.js';
+
+export function bundlesSummary(ctx: Pick<PlanContext, 'archive'>): BundlesSummary | undefined {
+  return ctx.archive.manifest.components[COMPONENT] as BundlesSummary | undefined;
+}
+
+export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
+  const mode = ctx.mapping.bundles?.mode;
+  const summary = bundlesSummary(ctx);
+  const appName = ctx.archive.manifest.source.app;
+  const appRef: ObjectRef = {
+    apiVersion: ENTANDO_API,
+    kind: EntandoKind.App,
+    namespace: ctx.mapping.targetNamespace,
+    name: appName,
+  };
+  const base = { component: COMPONENT, changes: [] as string[] };
+  const skipStep = (reason: string): PlanStep[] => [
+    {
+      ...base,
+      priority: REINSTALL_PRIORITY,
+      phase: 'bundles-reinstall',
+      action: 'skip',
+      object: appRef,
+      reason,
+    },
+  ];
+  if (!summary?.recorded) {
+    const crs = ctx.archive.objects.some((o) => o.kind === EntandoKind.Bundle);
+    if (mode === 'skip' || !crs) return [];
+    return skipStep(
+      `bundles not recorded in the archive (${summary?.reason ?? 'made before bundles were recorded'}): no reinstall, their CRs and plugins are restored as objects`,
+    );
+  }
+  if (installedBundles(summary).length === 0) return [];
+  if (mode !== 'reinstall') {
+    return skipStep(
+      mode === 'skip'
+        ? 'bundles not restored (--bundles skip)'
+        : 'bundles restored as objects only (--bundles objects-only): the component manager keeps what the restored database says, plugins are restored as objects',
+    );
+  }
+  const bundles = installedBundles(summary);
+  const timeoutMs = ctx.waitTimeoutMs ?? 600_000;
+  const steps: PlanStep[] = [
+    {
+      ...base,
+      priority: CM_READY_PRIORITY,
+      phase: 'component-manager',
+      action: 'run',
+      object: appRef,
+      reason:
+        "wait for the component manager: its pod ready and post-init ended (SUCCESSFUL or FAILED); post-init holds the CM's global lock",
+      run: (c) => waitForCm(c, appRef, bundles, timeoutMs),
+    },
+  ];
+  for (const b of bundles) {
+    const ns = mapNamespace(ctx.mapping, b.namespace ?? ctx.archive.manifest.source.namespace)!;
+    const plugins = b.plugins.map((p) => p.pluginCode);
+    steps.push({
+      ...base,
+      priority: REINSTALL_PRIORITY,
+      phase: 'bundles-reinstall',
+      action: 'run',
+      object: { apiVersion: ENTANDO_API, kind: EntandoKind.Bundle, namespace: ns, name: b.code },
+      changes: [`install ${b.version} (conflictStrategy SKIP)`],
+      reason: `${isBootstrap(b) ? 'the post-init bootstrap bundle: post-init skips it on a restored database; ' : ''}reinstalled at its installed version with SKIP: the restored widgets and pages are kept${plugins.length ? `, plugin${plugins.length > 1 ? 's' : ''} ${plugins.join(', ')} made again (EntandoPlugin, link, Keycloak client, database from the restored secret)` : ''}`,
+      run: (c) => reinstallStep(c, appRef, b, timeoutMs),
+    });
+  }
+  return steps;
+}
+
+async function openSession(
+  target: KubeClient,
+  appRef: ObjectRef,
+): Promise<{ session: CmSession; app: KubeObject }> {
+  const app = await target.get(appRef);
+  if (!app)
+    throw new CmUnavailable(`EntandoApp ${appRef.namespace}/${appRef.name} is not in the target`);
+  return { session: await connectCm(target, app), app };
+}
+
+/** Until the CM answers and its post-init is over, or the wait timeout. */
+async function waitForCm(
+  c: StepContext,
+  appRef: ObjectRef,
+  bundles: RecordedBundle[],
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const names = bundles.map((b) => b.code).join(', ');
+  await waitForEntandoReady(c.target, appRef, timeoutMs, c.progress);
+  let last = '';
+  for (;;) {
+    let state: string;
+    try {
+      const { session } = await openSession(c.target, appRef);
+      try {
+        const status = await session.cm.postInitStatus();
+        if (status === 'SUCCESSFUL') return;
+        if (status === 'FAILED') {
+          c.results.warn(
+            `component manager ${appRef.namespace}/${appRef.name}`,
+            'post-init ended FAILED (see its log); the bundles are reinstalled anyway',
+          );
+          return;
+        }
+        state = `post-init ${status}`;
+      } finally {
+        await session.close();
+      }
+    } catch (err) {
+      if (err instanceof TokenRefused) {
+        throw new OperationError(`bundles ${names} not reinstalled: ${err.message}`);
+      }
+      if (err instanceof CmHttpError && (err.status === 401 || err.status === 403)) {
+        throw callError(err, {
+          code: names,
+          version: '',
+          clientId: `${appRef.name}-de`,
+          secretName: `${appRef.name}-de-secret`,
+          appClient: appRef.name!,
+        });
+      }
+      // Not up yet (no pod, no answer, 5xx while it starts): waited for.
+      state = (err as Error).message;
+    }
+    if (state !== last) c.progress(`waiting for the component manager: ${state}`);
+    last = state;
+    if (Date.now() > deadline || c.signal.aborted) {
+      throw new OperationError(
+        `component manager not ready after ${Math.round(timeoutMs / 1000)} s (${state}): bundles ${names} not reinstalled; fix it and run the restore again with --existing update`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, DEFAULT_TIMING.pollMs));
+  }
+}
+
+async function reinstallStep(
+  c: StepContext,
+  appRef: ObjectRef,
+  b: RecordedBundle,
+  timeoutMs: number,
+): Promise<void> {
+  let opened: { session: CmSession; app: KubeObject };
+  try {
+    opened = await openSession(c.target, appRef);
+  } catch (err) {
+    throw new OperationError(`bundle ${b.code}: ${(err as Error).message}`);
+  }
+  const { session } = opened;
+  try {
+    const job = await reinstallBundle(
+      session.cm,
+      {
+        code: b.code,
+        version: b.version!,
+        clientId: session.clientId,
+        secretName: session.secretName,
+        appClient: appRef.name!,
+      },
+      { ...DEFAULT_TIMING, deadline: Date.now() + timeoutMs, signal: c.signal },
+      c.progress,
+    );
+    c.progress(`bundle ${b.code}: ${job.status} at version ${job.componentVersion ?? b.version}`);
+  } finally {
+    await session.close();
+  }
+}
