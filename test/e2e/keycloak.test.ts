@@ -74,8 +74,11 @@ async function secretValue(kube: KubeClient, ns: string, name: string, key: stri
 }
 
 const sideDirs = () => fs.readdirSync('/tmp').filter((d) => d.startsWith('kubectl-entando-kc'));
-/** Side-server directories already there when the suite was loaded: not this run's to judge. */
-const preexisting = new Set(sideDirs());
+/**
+ * Side-server directories already there when this suite starts (an earlier run or suite, e.g. a
+ * killed one): not this suite's to judge. Taken in its `before`.
+ */
+let preexisting = new Set<string>();
 
 /**
  * No export server and no export directory left on the node (pods are host processes) by this
@@ -112,6 +115,7 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
 
   before(async () => {
     requireSandbox();
+    preexisting = new Set(sideDirs());
     scenario = new Scenario();
     tmp = scenario.tmp;
     keyFile = scenario.keyFile;
