@@ -118,8 +118,32 @@ export function compareObjects(
       rows.push({ ...base, verdict: 'expected', why: own.why });
     } else {
       const paths = differingPaths(s.object, t.object);
-      rows.push({ ...base, verdict: 'differs', why: `differs at ${paths.join(', ')}` });
+      rows.push(
+        onlyInstallStamp(s.object, t.object, paths)
+          ? { ...base, verdict: 'expected', why: INSTALL_STAMP_WHY }
+          : { ...base, verdict: 'differs', why: `differs at ${paths.join(', ')}` },
+      );
     }
   }
   return rows;
+}
+
+const INSTALL_STAMP_WHY =
+  'ENTANDO_TIMESTAMP: set by k8s-service at each install of its bundle (restore --bundles reinstall)';
+
+/**
+ * Whether two EntandoPlugins differ only in the value of their ENTANDO_TIMESTAMP variable, which
+ * Entando's k8s-service sets at every (re)install (EntandoPluginService) to force a redeploy.
+ */
+function onlyInstallStamp(a: KubeObject, b: KubeObject, paths: string[]): boolean {
+  if (a.kind !== 'EntandoPlugin' || paths.length === 0) return false;
+  const env = (o: KubeObject) =>
+    ((o.spec as { environmentVariables?: { name?: string }[] } | undefined)?.environmentVariables ??
+      []) as { name?: string }[];
+  return paths.every((p) => {
+    const m = /^spec\.environmentVariables\[(\d+)\]\.value$/.exec(p);
+    if (!m) return false;
+    const i = Number(m[1]);
+    return env(a)[i]?.name === 'ENTANDO_TIMESTAMP' && env(b)[i]?.name === 'ENTANDO_TIMESTAMP';
+  });
 }

@@ -29,6 +29,13 @@ export interface DatasourceState {
 /** Tables a restore changes on purpose, with the reason. */
 const EXPECTED_TABLES: Record<string, string> = {
   databasechangeloglock: "Liquibase's lock table, cleared by the restore so the app can start",
+  // The component manager's records (dedb), rewritten when restore reinstalls the bundles
+  // (--bundles reinstall): new install jobs, the installed bundle's job id, plugin_data's row.
+  entando_bundle_jobs: "the component manager's jobs: the restore's reinstall adds its own",
+  entando_bundle_component_jobs: "the component manager's component jobs of the reinstall",
+  installed_entando_bundles:
+    "the component manager's installed bundles, pointing at the reinstall's jobs",
+  plugin_data: "the component manager's plugin records, written again by the reinstall",
 };
 
 /**

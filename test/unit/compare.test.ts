@@ -150,6 +150,29 @@ describe('compare: parsers and verdicts', () => {
     expect(differingPaths({ a: [1, 2] }, { a: [1, 3] })).to.deep.equal(['a[1]']);
   });
 
+  it("objects: a plugin differing only in k8s-service's ENTANDO_TIMESTAMP is expected, any other value differs", () => {
+    const plugin = (ns: string, stamp: string, image = 'img:1') => ({
+      apiVersion: 'entando.org/v1',
+      kind: 'EntandoPlugin',
+      metadata: { name: 'pn-1', namespace: ns },
+      spec: {
+        image,
+        environmentVariables: [
+          { name: 'ENTANDO_ECR_INGRESS_URL', value: 'https://h/digital-exchange' },
+          { name: 'ENTANDO_TIMESTAMP', value: stamp },
+        ],
+      },
+    });
+    const mapping = { sourceNamespace: 'a', targetNamespace: 'b' };
+    const verdict = (target: KubeObject) =>
+      compareObjects(
+        sourceSnapshot([plugin('a', '1')], mapping),
+        targetSnapshot([target], 'b'),
+      ).map((r) => r.verdict);
+    expect(verdict(plugin('b', '2'))).to.deep.equal(['expected']);
+    expect(verdict(plugin('b', '2', 'img:2'))).to.deep.equal(['differs']);
+  });
+
   it('tables: Liquibase lock is expected, counts and hashes decide the rest', () => {
     const ds = (tables: [string, number, string?][]) => [
       {
