@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KeycloakAdmin } from '../../src/components/keycloak/admin.js';
-import { connectKeycloak, locateKeycloak } from '../../src/components/keycloak/locate.js';
 import { connectCm, type CmSession } from '../../src/components/bundles/connect.js';
 import type { CmBundle } from '../../src/components/bundles/cm-client.js';
 import type { BundlesSummary } from '../../src/components/bundles/backup.js';
@@ -12,6 +11,7 @@ import { descriptorPath, readDescriptor, writeDescriptor } from '../../sandbox/c
 import { runCli } from '../helpers/cli.js';
 import { kubectl, Scenario } from '../helpers/scenario.js';
 import {
+  appKeycloak,
   applyFixture,
   client,
   deleteNamespace,
@@ -87,16 +87,7 @@ async function secretValue(context: string, ns: string, name: string, key: strin
 
 /** A client-credentials grant of `<plugin>-server` with its secret in the namespace. */
 async function pluginClientWorks(context: string, ns: string, plugin: string): Promise<void> {
-  const kube = client(context);
-  const app = await kube.get({
-    apiVersion: 'entando.org/v1',
-    kind: 'EntandoApp',
-    namespace: ns,
-    name: APP,
-  });
-  const where = await locateKeycloak(kube, app!);
-  if (where.kind !== 'in-namespace') throw new Error(where.reason);
-  const session = await connectKeycloak(kube, where);
+  const session = await appKeycloak(context, ns, APP);
   try {
     const secret = `${plugin}-server-secret`;
     const t = await KeycloakAdmin.passwordGrant(session.admin.base, 'entando', {

@@ -3,11 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KeycloakAdmin } from '../../src/components/keycloak/admin.js';
-import {
-  connectKeycloak,
-  locateKeycloak,
-  type KeycloakSession,
-} from '../../src/components/keycloak/locate.js';
+import type { KeycloakSession } from '../../src/components/keycloak/locate.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import {
   otpSecret,
@@ -19,6 +15,7 @@ import {
 import { runCli } from '../helpers/cli.js';
 import { Scenario } from '../helpers/scenario.js';
 import {
+  appKeycloak,
   applyFixture,
   client,
   deleteNamespace,
@@ -36,18 +33,8 @@ const PLUGIN_CLIENT = 'pn-6cd85816-93ce70fd-simple-ms-server';
 const REALM = '/realms/entando';
 const SSO_DEPLOYMENT = 'default-sso-in-namespace-deployment';
 
-async function session(context: string, ns: string): Promise<KeycloakSession> {
-  const kube = client(context);
-  const app = await kube.get({
-    apiVersion: 'entando.org/v1',
-    kind: 'EntandoApp',
-    namespace: ns,
-    name: APP,
-  });
-  const where = await locateKeycloak(kube, app!);
-  if (where.kind !== 'in-namespace') throw new Error(where.reason);
-  return connectKeycloak(kube, where);
-}
+const session = (context: string, ns: string): Promise<KeycloakSession> =>
+  appKeycloak(context, ns, APP);
 
 /** What must be equal between source and restored realm (ids included). */
 async function realmView(admin: KeycloakAdmin) {

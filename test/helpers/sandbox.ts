@@ -3,6 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import {
+  connectKeycloak,
+  locateKeycloak,
+  type KeycloakSession,
+} from '../../src/components/keycloak/locate.js';
 import { KubeClient } from '../../src/kube/client.js';
 
 const run = promisify(execFile);
@@ -86,4 +91,23 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** An admin session of the in-namespace Keycloak of EntandoApp `app` (close it after). */
+export async function appKeycloak(
+  context: string,
+  ns: string,
+  app: string,
+): Promise<KeycloakSession> {
+  const kube = client(context);
+  const cr = await kube.get({
+    apiVersion: 'entando.org/v1',
+    kind: 'EntandoApp',
+    namespace: ns,
+    name: app,
+  });
+  if (!cr) throw new Error(`no EntandoApp ${ns}/${app} in ${context}`);
+  const where = await locateKeycloak(kube, cr);
+  if (where.kind !== 'in-namespace') throw new Error(where.reason);
+  return connectKeycloak(kube, where);
 }
