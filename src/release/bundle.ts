@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 /**
  * Bundles the CLI into one CommonJS file for the single executable (SEA runs CommonJS only).
@@ -7,6 +7,19 @@ import { build } from 'esbuild';
  * are ESM read `import.meta.url` (yargs' locale directory, createRequire): it is defined as the
  * file URL of `__filename`, which in a single executable is the executable itself.
  */
+/** Every `string-width` import (yargs, cliui, wrap-ansi) goes to src/release/string-width-ascii.ts. */
+function asciiStringWidth(root: string): Plugin {
+  const wrapper = path.join(root, 'src/release/string-width-ascii.ts');
+  return {
+    name: 'ascii-string-width',
+    setup(b) {
+      b.onResolve({ filter: /^string-width$/ }, (args) =>
+        args.importer === wrapper ? undefined : { path: wrapper },
+      );
+    },
+  };
+}
+
 export async function bundle(
   root: string,
   outfile: string,
@@ -18,6 +31,7 @@ export async function bundle(
     outfile,
     bundle: true,
     external,
+    plugins: [asciiStringWidth(root)],
     platform: 'node',
     format: 'cjs',
     target: 'node24',

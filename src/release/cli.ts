@@ -19,7 +19,7 @@ import {
   TARGETS,
   targetName,
   type Target,
-  usesCodeCache,
+  usesStartupSnapshot,
 } from './targets.js';
 
 export interface ReleaseOptions {
@@ -81,9 +81,10 @@ export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
       nodeBinary(gen.nodePackage, gen.nodeVersion),
     );
     const blob = path.join(build, name);
-    const cache = usesCodeCache(t);
-    await step(`SEA blob for Node ${t.nodeVersion}${cache ? ' with V8 code cache' : ''}`, () =>
-      seaBlob(node, main, blob, cache),
+    const snapshot = usesStartupSnapshot(t);
+    await step(
+      `SEA blob for Node ${t.nodeVersion}${snapshot ? ' with a startup snapshot' : ''}`,
+      () => seaBlob(node, main, blob, snapshot ? 'snapshot' : 'portable'),
     );
     blobs.set(name, blob);
   }

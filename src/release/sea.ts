@@ -18,17 +18,24 @@ export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 export const SEA_RESOURCE = 'NODE_SEA_BLOB';
 
 /**
+ * What a SEA blob holds beside the bundle: nothing (`portable`: the same blob serves every
+ * platform of that Node version), or what only the very Node binary that made it accepts, for
+ * the executable built from that binary (the host platform's, see `usesStartupSnapshot`):
+ * `code-cache`, V8's compiled top level of the bundle, or `snapshot`, the heap once the bundle's
+ * top level has run (src/release/sea-entry.ts), which the executable deserializes instead of
+ * compiling and running it.
+ */
+export type BlobKind = 'portable' | 'code-cache' | 'snapshot';
+
+/**
  * Generates the SEA preparation blob for `main` with `node` (a Node runnable on this machine,
- * of the same version as the binaries the blob goes into). No snapshot. Without a code cache the
- * blob is the same for every platform of that Node version; with one (`codeCache`) it holds V8's
- * compiled top level of the bundle, which only the Node binary that made it accepts: it goes into
- * the executable built from that very binary (the host platform's, see `usesCodeCache`).
+ * of the same version as the binaries the blob goes into).
  */
 export async function seaBlob(
   node: string,
   main: string,
   out: string,
-  codeCache = false,
+  kind: BlobKind = 'portable',
 ): Promise<void> {
   const config = `${out}.json`;
   fs.writeFileSync(
@@ -37,8 +44,8 @@ export async function seaBlob(
       main,
       output: out,
       disableExperimentalSEAWarning: true,
-      useSnapshot: false,
-      useCodeCache: codeCache,
+      useSnapshot: kind === 'snapshot',
+      useCodeCache: kind === 'code-cache',
       execArgv: NODE_FLAGS,
     }),
   );

@@ -31,17 +31,17 @@ export function blobGenerator(nodeVersion: string): { nodePackage: string; nodeV
 }
 
 /**
- * Whether a target's executable embeds a blob with V8's code cache: only when its Node binary
- * is the very one that generates the blobs (V8 rejects a code cache from another build, so the
- * other platforms keep the portable blob).
+ * Whether a target's executable embeds a startup snapshot: only when its Node binary is the
+ * very one that generates the blobs (V8 rejects a snapshot from another build, so the other
+ * platforms keep the portable blob).
  */
-export function usesCodeCache(t: Pick<Target, 'nodePackage' | 'nodeVersion'>): boolean {
+export function usesStartupSnapshot(t: Pick<Target, 'nodePackage' | 'nodeVersion'>): boolean {
   return t.nodePackage === blobGenerator(t.nodeVersion).nodePackage;
 }
 
 /** The blob file a target's executable embeds, under the release's build/ directory. */
 export function blobName(t: Pick<Target, 'nodePackage' | 'nodeVersion'>): string {
-  return `sea-node-${t.nodeVersion}${usesCodeCache(t) ? '-code-cache' : ''}.blob`;
+  return `sea-node-${t.nodeVersion}${usesStartupSnapshot(t) ? '-snapshot' : ''}.blob`;
 }
 
 export function targetName(t: Pick<Target, 'os' | 'arch'>): string {
