@@ -18,14 +18,14 @@ export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 export const SEA_RESOURCE = 'NODE_SEA_BLOB';
 
 /**
- * What a SEA blob holds beside the bundle: nothing (`portable`: the same blob serves every
- * platform of that Node version), or what only the very Node binary that made it accepts, for
- * the executable built from that binary (the host platform's, see `usesStartupSnapshot`):
- * `code-cache`, V8's compiled top level of the bundle, or `snapshot`, the heap once the bundle's
- * top level has run (src/release/sea-entry.ts), which the executable deserializes instead of
- * compiling and running it.
+ * What a SEA blob holds: the bundle (`portable`: the same blob serves every platform of that
+ * Node version), or a startup snapshot (`snapshot`), the heap once the bundle's top level has
+ * run (src/release/sea-entry.ts), which the executable deserializes instead of compiling and
+ * running it, and which only the very Node binary that made it accepts: it goes into the
+ * executable built from that binary (the host platform's, see `usesStartupSnapshot`). A V8 code
+ * cache (`useCodeCache`), measured slower to start than the snapshot (README), is not used.
  */
-export type BlobKind = 'portable' | 'code-cache' | 'snapshot';
+export type BlobKind = 'portable' | 'snapshot';
 
 /**
  * Generates the SEA preparation blob for `main` with `node` (a Node runnable on this machine,
@@ -45,7 +45,7 @@ export async function seaBlob(
       output: out,
       disableExperimentalSEAWarning: true,
       useSnapshot: kind === 'snapshot',
-      useCodeCache: kind === 'code-cache',
+      useCodeCache: false,
       execArgv: NODE_FLAGS,
     }),
   );
