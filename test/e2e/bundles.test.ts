@@ -249,6 +249,24 @@ describe('e2e: bundles reinstalled through the component manager after a restore
     }
   });
 
+  /**
+   * In namespace `into` of the target: every bundle installed as in the source, each plugin
+   * ready and working with its Keycloak client, whose secret is the archived one (`kept`) or a
+   * new one (`new`), and the plugins' rows as in the source.
+   */
+  async function expectBundlesRestored(into: string, clientSecrets: 'kept' | 'new'): Promise<void> {
+    expect(installedOf(await cm(TARGET, into, (s) => s.cm.components()))).to.deep.equal(source);
+    for (const p of plugins) {
+      await pluginReady(TARGET, into, p);
+      const secret = await secretValue(TARGET, into, `${p}-server-secret`, 'clientSecret');
+      const archived = await secretValue(SOURCE, ns, `${p}-server-secret`, 'clientSecret');
+      if (clientSecrets === 'kept') expect(secret).to.equal(archived);
+      else expect(secret).not.to.equal(archived);
+      await pluginClientWorks(TARGET, into, p);
+    }
+    expect(await pluginRows(TARGET, into)).to.deep.equal(sourceRows);
+  }
+
   it('(a) with the realm: every bundle installed at its source version, plugins with their rows, clients keep their secrets', async () => {
     const r = await scenario.restore(archive, TARGET, withRealm, [
       '--namespace-map',
@@ -257,16 +275,7 @@ describe('e2e: bundles reinstalled through the component manager after a restore
       host(withRealm),
     ]);
     expect(r.code, r.stderr).to.equal(0);
-    const list = await cm(TARGET, withRealm, (s) => s.cm.components());
-    expect(installedOf(list)).to.deep.equal(source);
-    for (const p of plugins) {
-      await pluginReady(TARGET, withRealm, p);
-      expect(await secretValue(TARGET, withRealm, `${p}-server-secret`, 'clientSecret')).to.equal(
-        await secretValue(SOURCE, ns, `${p}-server-secret`, 'clientSecret'),
-      );
-      await pluginClientWorks(TARGET, withRealm, p);
-    }
-    expect(await pluginRows(TARGET, withRealm)).to.deep.equal(sourceRows);
+    await expectBundlesRestored(withRealm, 'kept');
   });
 
   it('(b) with a fresh Keycloak: plugin clients made again with new secrets, the archived ones not restored', async () => {
@@ -279,16 +288,7 @@ describe('e2e: bundles reinstalled through the component manager after a restore
       host(freshKc),
     ]);
     expect(r.code, r.stderr).to.equal(0);
-    const list = await cm(TARGET, freshKc, (s) => s.cm.components());
-    expect(installedOf(list)).to.deep.equal(source);
-    for (const p of plugins) {
-      await pluginReady(TARGET, freshKc, p);
-      expect(await secretValue(TARGET, freshKc, `${p}-server-secret`, 'clientSecret')).not.to.equal(
-        await secretValue(SOURCE, ns, `${p}-server-secret`, 'clientSecret'),
-      );
-      await pluginClientWorks(TARGET, freshKc, p);
-    }
-    expect(await pluginRows(TARGET, freshKc)).to.deep.equal(sourceRows);
+    await expectBundlesRestored(freshKc, 'new');
   });
 
   it('a re-run converges: bundles still installed, plugins and rows unchanged', async () => {
