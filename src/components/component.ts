@@ -11,6 +11,7 @@ import type { StreamProgress } from '../report/progress.js';
 import type { Limiter } from '../util/limit.js';
 import type { AccessNeed } from '../kube/access.js';
 import type { HeaderCheckOutcome } from './files/precheck.js';
+import type { ScaleWindows } from '../restore/scale-window.js';
 
 /** What every component's backup sees. */
 /** Choices of the user that shape a backup. */
@@ -92,6 +93,8 @@ export interface PlanContext {
   waitTimeoutMs?: number;
   /** Where this machine reaches the source's Keycloak (--keycloak keep). */
   keycloakUrl?: string;
+  /** The scale-downs an owner's data steps share (databases and files at once). */
+  windows: ScaleWindows;
 }
 
 /**

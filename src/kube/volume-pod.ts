@@ -26,6 +26,52 @@ export interface VolumePodSpec {
   volumes?: VolumeMount[];
   /** Seconds after which the pod dies by itself should we be killed before deleting it. */
   deadlineSeconds?: number;
+  /** Runs as a server's container would (same user, pull secrets, nodes): see `podLike`. */
+  like?: ServerPodLikeness;
+}
+
+/** What a volume pod takes over from a server's pod template to act on its files as it does. */
+export interface ServerPodLikeness {
+  securityContext?: unknown;
+  containerSecurityContext?: unknown;
+  imagePullSecrets?: unknown;
+  serviceAccountName?: string;
+  nodeSelector?: unknown;
+  tolerations?: unknown;
+}
+
+interface TemplateSpec {
+  containers?: { name: string; image?: string; securityContext?: unknown }[];
+  securityContext?: unknown;
+  imagePullSecrets?: unknown;
+  serviceAccountName?: string;
+  nodeSelector?: unknown;
+  tolerations?: unknown;
+}
+
+/**
+ * The image of a deployment's container and what a pod needs to act as it does: its files are
+ * then written by the same tar, as the same user, with the image already pulled on the nodes.
+ */
+export function podLike(
+  deployment: KubeObject,
+  container: string,
+): { image: string; like: ServerPodLikeness } | undefined {
+  const spec = (deployment.spec as { template?: { spec?: TemplateSpec } } | undefined)?.template
+    ?.spec;
+  const c = spec?.containers?.find((x) => x.name === container);
+  if (!spec || !c?.image) return undefined;
+  return {
+    image: c.image,
+    like: {
+      securityContext: spec.securityContext,
+      containerSecurityContext: c.securityContext,
+      imagePullSecrets: spec.imagePullSecrets,
+      serviceAccountName: spec.serviceAccountName,
+      nodeSelector: spec.nodeSelector,
+      tolerations: spec.tolerations,
+    },
+  };
 }
 
 const CONTAINER = 'worker';
@@ -48,6 +94,9 @@ export class VolumePod {
 
   static manifest(spec: VolumePodSpec, name: string): KubeObject {
     const volumes = spec.volumes ?? [];
+    const like = spec.like ?? {};
+    const defined = (o: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
     return {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -64,11 +113,19 @@ export class VolumePod {
         automountServiceAccountToken: false,
         terminationGracePeriodSeconds: 0,
         activeDeadlineSeconds: spec.deadlineSeconds ?? 6 * 3600,
+        ...defined({
+          securityContext: like.securityContext,
+          imagePullSecrets: like.imagePullSecrets,
+          serviceAccountName: like.serviceAccountName,
+          nodeSelector: like.nodeSelector,
+          tolerations: like.tolerations,
+        }),
         containers: [
           {
             name: CONTAINER,
             image: spec.image,
             command: ['sleep', String(spec.deadlineSeconds ?? 6 * 3600)],
+            ...defined({ securityContext: like.containerSecurityContext }),
             resources: { requests: { cpu: '100m', memory: '64Mi' } },
             volumeMounts: volumes.map((v, i) => ({
               name: `data-${i}`,

@@ -32,6 +32,11 @@ export interface PlanStep {
   reason: string;
   /** The intended differences from the archived object (namespace, host...). */
   changes: string[];
+  /**
+   * Steps with the same group run at once, where the first of them comes in the order (an
+   * owner's databases and files, in one scale-down: restore/scale-window.ts).
+   */
+  group?: string;
   run?: (ctx: StepContext) => Promise<void>;
 }
 
@@ -39,6 +44,8 @@ export interface Plan {
   steps: PlanStep[];
   /** Problems found before any change; a plan with problems is not executed. */
   problems: string[];
+  /** Undoes what steps left behind (a scale-down of a step never run); the executor's `finally`. */
+  release?: () => Promise<void>;
 }
 
 /** Steps sorted by priority; the sort is stable, so components keep their own order within. */
@@ -58,6 +65,7 @@ export function planToJson(plan: Plan): unknown {
       object: s.object,
       reason: s.reason,
       changes: s.changes,
+      ...(s.group ? { group: s.group } : {}),
     })),
   };
 }

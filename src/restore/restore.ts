@@ -20,6 +20,7 @@ import { checkReachable, preflight } from './preflight.js';
 import { missingAccess } from '../kube/access.js';
 import { AppLock, lockNeeds } from '../kube/app-lock.js';
 import { isStatus } from '../kube/client.js';
+import { ScaleWindows } from './scale-window.js';
 
 /**
  * Reads, decrypts and verifies the archive, keeping the captured objects in memory. With
@@ -195,6 +196,7 @@ export async function planRestore(
   if (denied.length > 0) return { plan: { steps: [], problems: denied }, mapping, results };
   const steps: PlanStep[] = [];
   const problems: string[] = [];
+  const windows = new ScaleWindows();
   for (const component of COMPONENTS) {
     const planned = await component
       .plan({
@@ -208,6 +210,7 @@ export async function planRestore(
         volumePodImage: req.volumePodImage,
         waitTimeoutMs: req.waitTimeoutMs,
         keycloakUrl: req.keycloakUrl,
+        windows,
       })
       .catch((err: unknown) => {
         // A read refused by a rule the access review could not see (e.g. a webhook).
@@ -229,7 +232,8 @@ export async function planRestore(
   problems.push(...(await preflight(req.target, ordered, mapping, owners)));
   problems.push(...results.errors.map((e) => `${e.where}: ${e.message}`));
   results.errors.length = 0;
-  return { plan: { steps: ordered, problems }, mapping, results };
+  const release = () => windows.closeAll();
+  return { plan: { steps: ordered, problems, release }, mapping, results };
 }
 
 /**
@@ -248,16 +252,27 @@ export async function executePlan(
   let failedPhase: string | undefined;
   // Held from the moment the namespace exists: no backup or second restore of the app meanwhile.
   let lock: AppLock | undefined;
+  const started = new Set<string>();
   try {
     for (const step of plan.steps) {
+      if (step.group && started.has(step.group)) continue;
       if (!lock && step.phase !== 'namespace' && !failedPhase) {
         lock = await AppLock.acquire(target, scope.namespace, scope.app, 'restore');
       }
-      failedPhase = await runStep(step, failedPhase, target, output, signal, results, timings);
+      const together = step.group ? plan.steps.filter((s) => s.group === step.group) : [step];
+      if (step.group) started.add(step.group);
+      const outcomes = await Promise.all(
+        together.map((s) => runStep(s, failedPhase, target, output, signal, results, timings)),
+      );
+      failedPhase = outcomes.find((o) => o === STOP) ?? outcomes.find((o) => o) ?? failedPhase;
       if (failedPhase === STOP) break;
     }
   } finally {
-    await lock?.release();
+    try {
+      await plan.release?.();
+    } finally {
+      await lock?.release();
+    }
   }
   return results;
 }

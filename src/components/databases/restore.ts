@@ -3,7 +3,6 @@ import type { ManifestEntry } from '../../archive/manifest.js';
 import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import type { KubeObject, ObjectRef } from '../../kube/object.js';
-import { ScaleGuard } from '../../kube/scale.js';
 import { formatBytes } from '../../report/progress.js';
 import { timed, type PlanStep, type StepContext } from '../../restore/plan.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
@@ -16,6 +15,7 @@ import type { DatabaseEntryMeta } from './index.js';
 import { loadDump } from './load.js';
 import { pluginDataPlacement } from '../../restore/mapping.js';
 import { PLUGIN_DATA_AFTER_REINSTALL } from '../../restore/order.js';
+import { windowGroup, type ScaleWindow } from '../../restore/scale-window.js';
 
 /**
  * Where database steps go in the restore order (src/restore/order.ts): the app's after the
@@ -89,11 +89,20 @@ export async function planDatabaseSteps(ctx: PlanContext): Promise<PlanStep[]> {
       });
       continue;
     }
+    const window = ctx.windows.of({ kind: owner.kind, name: owner.name, namespace: ns });
+    window.join();
     steps.push({
       ...base,
       action: 'run',
+      group: windowGroup(owner),
       reason: `${placement.afterReinstall ? 'after the reinstall of its bundle made the plugin, ' : ''}once the operator has made the roles and schemas from the restored secrets: deployments scaled to 0, each schema emptied and loaded as its own user, Liquibase lock cleared, deployments scaled back`,
-      run: (c) => restoreOwner(c, ctx, ref, group),
+      run: async (c) => {
+        try {
+          await restoreOwner(c, ctx, ref, group, window);
+        } finally {
+          await window.leave(c);
+        }
+      },
     });
   }
   return steps;
@@ -104,6 +113,7 @@ async function restoreOwner(
   ctx: PlanContext,
   ref: ObjectRef,
   group: Archived[],
+  window: ScaleWindow,
 ): Promise<void> {
   // Keycloak is the operator's own (not restored): its database is loaded only into a
   // Keycloak of the same name that uses the same user; otherwise it stays in the archive.
@@ -134,12 +144,9 @@ async function restoreOwner(
     );
     return;
   }
-  const guard = new ScaleGuard(c.target, c.progress);
   const clients = new ClientPods(c.target, owner.metadata.name, ctx.dbClientImage, c.progress);
   try {
-    await timed(c, `scale down ${ref.name}`, () =>
-      guard.scaleDown(ref.namespace!, deploymentsOf(owner)),
-    );
+    await window.enter(c, deploymentsOf(owner));
     await mapLimit(pairs, ctx.parallel, async ({ entry, meta, ds }) => {
       if (c.signal.aborted) throw new OperationError('interrupted');
       const exec = await executorFor(c.target, ref.namespace!, ds, clients);
@@ -163,7 +170,6 @@ async function restoreOwner(
     });
   } finally {
     await clients.dispose();
-    await timed(c, `scale back ${ref.name}`, () => guard.restore());
   }
 }
 

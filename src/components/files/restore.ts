@@ -4,16 +4,18 @@ import type { ManifestEntry } from '../../archive/manifest.js';
 import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
-import type { ObjectRef } from '../../kube/object.js';
+import type { KubeObject, ObjectRef } from '../../kube/object.js';
 import { podExecOk } from '../../kube/pod-exec.js';
 import { resumeInterrupted, ScaleGuard } from '../../kube/scale.js';
-import { DEFAULT_VOLUME_POD_IMAGE, VolumePod } from '../../kube/volume-pod.js';
+import { DEFAULT_VOLUME_POD_IMAGE, podLike, VolumePod } from '../../kube/volume-pod.js';
 import { formatBytes } from '../../report/progress.js';
 import { timed, type PlanStep, type StepContext } from '../../restore/plan.js';
 import type { Timings } from '../../report/timings.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
 import { pluginDataPlacement } from '../../restore/mapping.js';
 import { PLUGIN_DATA_AFTER_REINSTALL } from '../../restore/order.js';
+import { windowGroup, type ScaleWindow } from '../../restore/scale-window.js';
+import { serverDeploymentNames } from '../resources/deployments.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
 import type { FilesEntryMeta, PodTarget } from './backup.js';
@@ -96,13 +98,34 @@ export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
       });
       continue;
     }
+    // The databases component planned first: an owner whose schemas are loaded shares their
+    // scale-down, and its files go in at the same time, through a pod like its server's.
+    const window = embedded ? undefined : ctx.windows.joined(owner);
+    if (!window) {
+      steps.push({
+        ...base,
+        action: 'run',
+        reason: embedded
+          ? 'once the operator deployed it: every tar entry checked first, then the deployments scaled to 0 and each directory extracted through a short-lived pod that mounts the volume (embedded databases), swapped in whole, deployments scaled back'
+          : 'once the operator deployed it: every tar entry checked first, then each directory extracted by tar in the running server pod and swapped in whole',
+        run: (c) => restoreOwnerFiles(c, ctx, ref, group),
+      });
+      continue;
+    }
+    window.join();
     steps.push({
       ...base,
       action: 'run',
-      reason: embedded
-        ? 'once the operator deployed it: every tar entry checked first, then the deployments scaled to 0 and each directory extracted through a short-lived pod that mounts the volume (embedded databases), swapped in whole, deployments scaled back'
-        : 'once the operator deployed it: every tar entry checked first, then each directory extracted by tar in the running server pod and swapped in whole',
-      run: (c) => restoreOwnerFiles(c, ctx, ref, group),
+      group: windowGroup(owner),
+      reason:
+        "with its databases, in the same scale-down: every tar entry checked first, then each directory extracted through a short-lived pod like the server's (its image, user and volume) and swapped in whole",
+      run: async (c) => {
+        try {
+          await restoreOwnerFiles(c, ctx, ref, group, window);
+        } finally {
+          await window.leave(c);
+        }
+      },
     });
   }
   return steps;
@@ -192,18 +215,24 @@ async function restoreOwnerFiles(
   ctx: PlanContext,
   ref: ObjectRef,
   group: ArchivedFiles[],
+  window?: ScaleWindow,
 ): Promise<void> {
   const ns = ref.namespace!;
   // Checked before anything changes: a hostile entry refuses the step, nothing extracted.
   await checkEntries(ctx, group, c.signal, c.timings);
-  await resumeInterrupted(c.target, ns, c.progress);
+  // In a window the scale-down (which reads the replicas an interrupted run recorded) is
+  // shared with the databases step: undoing it here could scale the servers up mid-load.
+  if (!window) await resumeInterrupted(c.target, ns, c.progress);
   await timed(c, `wait for the operator: ${ref.kind} ${ref.name}`, () =>
     waitForEntandoReady(c.target, ref, ctx.waitTimeoutMs ?? 600_000, c.progress),
   );
   const owner = await c.target.get(ref);
   if (!owner) throw new OperationError(`${ref.kind} ${ref.name} is not in the target`);
   const deployments = serverDeployments(owner);
-  const volumes = new Map<string, { deployment: string; container: string; claimName: string }>();
+  const volumes = new Map<
+    string,
+    { deployment: string; container: string; claimName: string; object: KubeObject }
+  >();
   for (const a of group) {
     if (volumes.has(a.meta.qualifier)) continue;
     const deployment = deployments.find((d) => d.qualifier === a.meta.qualifier)?.deployment;
@@ -224,7 +253,7 @@ async function restoreOwnerFiles(
         `${ref.kind} ${ref.name}: deployment ${deployment} mounts no volume at ${a.meta.mountPath} in the target`,
       );
     }
-    volumes.set(a.meta.qualifier, { deployment, ...mount });
+    volumes.set(a.meta.qualifier, { deployment, ...mount, object: d! });
   }
 
   const embedded = group.some((a) => a.meta.embedded);
@@ -232,12 +261,15 @@ async function restoreOwnerFiles(
   const pods: VolumePod[] = [];
   try {
     const targets = new Map<string, PodTarget>();
-    if (embedded) {
-      await guard.scaleDown(
-        ns,
-        [...volumes.values()].map((v) => v.deployment),
-      );
+    if (embedded || window) {
+      if (window) await window.enter(c, serverDeploymentNames(owner));
+      else
+        await guard.scaleDown(
+          ns,
+          [...volumes.values()].map((v) => v.deployment),
+        );
       for (const [qualifier, v] of volumes) {
+        const like = window ? podLike(v.object, v.container) : undefined;
         const pod = await timed(c, 'start a volume pod', () =>
           VolumePod.start(
             c.target,
@@ -245,7 +277,8 @@ async function restoreOwnerFiles(
               namespace: ns,
               owner: ref.name,
               purpose: 'files',
-              image: ctx.volumePodImage ?? DEFAULT_VOLUME_POD_IMAGE,
+              image: ctx.volumePodImage ?? like?.image ?? DEFAULT_VOLUME_POD_IMAGE,
+              like: like?.like,
               volumes: [{ claimName: v.claimName, mountPath: group[0].meta.mountPath }],
             },
             c.progress,
@@ -287,7 +320,7 @@ async function restoreOwnerFiles(
     });
   } finally {
     for (const p of pods) await p.delete();
-    await timed(c, `scale back ${ref.name}`, () => guard.restore());
+    if (guard.active) await timed(c, `scale back ${ref.name}`, () => guard.restore());
   }
 }
 
