@@ -68,6 +68,39 @@ export class ScaleGuard {
     }
   }
 
+  /**
+   * Puts every deployment back to its original replicas without waiting; the returned promise
+   * of `ready` settles once they all have their ready pods (or with what did not come back).
+   */
+  async restoreNoWait(timeoutMs = 300_000): Promise<{ ready: Promise<string[]> }> {
+    const back: Scaled[] = [];
+    const errors: string[] = [];
+    while (this.scaled.length > 0) {
+      const s = this.scaled.pop()!;
+      try {
+        await scaleBack(this.kube, s);
+        this.log(`scaled ${s.namespace}/${s.name} back to ${s.replicas}`);
+        back.push(s);
+      } catch (err) {
+        errors.push(`${s.namespace}/${s.name}: ${(err as Error).message}`);
+      }
+    }
+    if (errors.length > 0) {
+      throw new OperationError(
+        `could not scale back: ${errors.join('; ')} (run the command again, or kubectl scale them by hand)`,
+      );
+    }
+    const ready = Promise.all(
+      back.map((s) =>
+        this.waitForPods(s.namespace, s.name, s.replicas, timeoutMs).then(
+          () => undefined,
+          (err: Error) => `${s.namespace}/${s.name}: ${err.message}`,
+        ),
+      ),
+    ).then((r) => r.filter((e) => e !== undefined));
+    return { ready };
+  }
+
   get active(): boolean {
     return this.scaled.length > 0;
   }

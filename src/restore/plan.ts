@@ -44,8 +44,11 @@ export interface Plan {
   steps: PlanStep[];
   /** Problems found before any change; a plan with problems is not executed. */
   problems: string[];
-  /** Undoes what steps left behind (a scale-down of a step never run); the executor's `finally`. */
-  release?: () => Promise<void>;
+  /**
+   * The executor's last act (from its `finally`): undoes what steps left behind (a scale-down
+   * of a step never run) and waits for what they left starting; returns what went wrong.
+   */
+  release?: () => Promise<string[]>;
 }
 
 /** Steps sorted by priority; the sort is stable, so components keep their own order within. */

@@ -269,7 +269,7 @@ export async function executePlan(
     }
   } finally {
     try {
-      await plan.release?.();
+      for (const e of (await plan.release?.()) ?? []) results.error('scale back', e);
     } finally {
       await lock?.release();
     }

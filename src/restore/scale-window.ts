@@ -1,3 +1,4 @@
+import { EntandoKind } from '../entando/kinds.js';
 import { ScaleGuard } from '../kube/scale.js';
 import { timed, type StepContext } from './plan.js';
 
@@ -16,10 +17,17 @@ export class ScaleWindow {
   private left = 0;
   private down?: Promise<void>;
   private guard?: ScaleGuard;
+  /** Set once scaled back without waiting: what did not get its ready pods. */
+  private ready?: Promise<string[]>;
 
+  /**
+   * @param deferReady scale back without waiting for the pods: later steps go on meanwhile
+   *   and the executor waits for them at its end (`ScaleWindows.closeAll`).
+   */
   constructor(
     readonly owner: string,
     private readonly namespace: string,
+    private readonly deferReady: boolean,
   ) {}
 
   /** How many steps share this window. */
@@ -55,7 +63,16 @@ export class ScaleWindow {
     const guard = this.guard;
     if (!guard?.active) return;
     if (this.down) await this.down.catch(() => undefined);
-    await (c ? timed(c, `scale back ${this.owner}`, () => guard.restore()) : guard.restore());
+    const back = async () => {
+      if (!this.deferReady || !c) return guard.restore();
+      this.ready = (await guard.restoreNoWait()).ready;
+    };
+    await (c ? timed(c, `scale back ${this.owner}`, back) : back());
+  }
+
+  /** Once closed: the deployments that did not get their ready pods back, as messages. */
+  settled(): Promise<string[]> {
+    return this.ready ?? Promise.resolve([]);
   }
 }
 
@@ -68,7 +85,8 @@ export class ScaleWindows {
     const key = `${owner.kind}/${owner.name}`;
     let w = this.windows.get(key);
     if (!w) {
-      w = new ScaleWindow(owner.name, owner.namespace);
+      // Keycloak's realm step needs its server up again: only apps and plugins go on at once.
+      w = new ScaleWindow(owner.name, owner.namespace, owner.kind !== EntandoKind.KeycloakServer);
       this.windows.set(key, w);
     }
     return w;
@@ -80,11 +98,17 @@ export class ScaleWindows {
     return w && w.size > 0 ? w : undefined;
   }
 
-  /** Scales back every window still down; errors of one do not stop the others. */
-  async closeAll(): Promise<void> {
-    const errors: unknown[] = [];
-    for (const w of this.windows.values()) await w.close().catch((e: unknown) => errors.push(e));
-    if (errors.length > 0) throw errors[0];
+  /**
+   * Scales back every window still down and waits for the pods of those scaled back without
+   * waiting; returns what went wrong (errors of one do not stop the others).
+   */
+  async closeAll(): Promise<string[]> {
+    const errors: string[] = [];
+    for (const w of this.windows.values()) {
+      await w.close().catch((e: unknown) => errors.push((e as Error).message));
+    }
+    for (const w of this.windows.values()) errors.push(...(await w.settled()));
+    return errors;
   }
 }
 

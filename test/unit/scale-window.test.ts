@@ -8,7 +8,7 @@ import { Results } from '../../src/report/results.js';
 import type { Output } from '../../src/report/output.js';
 
 /** Deployments whose status follows spec.replicas at once; records every replicas patch. */
-function fakeKube(names: string[]) {
+function fakeKube(names: string[], opts: { readyByHand?: boolean } = {}) {
   const store = new Map<string, KubeObject>();
   const patches: string[] = [];
   for (const name of names) {
@@ -27,7 +27,7 @@ function fakeKube(names: string[]) {
       const n = patch.spec.replicas;
       patches.push(`${ref.name}=${n}`);
       d.spec = { replicas: n };
-      d.status = { replicas: n, readyReplicas: n };
+      if (n === 0 || !opts.readyByHand) d.status = { replicas: n, readyReplicas: n };
       return Promise.resolve(d);
     },
   };
@@ -76,6 +76,26 @@ describe('scale window: an owner scaled down once for its databases and files', 
     expect((store.get('qs-deployment')!.spec as { replicas: number }).replicas).to.equal(1);
   });
 
+  it("an app's window scales back without waiting; closeAll waits for the pods", async () => {
+    const { kube, patches, store } = fakeKube(['qs-deployment'], { readyByHand: true });
+    const windows = new ScaleWindows();
+    const w = windows.of(owner);
+    w.join();
+    const c = ctx(kube);
+    await w.enter(c, ['qs-deployment']);
+    await w.leave(c);
+    expect(patches).to.deep.equal(['qs-deployment=0', 'qs-deployment=1']);
+    let settled = false;
+    const all = windows.closeAll().then((errors) => {
+      settled = true;
+      return errors;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled, 'closeAll before the pod is ready').to.equal(false);
+    store.get('qs-deployment')!.status = { replicas: 1, readyReplicas: 1 };
+    expect(await all).to.deep.equal([]);
+  });
+
   it('the executor runs the steps of a group at once, and the rest in order', async () => {
     const { kube } = fakeKube([]);
     const events: string[] = [];
@@ -116,7 +136,10 @@ describe('scale window: an owner scaled down once for its databases and files', 
         ),
         step('plugins', async () => void events.push('plugins')),
       ],
-      release: async () => void events.push('released'),
+      release: () => {
+        events.push('released');
+        return Promise.resolve([]);
+      },
     };
     await executePlanWithLeaseFake(plan, kube, { namespace: 'ns', app: 'qs' }, events);
     expect(events.indexOf('files started')).to.be.lessThan(events.indexOf('databases done'));
@@ -135,7 +158,7 @@ async function executePlanWithLeaseFake(
     create: (o: KubeObject) => Promise.resolve(o),
     delete: () => Promise.resolve(),
     get: () => Promise.resolve(undefined),
-  }) as KubeClient;
+  }) as unknown as KubeClient;
   const results = await executePlan(
     plan,
     lockKube,
