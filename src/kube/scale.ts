@@ -1,6 +1,7 @@
 import { OperationError } from '../errors.js';
 import type { KubeClient } from './client.js';
 import type { KubeObject } from './object.js';
+import { pollDelay } from './poll.js';
 
 /**
  * Records a deployment's replicas before we scale it down, on the deployment itself, so that
@@ -116,7 +117,8 @@ export class ScaleGuard {
     want: number,
     timeoutMs: number,
   ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const started = Date.now();
+    const deadline = started + timeoutMs;
     for (;;) {
       const d = await this.get(namespace, name);
       if (!d) return;
@@ -132,7 +134,7 @@ export class ScaleGuard {
           `deployment ${namespace}/${name} did not reach ${want} ready replicas in ${timeoutMs / 1000}s`,
         );
       }
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, pollDelay(started)));
     }
   }
 }

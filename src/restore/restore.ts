@@ -269,7 +269,11 @@ export async function executePlan(
     }
   } finally {
     try {
-      for (const e of (await plan.release?.()) ?? []) results.error('scale back', e);
+      const release = plan.release;
+      const errors = release
+        ? await (timings ? timings.time('wait for the servers scaled back', release) : release())
+        : [];
+      for (const e of errors) results.error('scale back', e);
     } finally {
       await lock?.release();
     }

@@ -1,6 +1,7 @@
 import { OperationError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import type { ObjectRef } from '../kube/object.js';
+import { pollDelay } from '../kube/poll.js';
 
 interface EntandoStatus {
   phase?: string;
@@ -21,9 +22,7 @@ export async function waitForEntandoReady(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
-  // Polled at 250 ms, then 500 ms, then every second: the operator is often done within a
-  // second, and a restore waits like this several times (app, each plugin).
-  let delay = 250;
+  const started = Date.now();
   for (;;) {
     const obj = await kube.get(ref);
     const status = (obj?.status ?? {}) as EntandoStatus;
@@ -61,7 +60,6 @@ export async function waitForEntandoReady(
         `${ref.kind} ${ref.namespace}/${ref.name} not ready after ${timeoutMs / 1000}s (${waiting}): is the Entando operator running in the target?`,
       );
     }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 1000);
+    await new Promise((r) => setTimeout(r, pollDelay(started)));
   }
 }
