@@ -211,6 +211,14 @@ s3_status() {
   fi
 }
 
+# Frees the space of deleted objects now (SeaweedFS keeps them in its volumes until a vacuum;
+# benches that write and delete many GiB fill the disk otherwise: "No writable volumes").
+s3_vacuum() {
+  s3_pid >/dev/null || sbx_die "the S3 server is not running: bash scripts/sandbox s3 up"
+  curl -fsS "http://127.0.0.1:$(s3_port master)/vol/vacuum?garbageThreshold=0.01" >/dev/null
+  s3_log "vacuumed (space of deleted objects freed)"
+}
+
 # The identity with rights, for the AWS SDK and CLI (`eval "$(scripts/sandbox env)"`).
 s3_env() {
   [ -f "$S3_DIR/credentials.env" ] || return 0
