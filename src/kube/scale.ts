@@ -51,22 +51,9 @@ export class ScaleGuard {
 
   /** Puts every deployment back to its original replicas (newest first) and waits for them. */
   async restore(timeoutMs = 300_000): Promise<void> {
-    const errors: string[] = [];
-    while (this.scaled.length > 0) {
-      const s = this.scaled.pop()!;
-      try {
-        await scaleBack(this.kube, s);
-        this.log(`scaled ${s.namespace}/${s.name} back to ${s.replicas}`);
-        await this.waitForPods(s.namespace, s.name, s.replicas, timeoutMs);
-      } catch (err) {
-        errors.push(`${s.namespace}/${s.name}: ${(err as Error).message}`);
-      }
-    }
-    if (errors.length > 0) {
-      throw new OperationError(
-        `could not scale back: ${errors.join('; ')} (run the command again, or kubectl scale them by hand)`,
-      );
-    }
+    const { ready, errors } = await this.putBack(timeoutMs);
+    errors.push(...(await ready));
+    if (errors.length > 0) throw notScaledBack(errors);
   }
 
   /**
@@ -74,6 +61,15 @@ export class ScaleGuard {
    * of `ready` settles once they all have their ready pods (or with what did not come back).
    */
   async restoreNoWait(timeoutMs = 300_000): Promise<{ ready: Promise<string[]> }> {
+    const { ready, errors } = await this.putBack(timeoutMs);
+    if (errors.length > 0) throw notScaledBack(errors);
+    return { ready };
+  }
+
+  /** Scales each deployment back; `ready`: the waits for their pods, all at once. */
+  private async putBack(
+    timeoutMs: number,
+  ): Promise<{ ready: Promise<string[]>; errors: string[] }> {
     const back: Scaled[] = [];
     const errors: string[] = [];
     while (this.scaled.length > 0) {
@@ -86,11 +82,6 @@ export class ScaleGuard {
         errors.push(`${s.namespace}/${s.name}: ${(err as Error).message}`);
       }
     }
-    if (errors.length > 0) {
-      throw new OperationError(
-        `could not scale back: ${errors.join('; ')} (run the command again, or kubectl scale them by hand)`,
-      );
-    }
     const ready = Promise.all(
       back.map((s) =>
         this.waitForPods(s.namespace, s.name, s.replicas, timeoutMs).then(
@@ -99,7 +90,7 @@ export class ScaleGuard {
         ),
       ),
     ).then((r) => r.filter((e) => e !== undefined));
-    return { ready };
+    return { ready, errors };
   }
 
   get active(): boolean {
@@ -137,6 +128,12 @@ export class ScaleGuard {
       await new Promise((r) => setTimeout(r, pollDelay(started)));
     }
   }
+}
+
+function notScaledBack(errors: string[]): OperationError {
+  return new OperationError(
+    `could not scale back: ${errors.join('; ')} (run the command again, or kubectl scale them by hand)`,
+  );
 }
 
 async function scaleBack(kube: KubeClient, s: Scaled): Promise<void> {
