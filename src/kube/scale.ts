@@ -57,19 +57,11 @@ export class ScaleGuard {
   }
 
   /**
-   * Puts every deployment back to its original replicas without waiting; the returned promise
-   * of `ready` settles once they all have their ready pods (or with what did not come back).
+   * Puts every deployment back to its original replicas without waiting for their pods:
+   * `errors` are the patches that failed; `ready` settles once the others all have their ready
+   * pods (or with those that did not come back), the waits all at once.
    */
-  async restoreNoWait(timeoutMs = 300_000): Promise<{ ready: Promise<string[]> }> {
-    const { ready, errors } = await this.putBack(timeoutMs);
-    if (errors.length > 0) throw notScaledBack(errors);
-    return { ready };
-  }
-
-  /** Scales each deployment back; `ready`: the waits for their pods, all at once. */
-  private async putBack(
-    timeoutMs: number,
-  ): Promise<{ ready: Promise<string[]>; errors: string[] }> {
+  async putBack(timeoutMs = 300_000): Promise<{ ready: Promise<string[]>; errors: string[] }> {
     const back: Scaled[] = [];
     const errors: string[] = [];
     while (this.scaled.length > 0) {
@@ -145,19 +137,22 @@ async function scaleBack(kube: KubeClient, s: Scaled): Promise<void> {
 
 /**
  * Undoes the scale-down of an earlier run that was killed before it could: every deployment of
- * the namespace still carrying our annotation goes back to the replicas it records.
+ * the namespace still carrying our annotation goes back to the replicas it records (only those
+ * named in `only`, if given; never those in `except`: about to be scaled down by this run).
  */
 export async function resumeInterrupted(
   kube: KubeClient,
   namespace: string,
   log: (m: string) => void,
   only?: readonly string[],
+  except: readonly string[] = [],
 ): Promise<Scaled[]> {
   const undone: Scaled[] = [];
   for (const d of await kube.list('apps/v1', 'Deployment', namespace)) {
     const original = d.metadata.annotations?.[ORIGINAL_REPLICAS];
     if (original === undefined) continue;
     if (only && !only.includes(d.metadata.name)) continue;
+    if (except.includes(d.metadata.name)) continue;
     log(`an earlier run left ${namespace}/${d.metadata.name} scaled down: back to ${original}`);
     const scaled = { namespace, name: d.metadata.name, replicas: Number(original) };
     await scaleBack(kube, scaled);

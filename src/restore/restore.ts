@@ -238,7 +238,11 @@ export async function planRestore(
 
 /**
  * Runs the steps in order. A failed step stops the restore after its phase: what follows may
- * depend on it (an app restored without its secrets would get new credentials).
+ * depend on it (an app restored without its secrets would get new credentials). The steps of a
+ * group (an owner's databases and files) run at once where the first of them comes; each one's
+ * outcome counts at its own place in the order, so a failure of the later one does not stop
+ * the steps between. The servers scaled back without waiting are waited for at the end: one
+ * that does not come back is an error of the restore, reported then.
  */
 export async function executePlan(
   plan: Plan,
@@ -252,20 +256,23 @@ export async function executePlan(
   let failedPhase: string | undefined;
   // Held from the moment the namespace exists: no backup or second restore of the app meanwhile.
   let lock: AppLock | undefined;
-  const started = new Set<string>();
+  const early = new Map<PlanStep, Outcome>();
+  const run = (s: PlanStep) => runStep(s, failedPhase, target, output, signal, results, timings);
   try {
     for (const step of plan.steps) {
-      if (step.group && started.has(step.group)) continue;
-      if (!lock && step.phase !== 'namespace' && !failedPhase) {
-        lock = await AppLock.acquire(target, scope.namespace, scope.app, 'restore');
+      if (failedPhase && step.phase !== failedPhase) break;
+      let outcome = early.get(step);
+      if (!outcome) {
+        if (!lock && step.phase !== 'namespace' && !failedPhase) {
+          lock = await AppLock.acquire(target, scope.namespace, scope.app, 'restore');
+        }
+        const together = step.group ? plan.steps.filter((s) => s.group === step.group) : [step];
+        const outcomes = await Promise.all(together.map(run));
+        together.forEach((s, i) => early.set(s, outcomes[i]));
+        outcome = early.get(step)!;
       }
-      const together = step.group ? plan.steps.filter((s) => s.group === step.group) : [step];
-      if (step.group) started.add(step.group);
-      const outcomes = await Promise.all(
-        together.map((s) => runStep(s, failedPhase, target, output, signal, results, timings)),
-      );
-      failedPhase = outcomes.find((o) => o === STOP) ?? outcomes.find((o) => o) ?? failedPhase;
-      if (failedPhase === STOP) break;
+      if (outcome === 'stop') break;
+      if (outcome === 'failed') failedPhase = step.phase;
     }
   } finally {
     try {
@@ -281,9 +288,10 @@ export async function executePlan(
   return results;
 }
 
-const STOP = '\u0000stop';
+/** ok: ran (or had nothing to run); failed: its error is in the results; stop: not run. */
+type Outcome = 'ok' | 'failed' | 'stop';
 
-/** Runs one step; returns the phase that failed so far, or STOP once past a failed phase. */
+/** Runs one step, unless a phase before its own failed. */
 async function runStep(
   step: PlanStep,
   failedPhase: string | undefined,
@@ -292,9 +300,9 @@ async function runStep(
   signal: AbortSignal,
   results: Results,
   timings: Timings | undefined,
-): Promise<string | undefined> {
-  if (failedPhase && step.phase !== failedPhase) return STOP;
-  if (!step.run) return failedPhase;
+): Promise<Outcome> {
+  if (failedPhase && step.phase !== failedPhase) return 'stop';
+  if (!step.run) return 'ok';
   if (signal.aborted)
     throw new OperationError(
       'restore interrupted: run the same restore with --existing update to finish',
@@ -312,7 +320,7 @@ async function runStep(
     await timed(c, `step ${step.phase}`, () => step.run!(c));
   } catch (err) {
     results.error(what, apiErrorMessage(err));
-    return step.phase;
+    return 'failed';
   }
-  return failedPhase;
+  return 'ok';
 }

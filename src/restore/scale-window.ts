@@ -1,5 +1,6 @@
 import { EntandoKind } from '../entando/kinds.js';
-import { ScaleGuard } from '../kube/scale.js';
+import { OperationError } from '../errors.js';
+import { resumeInterrupted, ScaleGuard } from '../kube/scale.js';
 import { timed, type StepContext } from './plan.js';
 
 /**
@@ -39,20 +40,43 @@ export class ScaleWindow {
     this.parties += 1;
   }
 
-  /** Scales `deployments` to 0 the first time; every later caller waits for that same one. */
-  enter(c: StepContext, deployments: string[]): Promise<void> {
-    if (!this.down) {
-      this.guard = new ScaleGuard(c.target, c.progress);
-      const guard = this.guard;
-      this.down = timed(c, `scale down ${this.owner}`, () =>
-        guard.scaleDown(this.namespace, deployments),
-      );
+  /**
+   * Runs one joined step's work and then leaves: the last one out scales back. A failure to
+   * scale back after the work failed is added to the results, not put in the work's place.
+   */
+  async run(c: StepContext, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      await this.leave(c).catch((e: Error) => c.results.error(this.owner, e.message));
+      throw err;
     }
+    await this.leave(c);
+  }
+
+  /**
+   * Scales `deployments` to 0 the first time; every later caller waits for that same one (and,
+   * should it fail, is told so in a line of its own: the error is the first caller's).
+   */
+  async enter(c: StepContext, deployments: string[]): Promise<void> {
+    if (c.signal.aborted) throw new OperationError('interrupted');
+    if (this.down) {
+      return this.down.catch(() => {
+        throw new OperationError(`not run: the scale-down of ${this.owner} failed (see above)`);
+      });
+    }
+    this.guard = new ScaleGuard(c.target, c.progress);
+    const guard = this.guard;
+    this.down = timed(c, `scale down ${this.owner}`, async () => {
+      // What a killed earlier run left at 0 goes back first (the files step did it before
+      // windows); these deployments keep their record: the guard reads it as their replicas.
+      await resumeInterrupted(c.target, this.namespace, c.progress, undefined, deployments);
+      await guard.scaleDown(this.namespace, deployments);
+    });
     return this.down;
   }
 
-  /** Marks one step done (call it from `finally`); the last one scales back. */
-  async leave(c: StepContext): Promise<void> {
+  private async leave(c: StepContext): Promise<void> {
     this.left += 1;
     if (this.left < this.parties) return;
     await this.close(c);
@@ -65,7 +89,9 @@ export class ScaleWindow {
     if (this.down) await this.down.catch(() => undefined);
     const back = async () => {
       if (!this.deferReady || !c) return guard.restore();
-      this.ready = (await guard.restoreNoWait()).ready;
+      const { ready, errors } = await guard.putBack();
+      this.ready = ready;
+      if (errors.length > 0) throw new OperationError(`could not scale back: ${errors.join('; ')}`);
     };
     await (c ? timed(c, `scale back ${this.owner}`, back) : back());
   }

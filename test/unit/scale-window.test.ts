@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject, ObjectRef } from '../../src/kube/object.js';
+import { ORIGINAL_REPLICAS } from '../../src/kube/scale.js';
 import { executePlan } from '../../src/restore/restore.js';
 import type { Plan, PlanStep, StepContext } from '../../src/restore/plan.js';
 import { ScaleWindows } from '../../src/restore/scale-window.js';
@@ -22,10 +23,20 @@ function fakeKube(names: string[], opts: { readyByHand?: boolean } = {}) {
   }
   const kube = {
     get: (ref: ObjectRef) => Promise.resolve(store.get(ref.name)),
-    mergePatch: (ref: ObjectRef, patch: { spec: { replicas: number } }) => {
+    list: () => Promise.resolve([...store.values()]),
+    mergePatch: (
+      ref: ObjectRef,
+      patch: {
+        metadata?: { annotations?: Record<string, string | null> };
+        spec: { replicas: number };
+      },
+    ) => {
       const d = store.get(ref.name)!;
       const n = patch.spec.replicas;
       patches.push(`${ref.name}=${n}`);
+      const annotations = { ...d.metadata.annotations, ...patch.metadata?.annotations };
+      for (const [k, v] of Object.entries(annotations)) if (v === null) delete annotations[k];
+      d.metadata.annotations = annotations as Record<string, string>;
       d.spec = { replicas: n };
       if (n === 0 || !opts.readyByHand) d.status = { replicas: n, readyReplicas: n };
       return Promise.resolve(d);
@@ -46,6 +57,28 @@ function ctx(kube: KubeClient): StepContext {
   };
 }
 
+/** Fails with `what` if `p` takes more than `ms` (a regression that hangs fails fast). */
+function within<T>(p: Promise<T>, what: string, ms = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+function step(phase: string, run: () => Promise<void>, group?: string): PlanStep {
+  return {
+    priority: 0,
+    phase,
+    component: phase,
+    action: 'run',
+    reason: '',
+    changes: [],
+    group,
+    run,
+  };
+}
+
 describe('scale window: an owner scaled down once for its databases and files', () => {
   it('the first step in scales down, the last one out scales back', async () => {
     const { kube, patches } = fakeKube(['qs-deployment']);
@@ -53,12 +86,30 @@ describe('scale window: an owner scaled down once for its databases and files', 
     w.join();
     w.join();
     const c = ctx(kube);
-    await Promise.all([w.enter(c, ['qs-deployment']), w.enter(c, ['qs-deployment'])]);
-    expect(patches).to.deep.equal(['qs-deployment=0']);
-    await w.leave(c);
-    expect(patches).to.deep.equal(['qs-deployment=0']);
-    await w.leave(c);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const first = w.run(c, async () => {
+      await w.enter(c, ['qs-deployment']);
+      await gate;
+    });
+    await w.run(c, () => w.enter(c, ['qs-deployment']));
+    expect(patches, 'one step still in').to.deep.equal(['qs-deployment=0']);
+    release();
+    await first;
     expect(patches).to.deep.equal(['qs-deployment=0', 'qs-deployment=1']);
+  });
+
+  it('what a killed run left at 0 outside the window goes back when the window opens', async () => {
+    const { kube, patches, store } = fakeKube(['qs-deployment', 'other-deployment']);
+    const other = store.get('other-deployment')!;
+    other.metadata.annotations = { [ORIGINAL_REPLICAS]: '2' };
+    other.spec = { replicas: 0 };
+    other.status = { replicas: 0, readyReplicas: 0 };
+    const w = new ScaleWindows().of(owner);
+    w.join();
+    const c = ctx(kube);
+    await w.run(c, () => w.enter(c, ['qs-deployment']));
+    expect(patches).to.deep.equal(['other-deployment=2', 'qs-deployment=0', 'qs-deployment=1']);
   });
 
   it('a step that never left does not keep the servers down: closeAll scales back', async () => {
@@ -68,12 +119,28 @@ describe('scale window: an owner scaled down once for its databases and files', 
     w.join();
     w.join();
     const c = ctx(kube);
-    await w.enter(c, ['qs-deployment']);
-    await w.leave(c);
-    await windows.closeAll();
-    await windows.closeAll();
+    await w.run(c, () => w.enter(c, ['qs-deployment']));
+    expect(await windows.closeAll()).to.deep.equal([]);
+    expect(await windows.closeAll()).to.deep.equal([]);
     expect(patches).to.deep.equal(['qs-deployment=0', 'qs-deployment=1']);
     expect((store.get('qs-deployment')!.spec as { replicas: number }).replicas).to.equal(1);
+  });
+
+  it("a failed scale-down is the first step's error; the other is told in a line of its own", async () => {
+    const { kube } = fakeKube(['qs-deployment']);
+    const failing = Object.assign(Object.create(kube) as object, {
+      mergePatch: () => Promise.reject(new Error('forbidden')),
+    }) as unknown as KubeClient;
+    const w = new ScaleWindows().of(owner);
+    w.join();
+    w.join();
+    const c = ctx(failing);
+    const errors = await Promise.all([
+      w.run(c, () => w.enter(c, ['qs-deployment'])).catch((e: Error) => e.message),
+      w.run(c, () => w.enter(c, ['qs-deployment'])).catch((e: Error) => e.message),
+    ]);
+    expect(errors[0]).to.equal('forbidden');
+    expect(errors[1]).to.match(/not run: the scale-down of qs failed/);
   });
 
   it("an app's window scales back without waiting; closeAll waits for the pods", async () => {
@@ -82,8 +149,10 @@ describe('scale window: an owner scaled down once for its databases and files', 
     const w = windows.of(owner);
     w.join();
     const c = ctx(kube);
-    await w.enter(c, ['qs-deployment']);
-    await w.leave(c);
+    await within(
+      w.run(c, () => w.enter(c, ['qs-deployment'])),
+      'leaving before the pod is ready',
+    );
     expect(patches).to.deep.equal(['qs-deployment=0', 'qs-deployment=1']);
     let settled = false;
     const all = windows.closeAll().then((errors) => {
@@ -101,16 +170,6 @@ describe('scale window: an owner scaled down once for its databases and files', 
     const events: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const step = (phase: string, run: () => Promise<void>, group?: string): PlanStep => ({
-      priority: 0,
-      phase,
-      component: phase,
-      action: 'run',
-      reason: '',
-      changes: [],
-      group,
-      run,
-    });
     const plan: Plan = {
       problems: [],
       steps: [
@@ -141,31 +200,47 @@ describe('scale window: an owner scaled down once for its databases and files', 
         return Promise.resolve([]);
       },
     };
-    await executePlanWithLeaseFake(plan, kube, { namespace: 'ns', app: 'qs' }, events);
+    const results = await within(executeWithLeaseFake(plan, kube), 'a group run in order');
+    expect(results.errors).to.deep.equal([]);
     expect(events.indexOf('files started')).to.be.lessThan(events.indexOf('databases done'));
     expect(events.slice(-2)).to.deep.equal(['plugins', 'released']);
+  });
+
+  it("a group member's failure counts at its own place: the steps between still run", async () => {
+    const { kube } = fakeKube([]);
+    const ran: string[] = [];
+    const ok = (name: string) => async () => void ran.push(name);
+    const plan: Plan = {
+      problems: [],
+      steps: [
+        step('databases', ok('a databases'), 'data:a'),
+        step('databases', ok('b databases'), 'data:b'),
+        step(
+          'files',
+          () => {
+            ran.push('a files');
+            return Promise.reject(new Error('tar -x failed'));
+          },
+          'data:a',
+        ),
+        step('files', ok('b files'), 'data:b'),
+        step('links', ok('links')),
+      ],
+    };
+    const results = await within(executeWithLeaseFake(plan, kube), 'the plan');
+    expect(ran).to.have.members(['a databases', 'a files', 'b databases', 'b files']);
+    expect(ran).to.not.include('links');
+    expect(results.errors.map((e) => e.message)).to.deep.equal(['tar -x failed']);
   });
 });
 
 /** executePlan, the app's Lease (AppLock) answered by a fake that grants it. */
-async function executePlanWithLeaseFake(
-  plan: Plan,
-  kube: KubeClient,
-  scope: { namespace: string; app: string },
-  events: string[],
-): Promise<void> {
+function executeWithLeaseFake(plan: Plan, kube: KubeClient): Promise<Results> {
   const lockKube = Object.assign(Object.create(kube) as object, {
     create: (o: KubeObject) => Promise.resolve(o),
     delete: () => Promise.resolve(),
     get: () => Promise.resolve(undefined),
   }) as unknown as KubeClient;
-  const results = await executePlan(
-    plan,
-    lockKube,
-    quiet,
-    new AbortController().signal,
-    new Results(),
-    scope,
-  );
-  expect(results.errors, events.join(', ')).to.deep.equal([]);
+  const scope = { namespace: 'ns', app: 'qs' };
+  return executePlan(plan, lockKube, quiet, new AbortController().signal, new Results(), scope);
 }

@@ -96,13 +96,7 @@ export async function planDatabaseSteps(ctx: PlanContext): Promise<PlanStep[]> {
       action: 'run',
       group: windowGroup(owner),
       reason: `${placement.afterReinstall ? 'after the reinstall of its bundle made the plugin, ' : ''}once the operator has made the roles and schemas from the restored secrets: deployments scaled to 0, each schema emptied and loaded as its own user, Liquibase lock cleared, deployments scaled back`,
-      run: async (c) => {
-        try {
-          await restoreOwner(c, ctx, ref, group, window);
-        } finally {
-          await window.leave(c);
-        }
-      },
+      run: (c) => window.run(c, () => restoreOwner(c, ctx, ref, group, window)),
     });
   }
   return steps;

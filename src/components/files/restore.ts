@@ -119,13 +119,7 @@ export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
       group: windowGroup(owner),
       reason:
         "with its databases, in the same scale-down: every tar entry checked first, then each directory extracted through a short-lived pod like the server's (its image, user and volume) and swapped in whole",
-      run: async (c) => {
-        try {
-          await restoreOwnerFiles(c, ctx, ref, group, window);
-        } finally {
-          await window.leave(c);
-        }
-      },
+      run: (c) => window.run(c, () => restoreOwnerFiles(c, ctx, ref, group, window)),
     });
   }
   return steps;
@@ -220,8 +214,7 @@ async function restoreOwnerFiles(
   const ns = ref.namespace!;
   // Checked before anything changes: a hostile entry refuses the step, nothing extracted.
   await checkEntries(ctx, group, c.signal, c.timings);
-  // In a window the scale-down (which reads the replicas an interrupted run recorded) is
-  // shared with the databases step: undoing it here could scale the servers up mid-load.
+  // In a window its scale-down does this (undoing it here could scale the servers up mid-load).
   if (!window) await resumeInterrupted(c.target, ns, c.progress);
   await timed(c, `wait for the operator: ${ref.kind} ${ref.name}`, () =>
     waitForEntandoReady(c.target, ref, ctx.waitTimeoutMs ?? 600_000, c.progress),
@@ -269,7 +262,8 @@ async function restoreOwnerFiles(
           [...volumes.values()].map((v) => v.deployment),
         );
       for (const [qualifier, v] of volumes) {
-        const like = window ? podLike(v.object, v.container) : undefined;
+        // The server's user and pull secrets suit the server's image, not --volume-pod-image's.
+        const like = window && !ctx.volumePodImage ? podLike(v.object, v.container) : undefined;
         const pod = await timed(c, 'start a volume pod', () =>
           VolumePod.start(
             c.target,
@@ -277,7 +271,7 @@ async function restoreOwnerFiles(
               namespace: ns,
               owner: ref.name,
               purpose: 'files',
-              image: ctx.volumePodImage ?? like?.image ?? DEFAULT_VOLUME_POD_IMAGE,
+              image: like?.image ?? ctx.volumePodImage ?? DEFAULT_VOLUME_POD_IMAGE,
               like: like?.like,
               volumes: [{ claimName: v.claimName, mountPath: group[0].meta.mountPath }],
             },
