@@ -96,7 +96,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         .option('volume-pod-image', {
           type: 'string',
           describe:
-            'Image (with sh and tar) of the short-lived pod that writes the volume of a server scaled to 0 (default: busybox:1.36)',
+            "Image (with sh, tar and sleep) of the short-lived pod that writes the volume of a server scaled to 0 (default: the server's own image, run as the server's pod; busybox:1.36 for embedded databases)",
         })
         .option('keycloak', {
           choices: ['realm', 'keep', 'skip'] as const,
