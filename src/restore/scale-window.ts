@@ -1,6 +1,8 @@
 import { EntandoKind } from '../entando/kinds.js';
 import { OperationError } from '../errors.js';
+import type { KubeObject } from '../kube/object.js';
 import { resumeInterrupted, ScaleGuard } from '../kube/scale.js';
+import { dataDeploymentNames } from '../components/resources/deployments.js';
 import { timed, type StepContext } from './plan.js';
 
 /**
@@ -29,6 +31,8 @@ export class ScaleWindow {
     readonly owner: string,
     private readonly namespace: string,
     private readonly deferReady: boolean,
+    /** The group key of the steps that share this window (they run at once). */
+    readonly group: string,
   ) {}
 
   /** How many steps share this window. */
@@ -55,16 +59,18 @@ export class ScaleWindow {
   }
 
   /**
-   * Scales `deployments` to 0 the first time; every later caller waits for that same one (and,
-   * should it fail, is told so in a line of its own: the error is the first caller's).
+   * Scales the owner's data deployments (`dataDeploymentNames`) to 0 the first time; every
+   * later caller waits for that same one (and, should it fail, is told so in a line of its own:
+   * the error is the first caller's).
    */
-  async enter(c: StepContext, deployments: string[]): Promise<void> {
+  async enter(c: StepContext, owner: KubeObject): Promise<void> {
     if (c.signal.aborted) throw new OperationError('interrupted');
     if (this.down) {
       return this.down.catch(() => {
         throw new OperationError(`not run: the scale-down of ${this.owner} failed (see above)`);
       });
     }
+    const deployments = dataDeploymentNames(owner);
     this.guard = new ScaleGuard(c.target, c.progress);
     const guard = this.guard;
     this.down = timed(c, `scale down ${this.owner}`, async () => {
@@ -112,7 +118,8 @@ export class ScaleWindows {
     let w = this.windows.get(key);
     if (!w) {
       // Keycloak's realm step needs its server up again: only apps and plugins go on at once.
-      w = new ScaleWindow(owner.name, owner.namespace, owner.kind !== EntandoKind.KeycloakServer);
+      const deferReady = owner.kind !== EntandoKind.KeycloakServer;
+      w = new ScaleWindow(owner.name, owner.namespace, deferReady, `data:${key}`);
       this.windows.set(key, w);
     }
     return w;
@@ -136,9 +143,4 @@ export class ScaleWindows {
     for (const w of this.windows.values()) errors.push(...(await w.settled()));
     return errors;
   }
-}
-
-/** The group key of the steps that share an owner's window (they run at once). */
-export function windowGroup(owner: { kind: string; name: string }): string {
-  return `data:${owner.kind}/${owner.name}`;
 }

@@ -47,6 +47,13 @@ function fakeKube(names: string[], opts: { readyByHand?: boolean } = {}) {
 
 const quiet = { progress: () => undefined } as unknown as Output;
 const owner = { kind: 'EntandoApp', name: 'qs', namespace: 'ns' };
+/** The app as the operator reports it: its one server is qs-deployment. */
+const app: KubeObject = {
+  apiVersion: 'entando.org/v1',
+  kind: 'EntandoApp',
+  metadata: { name: 'qs', namespace: 'ns' },
+  status: { serverStatuses: { server: { deploymentName: 'qs-deployment' } } },
+};
 
 function ctx(kube: KubeClient): StepContext {
   return {
@@ -89,10 +96,10 @@ describe('scale window: an owner scaled down once for its databases and files', 
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const first = w.run(c, async () => {
-      await w.enter(c, ['qs-deployment']);
+      await w.enter(c, app);
       await gate;
     });
-    await w.run(c, () => w.enter(c, ['qs-deployment']));
+    await w.run(c, () => w.enter(c, app));
     expect(patches, 'one step still in').to.deep.equal(['qs-deployment=0']);
     release();
     await first;
@@ -108,7 +115,7 @@ describe('scale window: an owner scaled down once for its databases and files', 
     const w = new ScaleWindows().of(owner);
     w.join();
     const c = ctx(kube);
-    await w.run(c, () => w.enter(c, ['qs-deployment']));
+    await w.run(c, () => w.enter(c, app));
     expect(patches).to.deep.equal(['other-deployment=2', 'qs-deployment=0', 'qs-deployment=1']);
   });
 
@@ -119,7 +126,7 @@ describe('scale window: an owner scaled down once for its databases and files', 
     w.join();
     w.join();
     const c = ctx(kube);
-    await w.run(c, () => w.enter(c, ['qs-deployment']));
+    await w.run(c, () => w.enter(c, app));
     expect(await windows.closeAll()).to.deep.equal([]);
     expect(await windows.closeAll()).to.deep.equal([]);
     expect(patches).to.deep.equal(['qs-deployment=0', 'qs-deployment=1']);
@@ -136,8 +143,8 @@ describe('scale window: an owner scaled down once for its databases and files', 
     w.join();
     const c = ctx(failing);
     const errors = await Promise.all([
-      w.run(c, () => w.enter(c, ['qs-deployment'])).catch((e: Error) => e.message),
-      w.run(c, () => w.enter(c, ['qs-deployment'])).catch((e: Error) => e.message),
+      w.run(c, () => w.enter(c, app)).catch((e: Error) => e.message),
+      w.run(c, () => w.enter(c, app)).catch((e: Error) => e.message),
     ]);
     expect(errors[0]).to.equal('forbidden');
     expect(errors[1]).to.match(/not run: the scale-down of qs failed/);
@@ -150,7 +157,7 @@ describe('scale window: an owner scaled down once for its databases and files', 
     w.join();
     const c = ctx(kube);
     await within(
-      w.run(c, () => w.enter(c, ['qs-deployment'])),
+      w.run(c, () => w.enter(c, app)),
       'leaving before the pod is ready',
     );
     expect(patches).to.deep.equal(['qs-deployment=0', 'qs-deployment=1']);

@@ -2,20 +2,19 @@ import { entryStream } from '../../archive/entry-stream.js';
 import type { ManifestEntry } from '../../archive/manifest.js';
 import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
-import type { KubeObject, ObjectRef } from '../../kube/object.js';
+import type { ObjectRef } from '../../kube/object.js';
 import { formatBytes } from '../../report/progress.js';
 import { timed, type PlanStep, type StepContext } from '../../restore/plan.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
-import { serverDeploymentNames } from '../resources/deployments.js';
 import { discoverOwner, type Datasource, type Discovery } from './discovery.js';
 import { ClientPods, executorFor } from './executor.js';
 import type { DatabaseEntryMeta } from './index.js';
 import { loadDump } from './load.js';
 import { pluginDataPlacement } from '../../restore/mapping.js';
 import { PLUGIN_DATA_AFTER_REINSTALL } from '../../restore/order.js';
-import { windowGroup, type ScaleWindow } from '../../restore/scale-window.js';
+import type { ScaleWindow } from '../../restore/scale-window.js';
 
 /**
  * Where database steps go in the restore order (src/restore/order.ts): the app's after the
@@ -94,7 +93,7 @@ export async function planDatabaseSteps(ctx: PlanContext): Promise<PlanStep[]> {
     steps.push({
       ...base,
       action: 'run',
-      group: windowGroup(owner),
+      group: window.group,
       reason: `${placement.afterReinstall ? 'after the reinstall of its bundle made the plugin, ' : ''}once the operator has made the roles and schemas from the restored secrets: deployments scaled to 0, each schema emptied and loaded as its own user, Liquibase lock cleared, deployments scaled back`,
       run: (c) => window.run(c, () => restoreOwner(c, ctx, ref, group, window)),
     });
@@ -140,7 +139,7 @@ async function restoreOwner(
   }
   const clients = new ClientPods(c.target, owner.metadata.name, ctx.dbClientImage, c.progress);
   try {
-    await window.enter(c, deploymentsOf(owner));
+    await window.enter(c, owner);
     await mapLimit(pairs, ctx.parallel, async ({ entry, meta, ds }) => {
       if (c.signal.aborted) throw new OperationError('interrupted');
       const exec = await executorFor(c.target, ref.namespace!, ds, clients);
@@ -165,16 +164,6 @@ async function restoreOwner(
   } finally {
     await clients.dispose();
   }
-}
-
-function deploymentsOf(owner: KubeObject): string[] {
-  if (owner.kind !== EntandoKind.KeycloakServer) return serverDeploymentNames(owner);
-  const statuses =
-    (owner.status as { serverStatuses?: Record<string, { deploymentName?: string }> })
-      ?.serverStatuses ?? {};
-  return Object.entries(statuses)
-    .filter(([q, s]) => q !== 'db' && s?.deploymentName)
-    .map(([, s]) => s.deploymentName!);
 }
 
 /**

@@ -14,8 +14,7 @@ import type { Timings } from '../../report/timings.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
 import { pluginDataPlacement } from '../../restore/mapping.js';
 import { PLUGIN_DATA_AFTER_REINSTALL } from '../../restore/order.js';
-import { windowGroup, type ScaleWindow } from '../../restore/scale-window.js';
-import { serverDeploymentNames } from '../resources/deployments.js';
+import type { ScaleWindow } from '../../restore/scale-window.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
 import type { FilesEntryMeta, PodTarget } from './backup.js';
@@ -116,7 +115,7 @@ export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
     steps.push({
       ...base,
       action: 'run',
-      group: windowGroup(owner),
+      group: window.group,
       reason:
         "with its databases, in the same scale-down: every tar entry checked first, then each directory extracted through a short-lived pod like the server's (its image, user and volume) and swapped in whole",
       run: (c) => window.run(c, () => restoreOwnerFiles(c, ctx, ref, group, window)),
@@ -255,7 +254,7 @@ async function restoreOwnerFiles(
   try {
     const targets = new Map<string, PodTarget>();
     if (embedded || window) {
-      if (window) await window.enter(c, serverDeploymentNames(owner));
+      if (window) await window.enter(c, owner);
       else
         await guard.scaleDown(
           ns,

@@ -15,6 +15,20 @@ export function serverDeploymentNames(owner: KubeObject): string[] {
     .map(([, s]) => s.deploymentName!);
 }
 
+/**
+ * The deployments scaled to 0 while an owner's data is restored: an app's or plugin's own
+ * servers; a Keycloak's servers but its database.
+ */
+export function dataDeploymentNames(owner: KubeObject): string[] {
+  if (owner.kind !== EntandoKind.KeycloakServer) return serverDeploymentNames(owner);
+  const statuses =
+    (owner.status as { serverStatuses?: Record<string, { deploymentName?: string }> })
+      ?.serverStatuses ?? {};
+  return Object.entries(statuses)
+    .filter(([q, s]) => q !== 'db' && s?.deploymentName)
+    .map(([, s]) => s.deploymentName!);
+}
+
 /** The plugins linked to the app in its own namespace (EntandoAppPluginLinks), once each. */
 export async function linkedPlugins(
   kube: Pick<KubeClient, 'get' | 'list'>,
