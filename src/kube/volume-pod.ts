@@ -30,24 +30,23 @@ export interface VolumePodSpec {
   like?: ServerPodLikeness;
 }
 
-/** What a volume pod takes over from a server's pod template to act on its files as it does. */
+/**
+ * What a volume pod takes over from a server's pod template to act on its files as it does:
+ * pod-level fields (`POD_FIELDS`) and the container's `securityContext`, those set only.
+ */
 export interface ServerPodLikeness {
-  securityContext?: unknown;
-  containerSecurityContext?: unknown;
-  imagePullSecrets?: unknown;
-  serviceAccountName?: string;
-  nodeSelector?: unknown;
-  tolerations?: unknown;
+  pod: Record<string, unknown>;
+  container: Record<string, unknown>;
 }
 
-interface TemplateSpec {
-  containers?: { name: string; image?: string; securityContext?: unknown }[];
-  securityContext?: unknown;
-  imagePullSecrets?: unknown;
-  serviceAccountName?: string;
-  nodeSelector?: unknown;
-  tolerations?: unknown;
-}
+/** The pod spec fields taken over: the user, pull secrets and nodes of the server's pods. */
+const POD_FIELDS = [
+  'securityContext',
+  'imagePullSecrets',
+  'serviceAccountName',
+  'nodeSelector',
+  'tolerations',
+] as const;
 
 /**
  * The image of a deployment's container and what a pod needs to act as it does: its files are
@@ -57,21 +56,20 @@ export function podLike(
   deployment: KubeObject,
   container: string,
 ): { image: string; like: ServerPodLikeness } | undefined {
-  const spec = (deployment.spec as { template?: { spec?: TemplateSpec } } | undefined)?.template
-    ?.spec;
-  const c = spec?.containers?.find((x) => x.name === container);
+  const spec = (deployment.spec as { template?: { spec?: Record<string, unknown> } } | undefined)
+    ?.template?.spec;
+  const containers = (spec?.containers ?? []) as {
+    name: string;
+    image?: string;
+    securityContext?: unknown;
+  }[];
+  const c = containers.find((x) => x.name === container);
   if (!spec || !c?.image) return undefined;
-  return {
-    image: c.image,
-    like: {
-      securityContext: spec.securityContext,
-      containerSecurityContext: c.securityContext,
-      imagePullSecrets: spec.imagePullSecrets,
-      serviceAccountName: spec.serviceAccountName,
-      nodeSelector: spec.nodeSelector,
-      tolerations: spec.tolerations,
-    },
-  };
+  const pod = Object.fromEntries(
+    POD_FIELDS.filter((f) => spec[f] !== undefined).map((f) => [f, spec[f]]),
+  );
+  const own = c.securityContext !== undefined ? { securityContext: c.securityContext } : {};
+  return { image: c.image, like: { pod, container: own } };
 }
 
 const CONTAINER = 'worker';
@@ -94,9 +92,6 @@ export class VolumePod {
 
   static manifest(spec: VolumePodSpec, name: string): KubeObject {
     const volumes = spec.volumes ?? [];
-    const like = spec.like ?? {};
-    const defined = (o: Record<string, unknown>) =>
-      Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
     return {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -113,19 +108,13 @@ export class VolumePod {
         automountServiceAccountToken: false,
         terminationGracePeriodSeconds: 0,
         activeDeadlineSeconds: spec.deadlineSeconds ?? 6 * 3600,
-        ...defined({
-          securityContext: like.securityContext,
-          imagePullSecrets: like.imagePullSecrets,
-          serviceAccountName: like.serviceAccountName,
-          nodeSelector: like.nodeSelector,
-          tolerations: like.tolerations,
-        }),
+        ...spec.like?.pod,
         containers: [
           {
             name: CONTAINER,
             image: spec.image,
             command: ['sleep', String(spec.deadlineSeconds ?? 6 * 3600)],
-            ...defined({ securityContext: like.containerSecurityContext }),
+            ...spec.like?.container,
             resources: { requests: { cpu: '100m', memory: '64Mi' } },
             volumeMounts: volumes.map((v, i) => ({
               name: `data-${i}`,
