@@ -1,7 +1,7 @@
 import { EntandoKind } from '../../entando/kinds.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
-import { linkedPlugins, serverDeploymentNames } from '../resources/deployments.js';
+import { dataDeploymentNames, linkedPlugins } from '../resources/deployments.js';
 
 export { linkedPlugins };
 import {
@@ -111,7 +111,7 @@ export async function discoverOwner(
   const crEnv = spec(owner).environmentVariables;
   const found: { env: DatasourceEnv; deployment?: string }[] = [];
   // What the pods get: the containers' env (the operator copies the CR's variables there).
-  for (const name of ownerDeployments(owner, keycloak)) {
+  for (const name of dataDeploymentNames(owner)) {
     const d = await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name });
     if (!d) continue;
     for (const env of datasourceEnvs(envMap(...containerEnvs(d)), keycloak)) {
@@ -180,17 +180,6 @@ export async function discoverOwner(
       );
     }
   }
-}
-
-/** The deployments whose env declares an owner's datasources (never the DBMS's own). */
-function ownerDeployments(owner: KubeObject, keycloak: boolean): string[] {
-  if (!keycloak) return serverDeploymentNames(owner);
-  const statuses =
-    (owner.status as { serverStatuses?: Record<string, { deploymentName?: string }> })
-      ?.serverStatuses ?? {};
-  return Object.entries(statuses)
-    .filter(([q, s]) => q !== 'db' && s?.deploymentName)
-    .map(([, s]) => s.deploymentName!);
 }
 
 function containerEnvs(deployment: KubeObject): unknown[] {

@@ -16,8 +16,9 @@ export function serverDeploymentNames(owner: KubeObject): string[] {
 }
 
 /**
- * The deployments scaled to 0 while an owner's data is restored: an app's or plugin's own
- * servers; a Keycloak's servers but its database.
+ * The deployments that use an owner's datasources (never the DBMS's own): an app's or
+ * plugin's own servers; a Keycloak's servers but its database. Their env declares the
+ * datasources (discovery); they are scaled to 0 while the owner's data is restored.
  */
 export function dataDeploymentNames(owner: KubeObject): string[] {
   if (owner.kind !== EntandoKind.KeycloakServer) return serverDeploymentNames(owner);
