@@ -58,8 +58,11 @@ export interface EncryptionKeys {
   encryptor(): Promise<Encryptor>;
 }
 
+/** A decrypting stream; `payloadPrefix`: the age header and nonce it opened chunks under. */
+export type DecryptStream = Transform & { readonly payloadPrefix?: Buffer };
+
 export interface DecryptionKeys {
-  decryptStream(head: Buffer): Promise<Transform>;
+  decryptStream(head: Buffer): Promise<DecryptStream>;
   /** The payload's start and key, for reading chunks at chosen offsets (random access). */
   openPayload(head: Buffer): Promise<OpenedPayload>;
 }
@@ -128,7 +131,7 @@ export function decryptionKeys(opts: KeyOptions, sources: KeySources): Decryptio
   // Asked (and the passphrase prompted for) once, however many times the archive is read.
   const identitiesFor = (head: Buffer) => (identities ??= gatherIdentities(opts, sources, head));
   return {
-    async decryptStream(head: Buffer): Promise<Transform> {
+    async decryptStream(head: Buffer): Promise<DecryptStream> {
       return createDecryptStream(await identitiesFor(head));
     },
     openPayload(head: Buffer): Promise<OpenedPayload> {

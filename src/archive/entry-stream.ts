@@ -1,5 +1,5 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { classifyEncryptionError, type DecryptionKeys } from './encryption.js';
 import { ArchiveError } from './errors.js';
 import type { ManifestEntry } from './manifest.js';
@@ -17,6 +17,13 @@ export interface ArchiveSource {
   keys: DecryptionKeys;
   /** Where each entry's members are, learnt by a verifying pass; absent: a pass per entry. */
   locations?: Map<string, MemberLocation[]>;
+  /**
+   * Encrypted: the age header and payload nonce that verifying pass decrypted under. An entry
+   * read at its locations under the same bytes is the plaintext that pass hashed (every chunk
+   * read authenticates under that key at its index), so it is not hashed again; under other
+   * bytes the archive changed since, and the read fails.
+   */
+  verifiedPrefix?: Buffer;
   /** Told of every piece read, for progress; `purpose` is what entryStream was asked for. */
   onBytes?: (entry: ManifestEntry, n: number, purpose: string) => void;
 }
@@ -25,8 +32,9 @@ export interface ArchiveSource {
  * One logical entry of an archive as a stream. With the entry's locations (learnt by the
  * verifying pass) only its own bytes are read (and, encrypted, only the chunks that hold them);
  * without, it takes its own pass over the file (decrypting and skipping the members before
- * it, stopping after its last part). The bytes are checked against the manifest's sha256 at the
- * end: a mismatch errors the stream.
+ * it, stopping after its last part). The bytes are checked against the manifest's size and
+ * sha256 at the end (the sha256 not when `verifiedPrefix` vouches for them): a mismatch errors
+ * the stream.
  */
 export function entryStream(
   archive: ArchiveSource,
@@ -37,21 +45,27 @@ export function entryStream(
   // Object mode on the readable side: a reader gets each piece as it was read (a byte-mode
   // reader would get everything buffered concatenated, a copy per read); four ~64 KiB pieces.
   const out = new PassThrough({ readableObjectMode: true, readableHighWaterMark: 4 });
-  const hash = createHash('sha256');
-  const forward = async (body: AsyncIterable<Buffer>) => {
+  // Made by the first piece's reader: none when the read needs no second check (see below).
+  let hash: Hash | null | undefined;
+  let bytes = 0;
+  const forward = async (body: AsyncIterable<Buffer>, check: boolean) => {
+    hash ??= check ? createHash('sha256') : null;
     for await (const piece of body) {
       if (out.destroyed) throw new Done();
-      hash.update(piece);
+      hash?.update(piece);
+      bytes += piece.length;
       archive.onBytes?.(entry, piece.length, purpose);
       if (!out.write(piece)) await waitDrain(out);
     }
   };
   const checkAndEnd = () => {
-    if (hash.digest('hex') !== entry.sha256) {
+    if (bytes !== entry.size || (hash && hash.digest('hex') !== entry.sha256)) {
       return out.destroy(
         new ArchiveError(
           'tampered',
-          `entry ${entry.path} does not match its sha256 in the manifest`,
+          bytes !== entry.size
+            ? `entry ${entry.path} has ${bytes} bytes, the manifest says ${entry.size}`
+            : `entry ${entry.path} does not match its sha256 in the manifest`,
         ),
       );
     }
@@ -59,7 +73,7 @@ export function entryStream(
   };
   const where = locations?.get(entry.path);
   if (where) {
-    readRanges(file, keys, where, forward).then(checkAndEnd, (err: unknown) => {
+    readRanges(archive, where, forward).then(checkAndEnd, (err: unknown) => {
       if (!(err instanceof Done)) out.destroy(err as Error);
     });
     return out;
@@ -68,7 +82,7 @@ export function entryStream(
   let partsSeen = 0;
   readArchive(file, keys, async (path, _part, body) => {
     if (path !== entry.path) return;
-    await forward(body);
+    await forward(body, true);
     partsSeen++;
     if (expectedParts === 0 || partsSeen === expectedParts) throw new Done();
   }).then(
@@ -85,15 +99,22 @@ export function entryStream(
 }
 
 async function readRanges(
-  file: ArchiveRef,
-  keys: DecryptionKeys,
+  { file, keys, verifiedPrefix }: ArchiveSource,
   where: MemberLocation[],
-  forward: (body: AsyncIterable<Buffer>) => Promise<void>,
+  forward: (body: AsyncIterable<Buffer>, check: boolean) => Promise<void>,
 ): Promise<void> {
   let ranges: ArchiveRanges | undefined;
   try {
     ranges = await ArchiveRanges.open(file, keys);
-    await forward(ranges.readAll(where));
+    const prefix = ranges.payloadPrefix;
+    const verified = prefix !== undefined && verifiedPrefix !== undefined;
+    if (verified && !prefix.equals(verifiedPrefix)) {
+      throw new ArchiveError(
+        'tampered',
+        `${refName(file)} changed since it was verified (its age header is not the same)`,
+      );
+    }
+    await forward(ranges.readAll(where), !verified);
   } catch (err) {
     throw classifyEncryptionError(err, refName(file)) ?? err;
   } finally {

@@ -57,6 +57,11 @@ export class ArchiveRanges {
     return this.payload !== undefined;
   }
 
+  /** Encrypted: the age header and payload nonce as read now (see DecryptTransform). */
+  get payloadPrefix(): Buffer | undefined {
+    return this.payload?.prefix;
+  }
+
   /** The `size` bytes of the tar stream from `offset`, in pieces of up to ~1 MiB. */
   async *read(offset: number, size: number): AsyncGenerator<Buffer> {
     if (size === 0) return;

@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { Transform } from 'node:stream';
 import { openLocation, refName } from '../storage/resolve.js';
 import type { ArchiveBlob, ArchiveRef } from '../storage/location.js';
 import { UserError } from '../errors.js';
 import { FORMAT_VERSION, FORMAT_VERSION_PATH, MANIFEST_PATH, parsePartPath } from './layout.js';
 import { manifestProblem, type Manifest } from './manifest.js';
 import { readTarMembers, TarFormatError } from './tar-reader.js';
-import { classifyEncryptionError, isAgeHeader, type DecryptionKeys } from './encryption.js';
+import {
+  classifyEncryptionError,
+  isAgeHeader,
+  type DecryptionKeys,
+  type DecryptStream,
+} from './encryption.js';
 import { ArchiveError } from './errors.js';
 import type { MemberLocation } from './random-access.js';
 
@@ -23,6 +27,8 @@ export interface ReadResult {
   digests: Map<string, EntryDigest>;
   /** Where each logical entry's members (its parts, in order) sit in the tar stream. */
   locations: Map<string, MemberLocation[]>;
+  /** Encrypted: the age header and payload nonce this read decrypted under. */
+  payloadPrefix?: Buffer;
 }
 
 /** Called once per tar member of a logical entry, in archive order; must consume `body`. */
@@ -84,7 +90,7 @@ async function readBlob(
   visit?: EntryVisitor,
 ): Promise<ReadResult> {
   const { encrypted, head } = sniffHead(await blob.read(0, SNIFF_BYTES), file);
-  let decrypt: Transform | undefined;
+  let decrypt: DecryptStream | undefined;
   if (encrypted) decrypt = await keys.decryptStream(head);
   const raw = blob.stream(0);
   const source = decrypt ? raw.pipe(decrypt) : raw;
@@ -150,7 +156,13 @@ async function readBlob(
   const problem = manifestProblem(manifest);
   if (problem) throw new ArchiveError('unsupported', `${file}: ${problem}`);
   for (const digest of digests.values()) digest.sha256 = finish(digest);
-  return { manifest: manifest as Manifest, encrypted, digests, locations };
+  return {
+    manifest: manifest as Manifest,
+    encrypted,
+    digests,
+    locations,
+    payloadPrefix: decrypt?.payloadPrefix,
+  };
 }
 
 const hashes = new WeakMap<EntryDigest, ReturnType<typeof createHash>>();

@@ -21,6 +21,14 @@ interface WebSocket {
 
 const STDIN = 0;
 const CLOSE = 255;
+/**
+ * Most bytes of stdin per frame: pieces (64 KiB chunks of an archive entry) are gathered into
+ * frames of 1 MiB, which cost the API server and the node less than a frame per piece
+ * (measured, 1 GiB into `cat` on the sandbox, 3 alternating runs: the machine's CPU 11.6-12.9 s
+ * against 12.3-13.8 s, 6.8-7.5 s against 7.2-8.0 s). So stdin is for a source that does not
+ * wait for the command's output: bytes are sent when a frame is full or the source ends.
+ */
+const STDIN_FRAME = 1024 * 1024;
 /** Bytes of stdin allowed in the socket's send buffer before we wait for it to drain. */
 const STDIN_HIGH_WATER = 4 * 1024 * 1024;
 /** How much of stderr is kept for error messages. */
@@ -31,7 +39,10 @@ export interface PodExecRequest {
   pod: string;
   container?: string;
   command: string[];
-  /** Bytes for the command's stdin; its end closes stdin (the command sees EOF). */
+  /**
+   * Bytes for the command's stdin; its end closes stdin (the command sees EOF). Sent in frames
+   * of up to 1 MiB (STDIN_FRAME): a source that waits for the command's output would stall.
+   */
   stdin?: AsyncIterable<Buffer | string> | Iterable<Buffer | string>;
   /** Where stdout goes; backpressure is honoured (the socket pauses while it is full). */
   stdout?: Writable;
@@ -246,19 +257,32 @@ async function sendStdin(
   stdin: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
 ): Promise<void> {
   // One frame buffer, reused: each frame is awaited until written (ws calls back once the
-  // socket took it), so the next chunk may overwrite it; no allocation per chunk.
-  let frames = Buffer.allocUnsafe(0);
+  // socket took it), so the next bytes may overwrite it; no allocation per chunk.
+  let frame: Buffer | undefined;
+  let fill = 1;
+  const flush = async () => {
+    if (fill === 1) return;
+    const data = frame!.subarray(0, fill);
+    await new Promise<void>((resolve, reject) =>
+      socket.send(data, (err) => (err ? reject(err) : resolve())),
+    );
+    fill = 1;
+    while (socket.bufferedAmount > STDIN_HIGH_WATER) await new Promise((r) => setTimeout(r, 5));
+  };
   for await (const raw of stdin) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-    if (frames.length < chunk.length + 1) frames = Buffer.allocUnsafe(chunk.length + 1);
-    const frame = frames.subarray(0, chunk.length + 1);
-    frame[0] = STDIN;
-    chunk.copy(frame, 1);
-    await new Promise<void>((resolve, reject) =>
-      socket.send(frame, (err) => (err ? reject(err) : resolve())),
-    );
-    while (socket.bufferedAmount > STDIN_HIGH_WATER) await new Promise((r) => setTimeout(r, 5));
+    if (!frame) {
+      frame = Buffer.allocUnsafeSlow(STDIN_FRAME + 1);
+      frame[0] = STDIN;
+    }
+    for (let off = 0; off < chunk.length;) {
+      const n = chunk.copy(frame, fill, off, Math.min(chunk.length, off + frame.length - fill));
+      fill += n;
+      off += n;
+      if (fill === frame.length) await flush();
+    }
   }
+  await flush();
   if (socket.protocol === 'v5.channel.k8s.io') {
     socket.send(Buffer.from([CLOSE, STDIN]));
   } else {

@@ -34,15 +34,27 @@ export async function loadArchive(
 ): Promise<LoadedArchive> {
   const objects: KubeObject[] = [];
   const trees = opts.checkTrees ? new TreeHeaderChecks() : undefined;
-  const { manifest, locations } = await verifyArchive(file, keys, async (path, _part, body) => {
-    if (await trees?.visit(path, body)) return;
-    if (!isResourcePath(path)) return;
-    const chunks: Buffer[] = [];
-    for await (const c of body) chunks.push(c);
-    objects.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeObject);
-  });
+  const { manifest, locations, payloadPrefix } = await verifyArchive(
+    file,
+    keys,
+    async (path, _part, body) => {
+      if (await trees?.visit(path, body)) return;
+      if (!isResourcePath(path)) return;
+      const chunks: Buffer[] = [];
+      for await (const c of body) chunks.push(c);
+      objects.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeObject);
+    },
+  );
   const headerChecks = await trees?.finish();
-  return { file, keys, manifest, objects, locations, headerChecks };
+  return {
+    file,
+    keys,
+    manifest,
+    objects,
+    locations,
+    verifiedPrefix: payloadPrefix,
+    headerChecks,
+  };
 }
 
 export interface PlanRequest {

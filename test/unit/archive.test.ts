@@ -108,27 +108,46 @@ describe('archive', () => {
       const file = path.join(tmp.dir, encrypted ? 'a.tar.age' : 'a.tar');
       const manifest = await writeArchive(file, encrypted, {}, identity.recipient);
       const keys = decryptionKeys({ identity: [keyFile] }, { env: {} });
-      const { locations } = await verifyArchive(file, keys);
+      const { locations, payloadPrefix } = await verifyArchive(file, keys);
+      expect(payloadPrefix !== undefined).to.equal(encrypted);
+      const source = { file, keys, locations, verifiedPrefix: payloadPrefix };
       const entry = manifest.entries.find((e) => e.path === 'data/files/resources.tar')!;
       // Six 1 MiB parts whose data starts off the 64 KiB chunk grid of age.
       expect(locations.get(entry.path)!.map((l) => l.size)).to.have.length(6);
-      const read = await buffer(entryStream({ file, keys, locations }, entry));
+      const read = await buffer(entryStream(source, entry));
       expect(read.equals(big)).to.equal(true);
       const small = manifest.entries.find((e) => e.path.startsWith('resources/'))!;
-      expect(
-        (await buffer(entryStream({ file, keys, locations }, small))).equals(secretObject),
-      ).to.equal(true);
+      expect((await buffer(entryStream(source, small))).equals(secretObject)).to.equal(true);
       // One byte of the entry's third part changed after the pass: the read fails.
       const third = locations.get(entry.path)![2];
       const damaged = fs.readFileSync(file);
       const at = encrypted ? Math.floor(damaged.length / 2) : third.offset + 10;
       damaged[at] ^= 0xff;
       fs.writeFileSync(file, damaged);
-      const err = await buffer(entryStream({ file, keys, locations }, entry)).catch((e) => e);
+      const err = await buffer(entryStream(source, entry)).catch((e) => e);
       expect(err).to.be.instanceOf(Error);
       expect(err.message).to.match(encrypted ? /authentication|modified/ : /sha256/);
     });
   }
+
+  it('an age archive written anew since the verifying pass is refused, same content or not', async () => {
+    const file = path.join(tmp.dir, 'a.tar.age');
+    const manifest = await writeArchive(file, true, {}, identity.recipient);
+    const keys = decryptionKeys({ identity: [keyFile] }, { env: {} });
+    const { locations, payloadPrefix } = await verifyArchive(file, keys);
+    // The same entries encrypted again: a new file key, so a new header and nonce.
+    await writeArchive(`${file}.new`, true, {}, identity.recipient);
+    fs.renameSync(`${file}.new`, file);
+    const entry = manifest.entries.find((e) => e.path === 'data/files/resources.tar')!;
+    const source = { file, keys, locations, verifiedPrefix: payloadPrefix };
+    const err = await buffer(entryStream(source, entry)).catch((e) => e);
+    expect(err).to.be.instanceOf(Error);
+    expect(err.message).to.match(/changed since it was verified/);
+    // Without the pass's prefix the entry is read and checked against the manifest's sha256.
+    expect((await buffer(entryStream({ file, keys, locations }, entry))).equals(big)).to.equal(
+      true,
+    );
+  });
 
   it('never holds the secret in clear in an encrypted archive', async () => {
     const file = path.join(tmp.dir, 'a.tar.age');

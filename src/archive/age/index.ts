@@ -34,7 +34,7 @@ import { formatIdentity, X25519Identity, X25519Recipient } from './x25519.js';
 export { AgeError, type AgeErrorCode } from './errors.js';
 export type { Identity, Recipient, Stanza } from './types.js';
 export { DEFAULT_LOG_N, MAX_LOG_N } from './scrypt.js';
-export type { PayloadSealer } from './stream.js';
+export type { DecryptTransform, PayloadSealer } from './stream.js';
 export { openChunkAt, SEALED_CHUNK_SIZE, CHUNK_SIZE } from './stream.js';
 
 const FILE_KEY_SIZE = 16;
@@ -165,7 +165,7 @@ export async function createEncryptor(
  * NO_IDENTITY_MATCHED, WRONG_PASSPHRASE, TAMPERED, TRUNCATED. Plaintext is only emitted after
  * its chunk authenticated, but a consumer must still discard everything if the stream errors.
  */
-export function createDecryptStream(identities: Identity[]): Transform {
+export function createDecryptStream(identities: Identity[]): DecryptTransform {
   if (identities.length === 0) throw new Error('age: at least one identity is required');
   return new DecryptTransform((header) => openHeader(header, identities));
 }
@@ -194,6 +194,8 @@ async function openHeader(header: ParsedHeader, identities: Identity[]): Promise
 export interface OpenedPayload {
   payloadStart: number;
   key: KeyObject;
+  /** The header and payload nonce as read (a copy): what `key` was derived from. */
+  prefix: Buffer;
 }
 
 /**
@@ -210,7 +212,12 @@ export async function openPayload(head: Buffer, identities: Identity[]): Promise
   if (nonce.length < PAYLOAD_NONCE_SIZE) {
     throw new AgeError('TRUNCATED', 'the file ends inside the payload nonce');
   }
-  return { payloadStart: header.length + PAYLOAD_NONCE_SIZE, key: payloadKey(fileKey, nonce) };
+  const payloadStart = header.length + PAYLOAD_NONCE_SIZE;
+  return {
+    payloadStart,
+    key: payloadKey(fileKey, nonce),
+    prefix: Buffer.from(head.subarray(0, payloadStart)),
+  };
 }
 
 function noMatch(stanzas: Stanza[], identities: Identity[]): AgeError {

@@ -273,6 +273,13 @@ const truncated = (where: string): AgeError =>
  * TRUNCATED (input ends early), TAMPERED (a chunk fails authentication, or trailing data).
  */
 export class DecryptTransform extends Transform {
+  /**
+   * The header and payload nonce the chunks were opened under, once read. Another read of the
+   * file under the same bytes gets the same plaintext from every chunk that authenticates: a
+   * chunk's MAC binds it to this key and to its index.
+   */
+  payloadPrefix: Buffer | undefined;
+  private header: Buffer | null = null;
   private parser: HeaderParser | null = new HeaderParser();
   private fileKey: Buffer | null = null;
   private key: KeyObject | null = null;
@@ -300,6 +307,7 @@ export class DecryptTransform extends Transform {
         return;
       }
       const rest = this.parser.buffered.subarray(header.length);
+      this.header = Buffer.from(this.parser.buffered.subarray(0, header.length));
       this.parser = null;
       this.openHeader(header).then(
         (fileKey) => {
@@ -320,7 +328,9 @@ export class DecryptTransform extends Transform {
         cb();
         return;
       }
-      this.key = payloadKey(this.fileKey!, this.queue.take(PAYLOAD_NONCE_SIZE));
+      const nonce = this.queue.take(PAYLOAD_NONCE_SIZE);
+      this.key = payloadKey(this.fileKey!, nonce);
+      this.payloadPrefix = Buffer.concat([this.header!, nonce]);
     }
     // While more than a sealed chunk is buffered, the first one cannot be the last.
     while (this.queue.length > SEALED_CHUNK_SIZE) {
