@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { generateIdentity } from '../../src/archive/age/index.js';
+import { generateIdentity, SEALED_CHUNK_SIZE } from '../../src/archive/age/index.js';
 import { decryptionKeys, encryptionKeys } from '../../src/archive/encryption.js';
 import { ArchiveError } from '../../src/archive/errors.js';
 import { dataPath, parsePartPath, partPath, resourcePath } from '../../src/archive/layout.js';
@@ -188,7 +188,8 @@ describe('archive', () => {
   const damage: {
     name: string;
     encrypted: boolean;
-    damage: (b: Buffer) => Buffer;
+    /** `start`: where the age payload's chunks begin (after header and nonce). */
+    damage: (b: Buffer, start: number) => Buffer;
     problem: string;
     message: RegExp;
   }[] = [
@@ -212,6 +213,27 @@ describe('archive', () => {
       damage: (b) => b.subarray(0, b.length - 1),
       problem: 'truncated',
       message: /truncated/,
+    },
+    {
+      name: 'encrypted, cut at a chunk boundary',
+      encrypted: true,
+      damage: (b, start) => b.subarray(0, start + 3 * SEALED_CHUNK_SIZE),
+      problem: 'truncated',
+      message: /truncated: it ends at a chunk boundary/,
+    },
+    {
+      name: 'encrypted, bytes appended',
+      encrypted: true,
+      damage: (b) => Buffer.concat([b, Buffer.alloc(100, 1)]),
+      problem: 'truncated',
+      message: /truncated or damaged at its end/,
+    },
+    {
+      name: 'encrypted, a whole chunk appended',
+      encrypted: true,
+      damage: (b, start) => Buffer.concat([b, b.subarray(start, start + SEALED_CHUNK_SIZE)]),
+      problem: 'tampered',
+      message: /modified|corrupted/,
     },
     {
       name: 'encrypted, one byte flipped',
@@ -246,11 +268,10 @@ describe('archive', () => {
     it(`detects: ${d.name}`, async () => {
       const file = path.join(tmp.dir, 'd');
       await writeArchive(file, d.encrypted, {}, identity.recipient);
-      fs.writeFileSync(file, d.damage(fs.readFileSync(file)));
-      const err = await verifyArchive(
-        file,
-        decryptionKeys({ identity: [keyFile] }, { env: {} }),
-      ).catch((e) => e);
+      const keys = decryptionKeys({ identity: [keyFile] }, { env: {} });
+      const start = d.encrypted ? (await verifyArchive(file, keys)).payloadPrefix!.length : 0;
+      fs.writeFileSync(file, d.damage(fs.readFileSync(file), start));
+      const err = await verifyArchive(file, keys).catch((e) => e);
       expect(err, String(err)).to.be.instanceOf(ArchiveError);
       expect(err.problem, err.message).to.equal(d.problem);
       expect(err.message).to.match(d.message);
