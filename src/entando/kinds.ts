@@ -20,6 +20,28 @@ export const ENTANDO_PLURALS: Record<EntandoKind, string> = {
   EntandoDeBundle: 'entandodebundles',
 };
 
+/** One entry of an Entando CR's status.serverStatuses: what the operator deployed for a server. */
+export interface ServerStatus {
+  deploymentName?: string;
+  serviceName?: string;
+  adminSecretName?: string;
+  externalBaseUrl?: string;
+}
+
+/**
+ * An Entando CR's status.serverStatuses by qualifier (main, cm, ab, server, db, sso...): the
+ * operator's record of what it deployed; empty before it has processed the CR.
+ */
+export function serverStatuses(cr: { [field: string]: unknown }): Record<string, ServerStatus> {
+  const all = (cr.status as { serverStatuses?: Record<string, unknown> } | undefined)
+    ?.serverStatuses;
+  const out: Record<string, ServerStatus> = {};
+  for (const [qualifier, s] of Object.entries(all ?? {})) {
+    if (s && typeof s === 'object') out[qualifier] = s as ServerStatus;
+  }
+  return out;
+}
+
 /** Entando release whose CRDs the restore needs on the target (the ones we test against). */
 export const ENTANDO_RELEASE_HINT = 'Entando 7.x (e.g. 7.3.0: apply its cluster-resources.yaml)';
 

@@ -1,3 +1,4 @@
+import { serverStatuses } from '../entando/kinds.js';
 import { OperationError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import type { ObjectRef } from '../kube/object.js';
@@ -6,7 +7,6 @@ import { pollDelay } from '../kube/poll.js';
 interface EntandoStatus {
   phase?: string;
   observedGeneration?: number;
-  serverStatuses?: Record<string, { deploymentName?: string }>;
 }
 
 /**
@@ -36,8 +36,8 @@ export async function waitForEntandoReady(
     } else if (status.phase !== 'successful' || (status.observedGeneration ?? 0) < generation) {
       waiting = `phase ${status.phase ?? 'none'}`;
     } else {
-      for (const server of Object.values(status.serverStatuses ?? {})) {
-        if (!server?.deploymentName) continue;
+      for (const server of Object.values(serverStatuses(obj))) {
+        if (!server.deploymentName) continue;
         const d = await kube.get({
           apiVersion: 'apps/v1',
           kind: 'Deployment',

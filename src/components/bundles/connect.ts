@@ -7,6 +7,7 @@
  * Real Entando Keycloaks carry a frontend URL, so the token's issuer is the public one either way.
  */
 import http from 'node:http';
+import { serverStatuses } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { KubeObject } from '../../kube/object.js';
@@ -34,9 +35,7 @@ export interface CmSession {
 }
 
 export function cmDeploymentName(app: KubeObject): string {
-  const statuses = (app.status as { serverStatuses?: Record<string, { deploymentName?: string }> })
-    ?.serverStatuses;
-  return statuses?.cm?.deploymentName ?? `${app.metadata.name}-cm-deployment`;
+  return serverStatuses(app).cm?.deploymentName ?? `${app.metadata.name}-cm-deployment`;
 }
 
 interface ClientCredentials {

@@ -1,4 +1,4 @@
-import { EntandoKind } from '../../entando/kinds.js';
+import { EntandoKind, serverStatuses } from '../../entando/kinds.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
 import { dataDeploymentNames, linkedPlugins } from '../resources/deployments.js';
@@ -149,8 +149,7 @@ export async function discoverOwner(
     if (!secret) continue;
     const dbms = spec(owner).dbms as 'postgresql' | 'mysql';
     const service =
-      (owner.status as { serverStatuses?: { db?: { serviceName?: string } } } | undefined)
-        ?.serverStatuses?.db?.serviceName ?? `default-${dbms}-dbms-in-namespace-service`;
+      serverStatuses(owner).db?.serviceName ?? `default-${dbms}-dbms-in-namespace-service`;
     const username = secretValue(secret, 'username');
     if (!username) {
       into.problems.push(

@@ -1,4 +1,4 @@
-import { EntandoKind } from '../../entando/kinds.js';
+import { EntandoKind, serverStatuses } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
@@ -78,11 +78,8 @@ export function dataMount(
 
 /** Deployments of an Entando CR's servers that may hold files, by qualifier (from status). */
 export function serverDeployments(owner: KubeObject): { qualifier: string; deployment: string }[] {
-  const statuses =
-    (owner.status as { serverStatuses?: Record<string, { deploymentName?: string }> })
-      ?.serverStatuses ?? {};
-  return Object.entries(statuses)
-    .filter(([q, s]) => !NO_FILES.has(q) && s?.deploymentName)
+  return Object.entries(serverStatuses(owner))
+    .filter(([q, s]) => !NO_FILES.has(q) && s.deploymentName)
     .map(([qualifier, s]) => ({ qualifier, deployment: s.deploymentName! }));
 }
 

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { dataPath } from '../../archive/layout.js';
 import type { ManifestEntry } from '../../archive/manifest.js';
+import { serverStatuses } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import { refOf, type KubeObject, type ObjectRef } from '../../kube/object.js';
 import type { BackupContext } from '../component.js';
@@ -131,10 +132,9 @@ async function exportRealm(
 
 /** The Keycloak's public URL: its status, else its ingress host (`/auth`, as the image serves). */
 export function frontEndUrl(server: KubeObject): string | undefined {
-  const statuses = (
-    server.status as { serverStatuses?: Record<string, { externalBaseUrl?: string }> }
-  )?.serverStatuses;
-  const fromStatus = Object.values(statuses ?? {}).find((s) => s?.externalBaseUrl)?.externalBaseUrl;
+  const fromStatus = Object.values(serverStatuses(server)).find(
+    (s) => s.externalBaseUrl,
+  )?.externalBaseUrl;
   if (fromStatus) return fromStatus;
   const spec = (server.spec ?? {}) as {
     frontEndUrl?: string;

@@ -5,7 +5,7 @@
  * `/auth`); `spec.keycloakToUse` names another. A server with `provisioningStrategy: UseExternal`
  * (or none at all: the operator's `keycloak-admin-secret`) is external: no pod to export from.
  */
-import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import { ENTANDO_API, EntandoKind, serverStatuses } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
@@ -20,11 +20,6 @@ export type KeycloakLocation =
   | { kind: 'in-namespace'; server: KubeObject; deployment: string; adminSecret: string }
   | { kind: 'external'; server?: KubeObject; reason: string }
   | { kind: 'none'; reason: string };
-
-interface ServerStatus {
-  deploymentName?: string;
-  adminSecretName?: string;
-}
 
 /** The realm the app's SSO uses (`spec.keycloakToUse.realm`, default entando). */
 export function realmOf(app: KubeObject): string {
@@ -56,8 +51,7 @@ export async function locateKeycloak(kube: KubeClient, app: KubeObject): Promise
       reason: `EntandoKeycloakServer ${namespace}/${name} is external (provisioningStrategy UseExternal)`,
     };
   }
-  const statuses = ((server.status as { serverStatuses?: Record<string, ServerStatus> } | undefined)
-    ?.serverStatuses ?? {}) as Record<string, ServerStatus>;
+  const statuses = serverStatuses(server);
   const main = statuses.server ?? statuses.main ?? {};
   return {
     kind: 'in-namespace',

@@ -1,4 +1,4 @@
-import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import { ENTANDO_API, EntandoKind, serverStatuses } from '../../entando/kinds.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
 
@@ -7,11 +7,8 @@ const INFRASTRUCTURE = new Set(['db', 'sso']);
 
 /** Deployment names of an Entando CR's own servers (app engine, cm, ab; a plugin's server). */
 export function serverDeploymentNames(owner: KubeObject): string[] {
-  const statuses =
-    (owner.status as { serverStatuses?: Record<string, { deploymentName?: string }> })
-      ?.serverStatuses ?? {};
-  return Object.entries(statuses)
-    .filter(([qualifier, s]) => !INFRASTRUCTURE.has(qualifier) && s?.deploymentName)
+  return Object.entries(serverStatuses(owner))
+    .filter(([qualifier, s]) => !INFRASTRUCTURE.has(qualifier) && s.deploymentName)
     .map(([, s]) => s.deploymentName!);
 }
 
@@ -22,11 +19,8 @@ export function serverDeploymentNames(owner: KubeObject): string[] {
  */
 export function dataDeploymentNames(owner: KubeObject): string[] {
   if (owner.kind !== EntandoKind.KeycloakServer) return serverDeploymentNames(owner);
-  const statuses =
-    (owner.status as { serverStatuses?: Record<string, { deploymentName?: string }> })
-      ?.serverStatuses ?? {};
-  return Object.entries(statuses)
-    .filter(([q, s]) => q !== 'db' && s?.deploymentName)
+  return Object.entries(serverStatuses(owner))
+    .filter(([q, s]) => q !== 'db' && s.deploymentName)
     .map(([, s]) => s.deploymentName!);
 }
 

@@ -4,6 +4,7 @@ import {
   CA_SECRET_KEY,
   EntandoKind,
   PULL_SECRETS_KEY,
+  serverStatuses,
   TENANTS_SECRET,
   TLS_SECRET_KEY,
 } from '../../entando/kinds.js';
@@ -95,11 +96,9 @@ export function serviceReferences(obj: KubeObject): Reference[] {
 
 /** The SSO admin secret the operator recorded in status (not the DBMS's, which is regenerated). */
 function statusSecretReferences(obj: KubeObject): Reference[] {
-  const statuses = (obj.status as { serverStatuses?: Record<string, { adminSecretName?: string }> })
-    ?.serverStatuses;
   const out: Reference[] = [];
-  for (const [qualifier, status] of Object.entries(statuses ?? {})) {
-    if (qualifier === 'db' || !status?.adminSecretName) continue;
+  for (const [qualifier, status] of Object.entries(serverStatuses(obj))) {
+    if (qualifier === 'db' || !status.adminSecretName) continue;
     out.push(secret(status.adminSecretName, `status.serverStatuses.${qualifier}.adminSecretName`));
   }
   return out;
