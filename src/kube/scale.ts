@@ -122,7 +122,8 @@ export class ScaleGuard {
   }
 }
 
-function notScaledBack(errors: string[]): OperationError {
+/** The error of deployments that could not be put back, with what to do about it. */
+export function notScaledBack(errors: string[]): OperationError {
   return new OperationError(
     `could not scale back: ${errors.join('; ')} (run the command again, or kubectl scale them by hand)`,
   );

@@ -1,7 +1,7 @@
 import { EntandoKind } from '../entando/kinds.js';
 import { OperationError } from '../errors.js';
 import type { KubeObject } from '../kube/object.js';
-import { resumeInterrupted, ScaleGuard } from '../kube/scale.js';
+import { notScaledBack, resumeInterrupted, ScaleGuard } from '../kube/scale.js';
 import { dataDeploymentNames } from '../components/resources/deployments.js';
 import { timed, type StepContext } from './plan.js';
 
@@ -97,7 +97,7 @@ export class ScaleWindow {
       if (!this.deferReady || !c) return guard.restore();
       const { ready, errors } = await guard.putBack();
       this.ready = ready;
-      if (errors.length > 0) throw new OperationError(`could not scale back: ${errors.join('; ')}`);
+      if (errors.length > 0) throw notScaledBack(errors);
     };
     await (c ? timed(c, `scale back ${this.owner}`, back) : back());
   }
