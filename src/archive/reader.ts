@@ -16,8 +16,20 @@ import type { MemberLocation } from './random-access.js';
 
 export interface EntryDigest {
   size: number;
-  sha256: string;
+  /** Absent when not computed: an age payload read whole, every chunk authenticated. */
+  sha256?: string;
   parts: number;
+}
+
+export interface ReadOptions {
+  /**
+   * Leave out the sha256 of each entry when the archive is age-encrypted. Decrypting the whole
+   * payload authenticates every 64 KiB chunk, its place and the end of the stream (age's
+   * STREAM), so the plaintext is exactly what the writer sealed, and the manifest's sha256s
+   * (computed by that writer over the same bytes) could only repeat it. Sizes and parts are
+   * still checked. A plain archive is always hashed; `verify` hashes either.
+   */
+  authenticatedSuffices?: boolean;
 }
 
 export interface ReadResult {
@@ -74,10 +86,11 @@ export async function readArchive(
   ref: ArchiveRef,
   keys: DecryptionKeys,
   visit?: EntryVisitor,
+  opts: ReadOptions = {},
 ): Promise<ReadResult> {
   const blob = await openLocation(ref);
   try {
-    return await readBlob(blob, refName(ref), keys, visit);
+    return await readBlob(blob, refName(ref), keys, visit, opts);
   } finally {
     await blob.close();
   }
@@ -87,9 +100,11 @@ async function readBlob(
   blob: ArchiveBlob,
   file: string,
   keys: DecryptionKeys,
-  visit?: EntryVisitor,
+  visit: EntryVisitor | undefined,
+  opts: ReadOptions,
 ): Promise<ReadResult> {
   const { encrypted, head } = sniffHead(await blob.read(0, SNIFF_BYTES), file);
+  const hashing = !(encrypted && opts.authenticatedSuffices);
   let decrypt: DecryptStream | undefined;
   if (encrypted) decrypt = await keys.decryptStream(head);
   const raw = blob.stream(0);
@@ -136,9 +151,9 @@ async function readBlob(
       const entryPath = part?.path ?? member.name;
       if (!locations.has(entryPath)) locations.set(entryPath, []);
       locations.get(entryPath)!.push({ offset: member.offset, size: member.size });
-      const hashing = hashInto(digests, entryPath, part?.index, member.body);
-      if (visit) await visit(entryPath, part?.index, hashing);
-      for await (const piece of hashing) void piece; // whatever the visitor left
+      const body = countInto(digests, entryPath, part?.index, member.body, hashing);
+      if (visit) await visit(entryPath, part?.index, body);
+      for await (const piece of body) void piece; // whatever the visitor left
     }
   } catch (err) {
     raw.destroy();
@@ -155,7 +170,7 @@ async function readBlob(
   }
   const problem = manifestProblem(manifest);
   if (problem) throw new ArchiveError('unsupported', `${file}: ${problem}`);
-  for (const digest of digests.values()) digest.sha256 = finish(digest);
+  if (hashing) for (const digest of digests.values()) digest.sha256 = finish(digest);
   return {
     manifest: manifest as Manifest,
     encrypted,
@@ -167,28 +182,30 @@ async function readBlob(
 
 const hashes = new WeakMap<EntryDigest, ReturnType<typeof createHash>>();
 
-function hashInto(
+/** Counts (and with `hashing`, hashes) what passes through into the entry's digest. */
+function countInto(
   digests: Map<string, EntryDigest>,
   entryPath: string,
   part: number | undefined,
   body: AsyncIterable<Buffer>,
+  hashing: boolean,
 ): AsyncIterable<Buffer> {
   let digest = digests.get(entryPath);
   if (!digest) {
-    digest = { size: 0, sha256: '', parts: 0 };
+    digest = { size: 0, parts: 0 };
     digests.set(entryPath, digest);
-    hashes.set(digest, createHash('sha256'));
+    if (hashing) hashes.set(digest, createHash('sha256'));
   }
   const expectedPart = digest.parts;
   if (part !== undefined && part !== expectedPart) {
     throw new ArchiveError('tampered', `part ${part + 1} of ${entryPath} is out of order`);
   }
   if (part !== undefined) digest.parts++;
-  const hash = hashes.get(digest)!;
+  const hash = hashes.get(digest);
   const d = digest;
   const iterator = (async function* () {
     for await (const piece of body) {
-      hash.update(piece);
+      hash?.update(piece);
       d.size += piece.length;
       yield piece;
     }

@@ -2,7 +2,13 @@ import type { ArchiveRef } from '../storage/location.js';
 import type { DecryptionKeys } from './encryption.js';
 import { ArchiveError } from './errors.js';
 import type { Manifest } from './manifest.js';
-import { readArchive, type EntryDigest, type EntryVisitor, type ReadResult } from './reader.js';
+import {
+  readArchive,
+  type EntryDigest,
+  type EntryVisitor,
+  type ReadOptions,
+  type ReadResult,
+} from './reader.js';
 
 /**
  * Compares what was read with what the manifest promises, in manifest order, and names the
@@ -24,7 +30,7 @@ export function checkDigests(manifest: Manifest, digests: Map<string, EntryDiges
         `entry ${entry.path} has ${got.size} bytes, the manifest says ${entry.size}`,
       );
     }
-    if (got.sha256 !== entry.sha256) {
+    if (got.sha256 !== undefined && got.sha256 !== entry.sha256) {
       throw new ArchiveError(
         'tampered',
         `entry ${entry.path} does not match its sha256 in the manifest`,
@@ -43,13 +49,14 @@ export function checkDigests(manifest: Manifest, digests: Map<string, EntryDiges
   }
 }
 
-/** Reads the whole archive, decrypting and hashing every entry, and checks it. */
+/** Reads the whole archive, decrypting and hashing every entry (see ReadOptions), and checks it. */
 export async function verifyArchive(
   file: ArchiveRef,
   keys: DecryptionKeys,
   visit?: EntryVisitor,
+  opts: ReadOptions = {},
 ): Promise<ReadResult> {
-  const result = await readArchive(file, keys, visit);
+  const result = await readArchive(file, keys, visit, opts);
   checkDigests(result.manifest, result.digests);
   return result;
 }

@@ -25,7 +25,8 @@ import { ScaleWindows } from './scale-window.js';
 /**
  * Reads, decrypts and verifies the archive, keeping the captured objects in memory. With
  * `checkTrees`, the same pass checks the tar headers of the files trees (what a restore needs
- * before extracting them), so they are not read once more for it.
+ * before extracting them), so they are not read once more for it. An age archive is
+ * authenticated whole by its decryption, so its entries are not hashed (ReadOptions).
  */
 export async function loadArchive(
   file: ArchiveRef,
@@ -44,6 +45,7 @@ export async function loadArchive(
       for await (const c of body) chunks.push(c);
       objects.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeObject);
     },
+    { authenticatedSuffices: true },
   );
   const headerChecks = await trees?.finish();
   return {

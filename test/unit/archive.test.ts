@@ -265,18 +265,40 @@ describe('archive', () => {
     },
   ];
   for (const d of damage) {
-    it(`detects: ${d.name}`, async () => {
-      const file = path.join(tmp.dir, 'd');
-      await writeArchive(file, d.encrypted, {}, identity.recipient);
-      const keys = decryptionKeys({ identity: [keyFile] }, { env: {} });
-      const start = d.encrypted ? (await verifyArchive(file, keys)).payloadPrefix!.length : 0;
-      fs.writeFileSync(file, d.damage(fs.readFileSync(file), start));
-      const err = await verifyArchive(file, keys).catch((e) => e);
-      expect(err, String(err)).to.be.instanceOf(ArchiveError);
-      expect(err.problem, err.message).to.equal(d.problem);
-      expect(err.message).to.match(d.message);
-    });
+    for (const pass of ['verify', "restore's pass (age not hashed)"]) {
+      it(`detects in ${pass}: ${d.name}`, async () => {
+        const file = path.join(tmp.dir, 'd');
+        await writeArchive(file, d.encrypted, {}, identity.recipient);
+        const keys = decryptionKeys({ identity: [keyFile] }, { env: {} });
+        const start = d.encrypted ? (await verifyArchive(file, keys)).payloadPrefix!.length : 0;
+        fs.writeFileSync(file, d.damage(fs.readFileSync(file), start));
+        const opts = { authenticatedSuffices: pass !== 'verify' };
+        const err = await verifyArchive(file, keys, undefined, opts).catch((e) => e);
+        expect(err, String(err)).to.be.instanceOf(ArchiveError);
+        expect(err.problem, err.message).to.equal(d.problem);
+        expect(err.message).to.match(d.message);
+      });
+    }
   }
+
+  it("restore's pass leaves out the sha256 of an age archive's entries, never of a plain one", async () => {
+    const keys = decryptionKeys({ identity: [keyFile] }, { env: {} });
+    for (const encrypted of [true, false]) {
+      const file = path.join(tmp.dir, `h-${encrypted}`);
+      await writeArchive(file, encrypted, {}, identity.recipient);
+      const full = await verifyArchive(file, keys);
+      const pass = await verifyArchive(file, keys, undefined, { authenticatedSuffices: true });
+      const tree = dataPath('files', 'resources.tar');
+      expect(full.digests.get(tree)?.sha256).to.equal(
+        createHash('sha256').update(big).digest('hex'),
+      );
+      expect(pass.digests.get(tree)?.sha256, `encrypted ${encrypted}`).to.equal(
+        encrypted ? undefined : full.digests.get(tree)?.sha256,
+      );
+      expect(pass.digests.get(tree)?.size).to.equal(big.length);
+      expect(pass.digests.get(tree)?.parts).to.equal(full.digests.get(tree)?.parts);
+    }
+  });
 
   it('wrong identity, missing key, not an archive, missing file', async () => {
     const file = path.join(tmp.dir, 'a.tar.age');

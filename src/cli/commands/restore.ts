@@ -171,7 +171,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         ctx.keySources(),
       );
       const timings = new Timings();
-      const archive = await timings.time('verify pass (decrypt, sha256, tar headers)', () =>
+      const archive = await timings.time('verify pass (decrypt, tar headers)', () =>
         loadArchive(ctx.location(args.archive, args, output), keys, {
           // The files step needs them; a dry run extracts nothing.
           checkTrees: !args['dry-run'],
