@@ -95,7 +95,7 @@ export class ArchiveWriter {
   openEntry(
     entryPath: string,
     meta?: ManifestEntry['meta'],
-    onBytes?: (n: number) => void,
+    onBytes?: (n: number, chunk: Buffer) => void,
   ): EntryWriter {
     return new EntryWriter(this, entryPath, meta, onBytes);
   }
@@ -190,7 +190,7 @@ export class EntryWriter extends Writable {
     private readonly archive: ArchiveWriter,
     private readonly entryPath: string,
     private readonly meta: ManifestEntry['meta'] | undefined,
-    private readonly onBytes: ((n: number) => void) | undefined,
+    private readonly onBytes: ((n: number, chunk: Buffer) => void) | undefined,
   ) {
     super({ highWaterMark: 256 * 1024 });
   }
@@ -198,7 +198,7 @@ export class EntryWriter extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     this.hash.update(chunk);
     this.size += chunk.length;
-    this.onBytes?.(chunk.length);
+    this.onBytes?.(chunk.length, chunk);
     let off = 0;
     let waiting: Promise<void> | undefined;
     while (off < chunk.length) {

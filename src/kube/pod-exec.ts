@@ -34,6 +34,13 @@ const STDIN_HIGH_WATER = 4 * 1024 * 1024;
 /** How much of stderr is kept for error messages. */
 const STDERR_TAIL = 16 * 1024;
 
+/**
+ * What to do about a stream that `kubectl exec` ended early although its command exited 0
+ * (kubernetes/kubernetes#124571): nothing was archived, and a second run usually gets it whole.
+ */
+export const CUT_HINT =
+  'the exec stream was cut short although the command exited 0 (a known Kubernetes exec issue, kubernetes/kubernetes#124571): nothing was archived, run the backup again';
+
 export interface PodExecRequest {
   namespace: string;
   pod: string;

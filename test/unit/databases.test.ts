@@ -22,6 +22,7 @@ import {
 } from '../../src/components/databases/mysql.js';
 import { myCnfContent, pgpassContent } from '../../src/components/databases/credentials.js';
 import { streamDump } from '../../src/components/databases/dump.js';
+import { DumpEndCheck } from '../../src/components/databases/dump-end.js';
 import type { DbExecutor } from '../../src/components/databases/executor.js';
 import { clientPod } from '../../src/components/databases/executor.js';
 import { oracleError } from '../../src/components/databases/oracle.js';
@@ -626,6 +627,9 @@ describe("databases: the dump's CREATE SCHEMA is left out at load", () => {
   });
 });
 
+/** How pg_dump (17.6 and later) ends a whole dump. */
+const PG_END = '--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict Zq9XfUu2nZb0\n\n';
+
 /** An executor that writes `output` to stdout, then ends with `exitCode` (or throws). */
 function fakeExecutor(
   output: string[],
@@ -660,11 +664,11 @@ function fakeExecutor(
 
 describe('databases: a dump streams into the archive only if its command succeeded', () => {
   it('exit 0: the consumer gets every byte; credentials written by stdin and removed', async () => {
-    const exec = fakeExecutor(['abc', 'def'], { exitCode: 0 });
+    const exec = fakeExecutor(['abc', 'def', PG_END], { exitCode: 0 });
     let bytes = 0;
     const got = await streamDump(exec, ds('postgresql'), collect, { onBytes: (n) => (bytes += n) });
-    expect(got).to.equal('abcdef');
-    expect(bytes).to.equal(6);
+    expect(got).to.equal(`abcdef${PG_END}`);
+    expect(bytes).to.equal(6 + PG_END.length);
     expect(exec.stdins).to.deep.equal([
       `*:*:*:qs_portdb_1:${PASSWORD.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`,
     ]);
@@ -692,6 +696,50 @@ describe('databases: a dump streams into the archive only if its command succeed
     );
     expect(consumerError, 'the archive entry is never completed').to.not.equal(undefined);
     expect(exec.commands.at(-1)![0]).to.equal('rm');
+  });
+
+  it('exit 0 but the stream was cut before the closing line: fails, the archive entry never completed', async () => {
+    for (const [dbms, output] of [
+      ['postgresql', ['-- dump\n', 'COPY t (a) FROM stdin;\n1\n2\n']],
+      ['postgresql', ['-- dump\n', PG_END.slice(0, 30)]],
+      ['mysql', ['-- MySQL dump\n', 'INSERT INTO t VALUES (1);\n']],
+    ] as const) {
+      let consumerError: Error | undefined;
+      const err = await streamDump(
+        fakeExecutor([...output], { exitCode: 0 }),
+        ds(dbms),
+        async (s) => {
+          try {
+            return await collect(s);
+          } catch (e) {
+            consumerError = e as Error;
+            throw e;
+          }
+        },
+      ).catch((e: Error) => e);
+      expect((err as Error).message, dbms).to.match(
+        /of qs_portdb_1 in pod ns\/db: the dump ends without its closing "-- (PostgreSQL database dump complete|Dump completed)" line \(after \d+ bytes\); the exec stream was cut short .*kubernetes\/kubernetes#124571.*run the backup again$/,
+      );
+      expect(consumerError, 'the archive entry is never completed').to.not.equal(undefined);
+    }
+  });
+
+  it("the closing lines pg_dump, mysqldump and mariadb-dump write are a whole dump's", () => {
+    const whole: ['postgresql' | 'mysql', string][] = [
+      ['postgresql', PG_END],
+      ['postgresql', '--\n-- PostgreSQL database dump complete\n--\n\n'],
+      ['mysql', '-- Dump completed on 2026-12-02 10:00:00\n'],
+      ['mysql', '-- Dump completed on 2026-12-02  4:38:00\n\n'],
+      ['mysql', '-- Dump completed\n'],
+    ];
+    for (const [dbms, end] of whole) {
+      const c = new DumpEndCheck(dbms);
+      for (const ch of `SELECT 1;\n${end}`) c.see(Buffer.from(ch));
+      expect(c.problem(), JSON.stringify(end)).to.equal(undefined);
+    }
+    const c = new DumpEndCheck('postgresql');
+    c.see(Buffer.from(`${PG_END}CREATE TABLE t (a int);\n`));
+    expect(c.problem(), 'more SQL after the closing line').to.be.a('string');
   });
 
   it('an exec that fails (no exit status) fails the dump', async () => {

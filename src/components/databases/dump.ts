@@ -1,8 +1,9 @@
 import { PassThrough, Writable } from 'node:stream';
 import { OperationError } from '../../errors.js';
-import type { PodExecResult } from '../../kube/pod-exec.js';
+import { CUT_HINT, type PodExecResult } from '../../kube/pod-exec.js';
 import { myCnfContent, pgpassContent, withCredentials } from './credentials.js';
 import type { Datasource } from './discovery.js';
+import { DumpEndCheck } from './dump-end.js';
 import type { DbExecutor } from './executor.js';
 import { whenAborted } from '../../util/abort.js';
 import { mysqldumpCommand } from './mysql.js';
@@ -31,8 +32,9 @@ export function execFailure(what: string, where: string, r: PodExecResult): Oper
 
 /**
  * Runs the dump in the pod and hands its stdout to `consume` as a stream that ends only once
- * the command has exited 0: a non-zero exit or a failed exec errors the stream instead (even
- * after bytes went through), so the archive never records a dump that did not complete.
+ * the command has exited 0 and the dump's closing line arrived (DumpEndCheck): a non-zero
+ * exit, a failed exec or a stream cut short errors the stream instead (even after bytes went
+ * through), so the archive never records a dump that did not complete.
  */
 export async function streamDump<T>(
   exec: DbExecutor,
@@ -46,11 +48,13 @@ export async function streamDump<T>(
     // Stops the exec when the caller is interrupted or the consumer gave up.
     const stop = new AbortController();
     const stopWatching = whenAborted(opts.signal, () => stop.abort());
+    const end = new DumpEndCheck(ds.dbms === 'mysql' ? 'mysql' : 'postgresql');
     // Forwards with backpressure but does not end `out`: the exit status decides that.
     const sink = new Writable({
       highWaterMark: 256 * 1024,
       write(chunk: Buffer, _enc, done) {
         opts.onBytes?.(chunk.length);
+        end.see(chunk);
         if (out.destroyed) return done(new Error('the archive stopped reading the dump'));
         if (out.write(chunk)) return done();
         const onDrain = () => {
@@ -75,6 +79,8 @@ export async function streamDump<T>(
       .then(
         (r) => {
           if (r.exitCode !== 0) throw execFailure(what, exec.where, r);
+          const cut = end.problem();
+          if (cut) throw new OperationError(`${what} in ${exec.where}: ${cut}; ${CUT_HINT}`);
           out.end();
         },
         (err: unknown) => {

@@ -3,7 +3,8 @@ import { dataPath } from '../../archive/layout.js';
 import type { ManifestEntry } from '../../archive/manifest.js';
 import { OperationError, UserError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
-import { podExec, podExecOk } from '../../kube/pod-exec.js';
+import { CUT_HINT, podExec, podExecOk } from '../../kube/pod-exec.js';
+import { TarEndCheck } from './tar-end.js';
 import { DEFAULT_VOLUME_POD_IMAGE, VolumePod } from '../../kube/volume-pod.js';
 import type { BackupContext } from '../component.js';
 import { whenAborted } from '../../util/abort.js';
@@ -143,11 +144,16 @@ export async function streamDir(
     format: 'tar',
     ...(split ? { stream: split.stream, streams: split.streams } : {}),
   };
-  // tar's stdout goes straight into the archive entry (no intermediate stream).
+  // tar's stdout goes straight into the archive entry (no intermediate stream); its structure
+  // is followed on the way, so that a stream cut short is not taken for a whole tree.
+  const end = new TarEndCheck();
   const entry = ctx.archive.openEntry(
     entryPathFor(v, dir, split?.stream),
     meta as unknown as Record<string, unknown>,
-    (n) => ctx.progress.add(label, n),
+    (n, chunk) => {
+      end.see(chunk);
+      ctx.progress.add(label, n);
+    },
   );
   let archiveError: Error | undefined;
   entry.on('error', (err) => (archiveError ??= err));
@@ -177,6 +183,12 @@ export async function streamDir(
       : '';
     throw new OperationError(
       `${label}: tar -c ${v.mountPath}/${dir} failed in pod ${target.namespace}/${target.pod} (exit code ${ran.exitCode})${stderr ? `: ${stderr}` : ''}${changed}`,
+    );
+  }
+  const cut = end.problem();
+  if (cut) {
+    throw new OperationError(
+      `${label}: tar -c ${v.mountPath}/${dir} in pod ${target.namespace}/${target.pod}: ${cut}; ${CUT_HINT}`,
     );
   }
   if (!entry.entry) throw new OperationError(`${label}: the archive entry was not completed`);
