@@ -22,6 +22,7 @@ import {
 } from '../../src/components/databases/mysql.js';
 import { myCnfContent, pgpassContent } from '../../src/components/databases/credentials.js';
 import { streamDump } from '../../src/components/databases/dump.js';
+import { LOAD_COMPLETE, loadDump } from '../../src/components/databases/load.js';
 import { DumpEndCheck } from '../../src/components/databases/dump-end.js';
 import type { DbExecutor } from '../../src/components/databases/executor.js';
 import { clientPod } from '../../src/components/databases/executor.js';
@@ -775,6 +776,36 @@ describe('databases: a dump streams into the archive only if its command succeed
     }).catch((e: Error) => e);
     expect((err as Error).message).to.equal('archive full');
   });
+});
+
+describe('databases: a load counts only if the client read its input to the end', () => {
+  async function* dumpOf(text: string): AsyncGenerator<Buffer> {
+    yield Buffer.from(text);
+  }
+  for (const dbms of ['postgresql', 'mysql'] as const) {
+    it(`${dbms}: the client printed the closing marker after the last statement`, async () => {
+      const exec = fakeExecutor([`${LOAD_COMPLETE}\n`], { exitCode: 0 });
+      await loadDump(exec, ds(dbms), dumpOf('CREATE TABLE t (a int);\n'));
+      const stdin = exec.stdins.at(-1)!;
+      expect(stdin).to.contain('CREATE TABLE t (a int);');
+      expect(stdin.trimEnd().split('\n').at(-1)).to.equal(
+        dbms === 'postgresql' ? `\\echo '${LOAD_COMPLETE}'` : `SELECT '${LOAD_COMPLETE}';`,
+      );
+    });
+
+    it(`${dbms}: exit 0 without the marker (input cut short) fails the load`, async () => {
+      const err = await loadDump(
+        fakeExecutor([], { exitCode: 0 }),
+        ds(dbms),
+        dumpOf('CREATE TABLE t (a int);\n'),
+      ).catch((e: Error) => e);
+      expect((err as Error).message).to.match(
+        dbms === 'postgresql'
+          ? /^psql loading schema qs_portdb_1 in pod ns\/db: the client exited 0 before the load's last statement .*nothing of it was committed\): run the same restore with --existing update$/
+          : /^mysql loading database qs_portdb_1 in pod ns\/db: the client exited 0 before the load's last statement .*the database is partly loaded\): run the same restore with --existing update$/,
+      );
+    });
+  }
 });
 
 describe('databases: restore matches archived datasources to the target', () => {

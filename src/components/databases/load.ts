@@ -31,10 +31,31 @@ async function* counted(
 }
 
 /**
+ * Printed by the client after the load's last statement (psql's `\echo`, a MySQL `SELECT`):
+ * a client that exits 0 without printing it did not read its whole input. `kubectl exec` can
+ * lose the end of a command's stdin as it loses the end of stdout (kubernetes/kubernetes#124571),
+ * and psql at the end of its input rolls back the open transaction and exits 0.
+ */
+export const LOAD_COMPLETE = 'kubectl-entando: load complete';
+
+/** Keeps the last bytes written (a command's stdout, for LOAD_COMPLETE). */
+class TailWriter extends Writable {
+  private tail = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.tail = (this.tail + chunk.toString('latin1')).slice(-4096);
+    done();
+  }
+  text(): string {
+    return this.tail;
+  }
+}
+
+/**
  * Loads a dump into the datasource's schema (PostgreSQL) or database (MySQL) as its own user:
  * the schema is emptied first, the dump streamed in, Liquibase's lock cleared. PostgreSQL does
  * all of it in one transaction committed only after the last byte (checked against the
- * archive's sha256) went in, so an interrupted load changes nothing.
+ * archive's sha256) went in, so an interrupted load changes nothing. The client must print
+ * LOAD_COMPLETE after the last statement, else the load failed.
  */
 export async function loadDump(
   exec: DbExecutor,
@@ -51,19 +72,33 @@ export async function loadDump(
       pgPreamble(ds.schema),
       withoutCreateSchema(counted(dump, opts.onBytes), ds.schema),
       pgPostamble(ds.schema),
+      `\\echo '${LOAD_COMPLETE}'\n`,
     );
   } else if (ds.dbms === 'mysql') {
     what = `mysql loading database ${ds.schema}`;
     const objects = await listMysqlObjects(exec, ds, opts.signal);
-    stdin = concat(myPreamble(objects), counted(dump, opts.onBytes), MY_POSTAMBLE);
+    stdin = concat(
+      myPreamble(objects),
+      counted(dump, opts.onBytes),
+      MY_POSTAMBLE,
+      `SELECT '${LOAD_COMPLETE}';\n`,
+    );
   } else {
     throw new OperationError(`${ds.dbms} cannot be loaded`);
   }
   await withCredentials(exec, credentialsFor(ds), async (dir) => {
     const command =
       ds.dbms === 'postgresql' ? psqlCommand(ds, dir, remote) : mysqlCommand(ds, dir, remote);
-    const r = await exec.exec(command, { stdin, signal: opts.signal });
+    const stdout = new TailWriter();
+    const r = await exec.exec(command, { stdin, stdout, signal: opts.signal });
     if (r.exitCode !== 0) throw execFailure(what, exec.where, r);
+    if (!stdout.text().includes(LOAD_COMPLETE)) {
+      const state =
+        ds.dbms === 'postgresql' ? 'nothing of it was committed' : 'the database is partly loaded';
+      throw new OperationError(
+        `${what} in ${exec.where}: the client exited 0 before the load's last statement (its input was cut short, a known Kubernetes exec issue, kubernetes/kubernetes#124571; ${state}): run the same restore with --existing update`,
+      );
+    }
   });
 }
 
