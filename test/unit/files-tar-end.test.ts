@@ -1,10 +1,11 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Header, Pax } from 'tar';
 import { TarEndCheck } from '../../src/components/files/tar-end.js';
 import { TAR_CREATE_SCRIPT } from '../../src/components/files/backup.js';
+import { STAGING_PREFIX, SWAP_SCRIPT } from '../../src/components/files/restore.js';
 import { tarOf } from '../helpers/files-tar.js';
 import { seededBytes, tempDir } from '../helpers/tmp.js';
 
@@ -108,5 +109,42 @@ describe('files: a tar stream cut short is told from a whole one (TarEndCheck)',
     const stream = Buffer.concat([pax, header, padded, Buffer.alloc(1024)]);
     expect(check(stream, 100)).to.equal(undefined);
     expect(check(stream.subarray(0, stream.length - 1024 - 200))).to.match(/ends inside member/);
+  });
+});
+
+describe('files: a tree extracted short is not swapped in (SWAP_SCRIPT)', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => (tmp = tempDir()));
+  afterEach(() => tmp.cleanup());
+
+  /** The staging directory of an extraction: resources/, "a\nb", sub/, sub/c. */
+  function staged(): void {
+    const s = path.join(tmp.dir, `${STAGING_PREFIX}resources`, 'resources');
+    fs.mkdirSync(path.join(s, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(s, 'a\nb'), 'newline in its name');
+    fs.writeFileSync(path.join(s, 'sub', 'c'), 'c');
+    fs.mkdirSync(path.join(tmp.dir, 'resources'));
+    fs.writeFileSync(path.join(tmp.dir, 'resources', 'old'), 'the old tree');
+  }
+  const swap = (expected: string) =>
+    spawnSync('sh', ['-c', SWAP_SCRIPT, 'sh', tmp.dir, 'resources', expected], {
+      encoding: 'utf8',
+    });
+
+  it('as many entries as the archive holds: swapped in (a name with a newline counts once)', () => {
+    staged();
+    const r = swap('4');
+    expect(r.status, r.stderr).to.equal(0);
+    expect(fs.readdirSync(path.join(tmp.dir, 'resources')).sort()).to.deep.equal(['a\nb', 'sub']);
+  });
+
+  it('fewer: refused, the old tree left as it was', () => {
+    staged();
+    const r = swap('5');
+    expect(r.status).to.equal(4);
+    expect(r.stderr).to.match(
+      /the extracted tree holds 4 entries, the archive 5: the stream into tar was cut short/,
+    );
+    expect(fs.readdirSync(path.join(tmp.dir, 'resources'))).to.deep.equal(['old']);
   });
 });

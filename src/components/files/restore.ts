@@ -42,6 +42,8 @@ export interface ArchivedFiles {
   meta: FilesEntryMeta;
   /** Set by the check: the tar holds sparse files (GNU tar needed to extract them). */
   sparse?: boolean;
+  /** Set by the check: how many entries the tar holds (the extracted tree must hold as many). */
+  entries?: number;
 }
 
 export function archivedFiles(entries: ManifestEntry[]): ArchivedFiles[] {
@@ -183,6 +185,7 @@ export async function checkEntries(
         }
       }
       a.sparse = checked.sparse > 0;
+      a.entries = checked.entries;
       // Streams 2..N of a split tree are extracted first, beside each other: no links there
       // for another stream to write through (see split.ts).
       if ((a.meta.stream ?? 1) > 1 && checked.symlinks > 0) {
@@ -363,7 +366,13 @@ export const STAGE_SCRIPT = [
   'mkdir "$s"',
 ].join('\n');
 
-/** Swaps the extracted directory in for the old one (run only after a checked, whole stream). */
+/**
+ * Swaps the extracted directory in for the old one (run only after a checked, whole stream).
+ * With $3, the extracted tree must hold that many entries (what the archive's tars hold): tar
+ * exits 0 on a stream that ends at a header boundary without its end blocks, and `kubectl
+ * exec` can lose the end of stdin (kubernetes/kubernetes#124571); names are counted by NUL,
+ * so a name holding a newline counts once.
+ */
 export const SWAP_SCRIPT = [
   'set -e',
   'cd "$1"',
@@ -371,6 +380,13 @@ export const SWAP_SCRIPT = [
   `s="${STAGING_PREFIX}$d"`,
   `o="${OLD_PREFIX}$d"`,
   '[ -d "$s/$d" ]',
+  'if [ -n "$3" ]; then',
+  '  n=$(find "$s/$d" -print0 | tr -cd "\\000" | wc -c | tr -d " ")',
+  '  if [ "$n" != "$3" ]; then',
+  '    echo "the extracted tree holds $n entries, the archive $3: the stream into tar was cut short (kubernetes/kubernetes#124571); $1/$d was left as it was: run the same restore with --existing update" >&2',
+  '    exit 4',
+  '  fi',
+  'fi',
   'rm -rf "$o"',
   'if [ -e "$d" ] || [ -L "$d" ]; then mv "$d" "$o"; fi',
   'mv "$s/$d" "$d"',
@@ -419,12 +435,18 @@ async function extractTree(
         namespace: target.namespace,
         pod: target.pod,
         container: target.container,
-        command: ['sh', '-c', SWAP_SCRIPT, 'sh', mountPath, dir],
+        command: ['sh', '-c', SWAP_SCRIPT, 'sh', mountPath, dir, expectedEntries(tree)],
         signal: c.signal,
       },
       `swapping ${mountPath}/${dir} in`,
     ),
   );
+}
+
+/** The entries of a tree's tars together ('' when a count is unknown: no check). */
+function expectedEntries(tree: ArchivedFiles[]): string {
+  if (tree.some((a) => a.entries === undefined)) return '';
+  return String(tree.reduce((n, a) => n + a.entries!, 0));
 }
 
 /** One tar into the staging directory (made fresh unless `keep`: a split tree's). */
