@@ -628,7 +628,7 @@ describe("databases: the dump's CREATE SCHEMA is left out at load", () => {
   });
 });
 
-/** How pg_dump (17.6 and later) ends a whole dump. */
+/** How pg_dump (15.14, 16.10, 17.6 and later) ends a whole dump. */
 const PG_END = '--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict Zq9XfUu2nZb0\n\n';
 
 /** An executor that writes `output` to stdout, then ends with `exitCode` (or throws). */
