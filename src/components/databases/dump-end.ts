@@ -1,9 +1,10 @@
 /**
  * Whether a dump arrived whole: pg_dump's plain format ends with `-- PostgreSQL database dump
- * complete` (then `--`, blank lines and, since the minor releases of August 2025 (17.6, 16.10, 15.14...), `\unrestrict KEY`); mysqldump and
- * mariadb-dump end with `-- Dump completed` (`on DATE` unless --skip-dump-date). `kubectl
- * exec` can end a command's stdout early with exit code 0 (kubernetes/kubernetes#124571): the
- * dump's own last line is what tells a whole dump from a cut one.
+ * complete` (then `--`, blank lines and, since the minor releases of August 2025: 17.6, 16.10,
+ * 15.14..., `\unrestrict KEY`); mysqldump and mariadb-dump end with `-- Dump completed` (`on
+ * DATE` unless --skip-dump-date). `kubectl exec` can end a command's stdout early with exit
+ * code 0 (kubernetes/kubernetes#124571): the dump's own last line is what tells a whole dump
+ * from a cut one.
  */
 const TAIL_BYTES = 1024;
 const COMPLETE: Record<'postgresql' | 'mysql', { line: string; after: RegExp }> = {
