@@ -68,14 +68,22 @@ export async function* readTarMembers(
 }
 
 function checkHeader(header: Buffer, offset: number): void {
-  const stored = parseOctal(header, 148, 8);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
-  if (sum !== stored) {
+  if (!checksumMatches(header)) {
     throw new TarFormatError(
       `tar header at byte ${offset} is corrupt (checksum mismatch)`,
       'corrupt',
     );
+  }
+}
+
+/** Whether a 512-byte header's checksum field matches its bytes (the field counted as spaces). */
+export function checksumMatches(header: Buffer): boolean {
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
+  try {
+    return sum === parseOctal(header, 148, 8);
+  } catch {
+    return false;
   }
 }
 
@@ -98,7 +106,7 @@ function cString(buf: Buffer, start: number, length: number): string {
   return field.subarray(0, end === -1 ? length : end).toString('utf8');
 }
 
-function parseOctal(buf: Buffer, start: number, length: number): number {
+export function parseOctal(buf: Buffer, start: number, length: number): number {
   const text = cString(buf, start, length).trim();
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text))
@@ -106,7 +114,7 @@ function parseOctal(buf: Buffer, start: number, length: number): number {
   return parseInt(text, 8);
 }
 
-function parsePax(body: Buffer): Record<string, string> {
+export function parsePax(body: Buffer): Record<string, string> {
   const records: Record<string, string> = {};
   let pos = 0;
   while (pos < body.length) {

@@ -1,3 +1,5 @@
+import { checksumMatches, parseOctal, parsePax } from '../../archive/tar-reader.js';
+
 /**
  * Follows a tar stream's structure as it goes by (headers only: data is skipped by count) and
  * says at its end whether it ended where a tar ends: after the last member's data and two
@@ -86,13 +88,17 @@ export class TarEndCheck {
       this.bad = `a header follows a zero block (at byte ${at})`;
       return;
     }
-    if (!checksumOk(block)) {
+    if (!checksumMatches(block)) {
       this.bad = `not a tar header where one should be${this.member ? `, after member ${JSON.stringify(this.member)}` : ''} (checksum, at byte ${at})`;
       return;
     }
     const type = String.fromCharCode(block[156] || 0x30);
     const size = this.nextSize ?? headerSize(block);
     this.nextSize = undefined;
+    if (!Number.isFinite(size)) {
+      this.bad = `a tar header with a bad size field (at byte ${at})`;
+      return;
+    }
     this.member = block.toString('latin1', 0, 100).replace(/\0.*$/s, '');
     if (type === 'x') {
       // A pax header: its records (read whole: they are small) may give the next size.
@@ -105,8 +111,14 @@ export class TarEndCheck {
   }
 
   private paxRecords(data: Buffer): void {
-    const m = /(?:^|\n)\d+ size=(\d+)\n/.exec(data.toString('latin1'));
-    this.nextSize = m ? Number(m[1]) : undefined;
+    let size: string | undefined;
+    try {
+      size = parsePax(data).size;
+    } catch {
+      this.bad = `a corrupt pax header before member ${JSON.stringify(this.member)}`;
+      return;
+    }
+    this.nextSize = size === undefined ? undefined : Number(size);
     this.want = 'header';
     this.skip = this.paxPad;
   }
@@ -121,13 +133,6 @@ function isZero(block: Buffer): boolean {
   return true;
 }
 
-function checksumOk(block: Buffer): boolean {
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i];
-  const stored = parseInt(block.toString('latin1', 148, 156).replace(/[\0 ]+$/, ''), 8);
-  return stored === sum;
-}
-
 /** The size field: octal digits, or base-256 (GNU, first byte 0x80) for large sizes. */
 function headerSize(block: Buffer): number {
   if (block[124] & 0x80) {
@@ -135,9 +140,9 @@ function headerSize(block: Buffer): number {
     for (let i = 125; i < 136; i++) n = n * 256 + block[i];
     return n;
   }
-  const s = block
-    .toString('latin1', 124, 136)
-    .replace(/[\0 ]+$/, '')
-    .trim();
-  return s ? parseInt(s, 8) : 0;
+  try {
+    return parseOctal(block, 124, 12);
+  } catch {
+    return NaN;
+  }
 }
