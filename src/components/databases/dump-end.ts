@@ -16,25 +16,23 @@ const COMPLETE: Record<'postgresql' | 'mysql', { line: string; after: RegExp }> 
 };
 
 export class DumpEndCheck {
-  private tail = Buffer.alloc(0);
+  /** The last bytes seen, one char per byte (latin1: never re-encoded). */
+  private tail = '';
   private bytes = 0;
 
   constructor(private readonly dbms: 'postgresql' | 'mysql') {}
 
   see(chunk: Buffer): void {
     this.bytes += chunk.length;
-    this.tail =
-      chunk.length >= TAIL_BYTES
-        ? Buffer.from(chunk.subarray(chunk.length - TAIL_BYTES))
-        : Buffer.concat([this.tail, chunk]).subarray(-TAIL_BYTES);
+    const last = chunk.toString('latin1', Math.max(0, chunk.length - TAIL_BYTES));
+    this.tail = (this.tail + last).slice(-TAIL_BYTES);
   }
 
   /** Why the dump is not whole, or undefined when its closing line is there. */
   problem(): string | undefined {
     const { line, after } = COMPLETE[this.dbms];
-    const tail = this.tail.toString('latin1');
-    const at = tail.lastIndexOf(line);
-    if (at >= 0 && after.test(tail.slice(at + line.length))) return undefined;
+    const at = this.tail.lastIndexOf(line);
+    if (at >= 0 && after.test(this.tail.slice(at + line.length))) return undefined;
     return `the dump ends without its closing "${line.trim()}" line (after ${this.bytes} bytes)`;
   }
 }
