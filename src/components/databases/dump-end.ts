@@ -1,3 +1,5 @@
+import { latin1Tail } from '../../util/tail.js';
+
 /**
  * Whether a dump arrived whole: pg_dump's plain format ends with `-- PostgreSQL database dump
  * complete` (then `--`, blank lines and, since the minor releases of August 2025: 17.6, 16.10,
@@ -24,8 +26,7 @@ export class DumpEndCheck {
 
   see(chunk: Buffer): void {
     this.bytes += chunk.length;
-    const last = chunk.toString('latin1', Math.max(0, chunk.length - TAIL_BYTES));
-    this.tail = (this.tail + last).slice(-TAIL_BYTES);
+    this.tail = latin1Tail(this.tail, chunk, TAIL_BYTES);
   }
 
   /** Why the dump is not whole, or undefined when its closing line is there. */

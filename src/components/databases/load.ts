@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { OperationError } from '../../errors.js';
+import { latin1Tail } from '../../util/tail.js';
 import { withCredentials } from './credentials.js';
 import type { Datasource } from './discovery.js';
 import { credentialsFor, execFailure } from './dump.js';
@@ -42,7 +43,7 @@ export const LOAD_COMPLETE = 'kubectl-entando: load complete';
 class TailWriter extends Writable {
   private tail = '';
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.tail = (this.tail + chunk.toString('latin1')).slice(-4096);
+    this.tail = latin1Tail(this.tail, chunk, 4096);
     done();
   }
   text(): string {
