@@ -1,6 +1,7 @@
 // Watch + work queue. A watch per kind (all namespaces) feeds a queue of keys; a periodic
 // resync lists everything again (catches missed events); a key is never reconciled twice at once.
 import { Watch } from '@kubernetes/client-node';
+import { sweepOrphans } from './dbms.js';
 import { errorMessage } from './kube.js';
 import {
   GROUP,
@@ -30,6 +31,8 @@ export class Controller {
   private readonly scheduled = new Set<string>();
   private readonly aborts = new Map<Kind, AbortController>();
   private stopped = false;
+  private sweepScheduled = false;
+  private sweeping?: Promise<void>;
 
   constructor(
     private readonly ctx: ReconcileContext,
@@ -65,6 +68,7 @@ export class Controller {
           if (!obj?.metadata) return;
           if (type === 'DELETED') {
             forget(obj.metadata.uid);
+            this.scheduleSweep();
             return;
           }
           if (type === 'ADDED' || type === 'MODIFIED') {
@@ -94,6 +98,43 @@ export class Controller {
         this.ctx.log(`resync ${kind}: ${errorMessage(err)}`);
       }
     }
+    await this.sweepDatabases();
+  }
+
+  /** A CR was deleted, maybe with its namespace: sweep soon (its CRs go before it does). */
+  private scheduleSweep(): void {
+    if (this.sweepScheduled) return;
+    this.sweepScheduled = true;
+    this.later(() => {
+      this.sweepScheduled = false;
+      void this.sweepDatabases();
+    }, 2000);
+  }
+
+  /**
+   * Drops the sandbox DBMS's roles/schemas and databases of namespaces that are gone or being
+   * deleted, as deleting a namespace deletes its in-namespace DBMS in a real cluster.
+   */
+  private sweepDatabases(): Promise<void> {
+    this.sweeping ??= (async () => {
+      try {
+        const list = await this.ctx.kube.core.listNamespace();
+        const live = new Set(
+          list.items
+            .filter((n) => !n.metadata?.deletionTimestamp && n.status?.phase !== 'Terminating')
+            .map((n) => n.metadata!.name!),
+        );
+        const dropped = await sweepOrphans(this.ctx.sandbox, live);
+        if (dropped.length > 0) {
+          this.ctx.log(`dropped the databases of deleted namespaces: ${dropped.join(', ')}`);
+        }
+      } catch (err) {
+        this.ctx.log(`database sweep: ${errorMessage(err)}`);
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
   }
 
   private later(fn: () => void, ms: number): void {

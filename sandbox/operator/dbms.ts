@@ -85,34 +85,167 @@ export function runTool(
   });
 }
 
+/**
+ * Creates (or resets) the roles/schemas or databases/users of `creds` for namespace `namespace`
+ * and records that namespace as one of their owners (see sweepOrphans).
+ */
 export async function provision(
   sandbox: SandboxDbms,
-  dbms: 'postgresql' | 'mysql',
+  dbms: Dbms,
   creds: Credential[],
+  namespace: string,
 ): Promise<void> {
   if (creds.length === 0) return;
+  await recordOwners(
+    sandbox,
+    dbms,
+    creds.map((c) => c.username),
+    namespace,
+  );
   if (dbms === 'postgresql') {
     const s = sandbox.postgresql;
-    const sql = creds.map((c) => postgresqlSql(s.database, c)).join('');
-    await runTool(
-      'psql',
-      ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', s.database],
-      {
-        PGHOST: s.host,
-        PGPORT: String(s.port),
-        PGUSER: s.adminUser,
-        PGPASSWORD: s.adminPassword,
-        PGCONNECT_TIMEOUT: '10',
-      },
-      sql,
-    );
+    await psql(sandbox, s.database, creds.map((c) => postgresqlSql(s.database, c)).join(''));
   } else {
-    const s = sandbox.mysql;
-    await runTool(
-      'mariadb',
-      ['--no-defaults', '-h', s.host, '-P', String(s.port), '-u', s.adminUser, '--batch'],
-      { MYSQL_PWD: s.adminPassword },
-      creds.map(mysqlSql).join(''),
+    await mariadb(sandbox, creds.map(mysqlSql).join(''));
+  }
+}
+
+export type Dbms = 'postgresql' | 'mysql';
+
+function psql(sandbox: SandboxDbms, database: string, sql: string, args: string[] = []) {
+  const s = sandbox.postgresql;
+  return runTool(
+    'psql',
+    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, ...args],
+    {
+      PGHOST: s.host,
+      PGPORT: String(s.port),
+      PGUSER: s.adminUser,
+      PGPASSWORD: s.adminPassword,
+      PGCONNECT_TIMEOUT: '10',
+    },
+    sql,
+  );
+}
+
+function mariadb(sandbox: SandboxDbms, sql: string) {
+  const s = sandbox.mysql;
+  return runTool(
+    'mariadb',
+    ['--no-defaults', '-h', s.host, '-P', String(s.port), '-u', s.adminUser, '--batch'],
+    { MYSQL_PWD: s.adminPassword },
+    sql,
+  );
+}
+
+/*
+ * A real cluster has one DBMS per namespace: deleting the namespace deletes its schemas. The
+ * sandbox has one DBMS per cluster, so it keeps, in its own database, which namespaces each
+ * provisioned role/database belongs to (a restore into another namespace of the same cluster
+ * shares names), and drops a name once none of its namespaces is left.
+ */
+const META_DB = 'sandbox_meta';
+const metaReady = new WeakMap<SandboxDbms, Promise<unknown>>();
+
+function ensureMeta(sandbox: SandboxDbms): Promise<unknown> {
+  let ready = metaReady.get(sandbox);
+  if (!ready) {
+    ready = psql(
+      sandbox,
+      'postgres',
+      `SELECT 'CREATE DATABASE ${META_DB}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${META_DB}')\\gexec\n`,
+    ).then(() =>
+      psql(
+        sandbox,
+        META_DB,
+        'CREATE TABLE IF NOT EXISTS owners (dbms text, name text, namespace text, PRIMARY KEY (dbms, name, namespace));\n',
+      ),
+    );
+    ready.catch(() => metaReady.delete(sandbox));
+    metaReady.set(sandbox, ready);
+  }
+  return ready;
+}
+
+async function recordOwners(sandbox: SandboxDbms, dbms: Dbms, names: string[], ns: string) {
+  await ensureMeta(sandbox);
+  const rows = names.map((n) => `(${pgLiteral(dbms)}, ${pgLiteral(n)}, ${pgLiteral(ns)})`);
+  await psql(
+    sandbox,
+    META_DB,
+    `INSERT INTO owners VALUES ${rows.join(', ')} ON CONFLICT DO NOTHING;\n`,
+  );
+}
+
+export interface OwnedName {
+  dbms: Dbms;
+  name: string;
+  namespaces: string[];
+}
+
+export async function ownedNames(sandbox: SandboxDbms): Promise<OwnedName[]> {
+  await ensureMeta(sandbox);
+  const out = await psql(
+    sandbox,
+    META_DB,
+    "SELECT dbms, name, string_agg(namespace, ',') FROM owners GROUP BY dbms, name;\n",
+    ['-At', '-F', '\t'],
+  );
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [dbms, name, namespaces] = line.split('\t');
+      return { dbms: dbms as Dbms, name: name!, namespaces: (namespaces ?? '').split(',') };
+    });
+}
+
+/** SQL that drops a PostgreSQL role with its schema and grants, its sessions ended first. */
+export function dropPostgresqlSql(name: string): string {
+  const lit = pgLiteral(name);
+  return `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ${lit};
+DO $do$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${lit}) THEN
+    EXECUTE 'DROP OWNED BY ' || quote_ident(${lit}) || ' CASCADE';
+    EXECUTE 'DROP ROLE ' || quote_ident(${lit});
+  END IF;
+END
+$do$;
+DROP SCHEMA IF EXISTS ${pgIdent(name)} CASCADE;
+`;
+}
+
+export function dropMysqlSql(name: string): string {
+  const users = ['%', 'localhost'].map((h) => `${myLiteral(name)}@${myLiteral(h)}`).join(', ');
+  return `DROP DATABASE IF EXISTS ${myIdent(name)};\nDROP USER IF EXISTS ${users};\n`;
+}
+
+/**
+ * Drops every recorded role/schema (PostgreSQL) and database/user (MySQL) none of whose
+ * namespaces is in `live`, and forgets the namespaces that are gone. Returns what it dropped.
+ */
+export async function sweepOrphans(sandbox: SandboxDbms, live: Set<string>): Promise<string[]> {
+  const dropped: string[] = [];
+  for (const o of await ownedNames(sandbox)) {
+    const gone = o.namespaces.filter((n) => !live.has(n));
+    if (gone.length === 0) continue;
+    if (gone.length === o.namespaces.length) {
+      if (o.dbms === 'postgresql') {
+        await psql(sandbox, sandbox.postgresql.database, dropPostgresqlSql(o.name), [
+          '-o',
+          '/dev/null',
+        ]);
+      } else {
+        await mariadb(sandbox, dropMysqlSql(o.name));
+      }
+      dropped.push(`${o.dbms} ${o.name}`);
+    }
+    await psql(
+      sandbox,
+      META_DB,
+      `DELETE FROM owners WHERE dbms = ${pgLiteral(o.dbms)} AND name = ${pgLiteral(o.name)} AND namespace IN (${gone.map(pgLiteral).join(', ')});\n`,
     );
   }
+  return dropped;
 }

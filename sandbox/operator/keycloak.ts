@@ -186,9 +186,12 @@ export async function ensureKeycloakServer(
       }),
     );
     const db = await ctx.kube.readSecret(ns, SSO_NAMES.dbSecret);
-    await provision(ctx.sandbox, 'postgresql', [
-      { username: decode(db, 'username')!, password: decode(db, 'password')! },
-    ]);
+    await provision(
+      ctx.sandbox,
+      'postgresql',
+      [{ username: decode(db, 'username')!, password: decode(db, 'password')! }],
+      ns,
+    );
     env.push(
       { name: 'DB_VENDOR', value: 'postgres' },
       // The sandbox's PostgreSQL runs on the host (the real env names the in-namespace service).

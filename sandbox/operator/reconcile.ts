@@ -325,7 +325,7 @@ export async function reconcileWorkload(
     if (!sso.ready) return { requeueAfterMs: 3000 };
     if (hasInNamespaceDbms(dbms)) {
       await ensureDbms(ctx, cr, dbms);
-      await provision(ctx.sandbox, dbms, Object.values(creds));
+      await provision(ctx.sandbox, dbms, Object.values(creds), cr.metadata.namespace);
       ctx.log(
         `${key(cr)}: ${dbms} roles ready: ${Object.values(creds)
           .map((c) => c.username)

@@ -10,6 +10,7 @@ import { collectState } from '../../sandbox/fixture/statelib.js';
 import { descriptorPath, readDescriptor, writeDescriptor } from '../../sandbox/cm/registry.js';
 import { runCli } from '../helpers/cli.js';
 import { kubectl, Scenario } from '../helpers/scenario.js';
+import { KEYCLOAK_SUITE_LOCK, takeSuiteLock } from '../helpers/suite-lock.js';
 import {
   appKeycloak,
   applyFixture,
@@ -26,7 +27,6 @@ import {
 
 const FIXTURE = 'sandbox/fixtures/bundles.yaml';
 const APP = 'quickstart';
-const LOCK = '/tmp/keycloak-suite.lock';
 /** The restored app's host: its own per namespace (two apps on one host collide). */
 const host = (ns: string) => `quickstart.${ns}.sandbox.local`;
 const REGISTRY = process.env.SANDBOX_CM_REGISTRY_DIR ?? path.join(ROOT, '.sandbox/cm-registry');
@@ -145,19 +145,12 @@ describe('e2e: bundles reinstalled through the component manager after a restore
   let source: Record<string, string | undefined>;
   let sourceRows: Record<string, number>;
   let plugins: string[];
-  let ownLock = false;
+  let releaseLock: (() => void) | undefined;
   const written: string[] = [];
 
   before(async () => {
-    requireSandbox();
-    await waitFor(
-      'the keycloak suite lock',
-      async () => (fs.existsSync(LOCK) ? undefined : true),
-      1_500_000,
-      5000,
-    );
-    fs.writeFileSync(LOCK, 'bundles\n', { flag: 'wx' });
-    ownLock = true;
+    await requireSandbox();
+    releaseLock = await takeSuiteLock(KEYCLOAK_SUITE_LOCK, 'e2e bundles', { timeoutMs: 1_500_000 });
     scenario = new Scenario();
     archive = scenario.file('bundles.tar.age');
     await applyFixture(FIXTURE, SOURCE, ns, { keycloak: true });
@@ -184,7 +177,7 @@ describe('e2e: bundles reinstalled through the component manager after a restore
       await deleteNamespace(TARGET, n).catch(() => undefined);
     }
     scenario?.cleanup();
-    if (ownLock) fs.rmSync(LOCK, { force: true });
+    releaseLock?.();
   });
 
   it('backup records every bundle: code, namespace, repo URL, installed version, last job, plugins', async () => {

@@ -97,7 +97,7 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
     ]);
 
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
     scenario = new Scenario();
     tmp = scenario.tmp;
     await Promise.all(

@@ -124,7 +124,7 @@ describe('e2e: databases, dumped on sandbox-source and loaded on sandbox-target'
   }
 
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
     scenario = new Scenario();
     tmp = scenario.tmp;
     keyFile = scenario.keyFile;

@@ -57,8 +57,8 @@ describe('e2e: files, streamed from the source pods and into the target pods', f
   const namespaces: [string, string][] = [];
   const kube = ['--kubeconfig', KUBECONFIG];
 
-  before(() => {
-    requireSandbox();
+  before(async () => {
+    await requireSandbox();
     scenario = new Scenario();
     tmp = scenario.tmp;
     keyFile = scenario.keyFile;
@@ -235,7 +235,7 @@ describe('e2e: files, failures', function () {
     path.join(ROOT, '.sandbox/clusters/target/pv', targetNs, 'quickstart-server-pvc');
 
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
     scenario = new Scenario();
     tmp = scenario.tmp;
     keyFile = scenario.keyFile;

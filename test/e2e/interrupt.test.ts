@@ -51,7 +51,7 @@ describe('e2e: an interrupted backup leaves nothing behind', function () {
   const ns = `e2e-interrupt-${randomSuffix()}`;
   let tmp: ReturnType<typeof tempDir>;
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
     tmp = tempDir();
     await applyFixture('sandbox/fixtures/default.yaml', SOURCE, ns);
   });

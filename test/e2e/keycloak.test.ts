@@ -25,6 +25,7 @@ import {
   TARGET,
   waitFor,
 } from '../helpers/sandbox.js';
+import { KEYCLOAK_SUITE_LOCK, takeSuiteLock } from '../helpers/suite-lock.js';
 
 const SEED = 7301; // sandbox/fixtures/default.yaml
 const APP = 'quickstart';
@@ -100,8 +101,13 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
   let archive: string;
   let baseline: Awaited<ReturnType<typeof realmView>>;
 
+  let releaseLock: (() => void) | undefined;
+
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
+    releaseLock = await takeSuiteLock(KEYCLOAK_SUITE_LOCK, 'e2e keycloak', {
+      timeoutMs: 1_500_000,
+    });
     preexisting = new Set(sideDirs());
     scenario = new Scenario();
     tmp = scenario.tmp;
@@ -116,6 +122,7 @@ describe('e2e: the Keycloak realm, moved with no data loss (real Keycloak 18.0.2
     }
   });
   after(async () => {
+    releaseLock?.();
     tmp?.cleanup();
     for (const [ctx, ns] of [
       [SOURCE, sourceNs],

@@ -45,7 +45,7 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
   let archive: string;
 
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
     s = new Scenario();
     keyFile = s.keyFile;
     archive = s.file('qs.tar.age');

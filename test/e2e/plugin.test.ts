@@ -21,8 +21,8 @@ describe('e2e: kubectl entando through kubectl plugin discovery', function () {
     PATH: `${ROOT}/bin:${ROOT}/.sandbox/bin:${process.env.PATH}`,
   });
 
-  before(() => {
-    requireSandbox();
+  before(async () => {
+    await requireSandbox();
     tmp = tempDir();
   });
   after(() => tmp?.cleanup());

@@ -117,7 +117,7 @@ describe('e2e: reliability — namespaces, permissions, sparse files and faults'
     );
 
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
     s = new Scenario();
     await applyFixture('sandbox/fixtures/default.yaml', SOURCE, sourceNs);
     // A bundle in a second namespace, listed in the app's componentRepositoryNamespaces.

@@ -81,7 +81,7 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
   let archiveUrl: string;
 
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
     scenario = new Scenario();
     tmp = scenario.tmp;
     keyFile = scenario.keyFile;

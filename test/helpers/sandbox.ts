@@ -9,6 +9,8 @@ import {
   type KeycloakSession,
 } from '../../src/components/keycloak/locate.js';
 import { KubeClient } from '../../src/kube/client.js';
+import { cleanTestRuns } from '../../sandbox/clean.js';
+import { currentRun, registerSuffix } from '../../sandbox/test-runs.js';
 
 const run = promisify(execFile);
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -16,13 +18,24 @@ export const KUBECONFIG = process.env.SANDBOX_KUBECONFIG ?? path.join(ROOT, '.sa
 export const SOURCE = 'sandbox-source';
 export const TARGET = 'sandbox-target';
 
-/** Fails loudly when the sandbox is not up: `npm test` brings it up before the suites run. */
-export function requireSandbox(): void {
+let cleaned: Promise<void> | undefined;
+
+/**
+ * Fails loudly when the sandbox is not up (`npm test` brings it up before the suites run);
+ * the first call of a run deletes the namespaces that interrupted runs left behind.
+ */
+export async function requireSandbox(): Promise<void> {
   if (!fs.existsSync(KUBECONFIG)) {
     throw new Error(
       `sandbox kubeconfig ${KUBECONFIG} missing: run 'bash scripts/sandbox up' (npm test does)`,
     );
   }
+  cleaned ??= cleanTestRuns({ root: ROOT, kubeconfig: KUBECONFIG }).then((deleted) => {
+    if (deleted.length > 0) {
+      process.stderr.write(`left by interrupted test runs, deleted: ${deleted.join(', ')}\n`);
+    }
+  });
+  await cleaned;
 }
 
 export function client(context: string): KubeClient {
@@ -59,7 +72,7 @@ export async function applyFixture(
     {
       cwd: ROOT,
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, SANDBOX_KUBECONFIG: KUBECONFIG },
+      env: { ...process.env, SANDBOX_KUBECONFIG: KUBECONFIG, SANDBOX_TEST_RUN: currentRun().id },
     },
   );
 }
@@ -74,8 +87,14 @@ export async function deleteNamespace(context: string, namespace: string): Promi
   await client(context).delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
 }
 
+/**
+ * A random suffix for this suite's namespace names, recorded as this run's (sandbox/test-runs.ts)
+ * so that the next run deletes them if this one is interrupted.
+ */
 export function randomSuffix(): string {
-  return Math.random().toString(36).slice(2, 7);
+  const suffix = Math.random().toString(36).slice(2, 7).padEnd(5, '0');
+  registerSuffix(ROOT, suffix);
+  return suffix;
 }
 
 export async function waitFor<T>(

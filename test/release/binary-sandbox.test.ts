@@ -29,7 +29,7 @@ describe('release: the linux/amd64 single executable backs up and restores on th
   let kubectl: (args: string[]) => Promise<{ stdout: string; stderr: string }>;
 
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
     tmp = tempDir('ke-release-sandbox-');
     const { out } = await releaseOnce();
     const bin = nodelessPath(tmp.dir, path.join(out, 'build/linux_amd64/kubectl-entando'));

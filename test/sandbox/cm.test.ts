@@ -136,7 +136,7 @@ describe('component manager stand-in (sandbox)', function () {
   }
 
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
     kc.loadFromFile(KUBECONFIG);
     kc.setCurrentContext(SOURCE);
     dir = mkdtempSync(join(tmpdir(), 'cm-test-'));
@@ -498,7 +498,7 @@ describe('component manager stand-in: dedb on MariaDB (sandbox)', function () {
     );
 
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
     root = (JSON.parse(readFileSync(dbmsFile, 'utf8')) as { mysql: typeof root }).mysql;
     await rootSql(
       `CREATE DATABASE ${name}; CREATE USER '${name}'@'%' IDENTIFIED BY 'pw-${name}'; GRANT ALL ON ${name}.* TO '${name}'@'%';`,

@@ -2,13 +2,13 @@
 // Needs `bash scripts/sandbox up` (npm test brings it up).
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { collectState, type State } from '../../sandbox/fixture/statelib.js';
+import { randomSuffix } from '../helpers/sandbox.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -40,7 +40,7 @@ bundles:
 
 describe('sandbox fixtures (sandbox)', function () {
   this.timeout(600_000);
-  const suffix = randomBytes(3).toString('hex');
+  const suffix = randomSuffix();
   const namespaces = [`fxtest-a-${suffix}`, `fxtest-b-${suffix}`];
   let kc: KubeConfig;
   let dir: string;

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
+import { randomSuffix } from '../helpers/sandbox.js';
 
 const KUBECONFIG = path.resolve(process.env.SANDBOX_KUBECONFIG ?? '.sandbox/kubeconfig');
 const CONTEXT = process.env.SANDBOX_CONTEXT ?? 'sandbox-source';
@@ -189,7 +190,7 @@ async function portForward(target: string, remotePort: number, ns: string) {
 describe('sandbox node (sandbox-node)', function () {
   this.timeout(120_000);
 
-  const ns = `node-test-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+  const ns = `node-test-${randomSuffix()}`;
   let kc: KubeConfig;
   let core: CoreV1Api;
   let nodeName: string;

@@ -2,7 +2,6 @@
 // kube-controller-manager). Needs `bash scripts/sandbox up` (npm test brings it up).
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +13,7 @@ import {
   setHeaderOptions,
   type V1Secret,
 } from '@kubernetes/client-node';
+import { randomSuffix } from '../helpers/sandbox.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -57,7 +57,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 
 describe('operator stand-in (sandbox)', function () {
   this.timeout(300_000);
-  const ns = `optest-${randomBytes(3).toString('hex')}`;
+  const ns = `optest-${randomSuffix()}`;
   let core: CoreV1Api;
   let custom: CustomObjectsApi;
   let dbms: Dbms;

@@ -21,7 +21,7 @@ describe('PodExec on the sandbox', function () {
   const pod = 'shell';
 
   before(async () => {
-    requireSandbox();
+    await requireSandbox();
     config = new KubeConfig();
     config.loadFromFile(KUBECONFIG);
     config.setCurrentContext(SOURCE);
