@@ -3,7 +3,7 @@ import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { KubeObject, ObjectRef } from '../../kube/object.js';
 import { mapNamespace } from '../../restore/mapping.js';
-import { CM_READY_PRIORITY, REINSTALL_PRIORITY } from '../../restore/order.js';
+import { phase } from '../../restore/order.js';
 import type { PlanStep, StepContext } from '../../restore/plan.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
 import type { PlanContext } from '../component.js';
@@ -36,7 +36,7 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
   const skipStep = (reason: string): PlanStep[] => [
     {
       ...base,
-      priority: REINSTALL_PRIORITY,
+      priority: phase('bundles-reinstall').priority,
       phase: 'bundles-reinstall',
       action: 'skip',
       object: appRef,
@@ -63,7 +63,7 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
   const steps: PlanStep[] = [
     {
       ...base,
-      priority: CM_READY_PRIORITY,
+      priority: phase('component-manager').priority,
       phase: 'component-manager',
       action: 'run',
       object: appRef,
@@ -77,7 +77,7 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
     const plugins = b.plugins.map((p) => p.pluginCode);
     steps.push({
       ...base,
-      priority: REINSTALL_PRIORITY,
+      priority: phase('bundles-reinstall').priority,
       phase: 'bundles-reinstall',
       action: 'run',
       object: { apiVersion: ENTANDO_API, kind: EntandoKind.Bundle, namespace: ns, name: b.code },

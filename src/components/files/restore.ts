@@ -13,7 +13,7 @@ import { timed, type PlanStep, type StepContext } from '../../restore/plan.js';
 import type { Timings } from '../../report/timings.js';
 import { waitForEntandoReady } from '../../restore/wait-ready.js';
 import { pluginDataPlacement } from '../../restore/mapping.js';
-import { PLUGIN_DATA_AFTER_REINSTALL } from '../../restore/order.js';
+import { phase, type PhaseName } from '../../restore/order.js';
 import type { ScaleWindow } from '../../restore/scale-window.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
@@ -22,14 +22,14 @@ import { dataMount, runningPod, serverDeployments } from './discover.js';
 import { checkTarStream, UnsafeEntryError } from './tar-check.js';
 
 /**
- * Where file steps go in the restore order (src/restore/order.ts): the app's after its
- * databases (70), once the operator deployed it; a plugin's after the plugins (80) and their
- * databases (85), before the links (90).
+ * Where an owner's files step goes in the restore order (src/restore/order.ts): each right
+ * after the databases of its kind (app-files, plugin-files), or after the reinstall of its
+ * bundle when that makes the plugin.
  */
-export const FILES_PRIORITIES: Record<string, number> = {
-  [EntandoKind.App]: 72,
-  [EntandoKind.Plugin]: 86,
-};
+export function filesPhase(ownerKind: string, afterReinstall: boolean): PhaseName {
+  if (afterReinstall) return 'reinstalled-plugin-files';
+  return ownerKind === EntandoKind.Plugin ? 'plugin-files' : 'app-files';
+}
 
 const PHASE = 'files';
 
@@ -74,9 +74,7 @@ export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
         ? pluginDataPlacement(ctx.mapping, owner.name)
         : { afterReinstall: false };
     const base = {
-      priority: placement.afterReinstall
-        ? PLUGIN_DATA_AFTER_REINSTALL.files
-        : (FILES_PRIORITIES[owner.kind] ?? 72),
+      priority: phase(filesPhase(owner.kind, placement.afterReinstall)).priority,
       phase: PHASE,
       component: 'files',
       object: ref,
