@@ -97,7 +97,7 @@ export async function verifyRestore(
   await waitForServers(target, app, opts.waitTimeoutMs);
   const trees = await collectTrees(target, app, { ...opts, quick: false });
   rows.push(...compareTrees(await archiveTrees(archive, archive.manifest.entries), trees));
-  const summary = archive.manifest.components.keycloak as KeycloakSummary | undefined;
+  const summary = archive.manifest.components.keycloak;
   if (summary?.mode === 'realm' && mapping.keycloak === 'realm') {
     opts.progress?.('verify: keycloak realm');
     rows.push(...realmCountRows(summary, await collectRealm(target, app)));

@@ -7,13 +7,12 @@ import { COMPONENTS } from '../components/index.js';
 import { TreeHeaderChecks } from '../components/files/precheck.js';
 import { EntandoKind } from '../entando/kinds.js';
 import { OperationError, UserError } from '../errors.js';
-import type { KeycloakSummary } from '../components/keycloak/backup.js';
 import { apiErrorMessage, KubeClient } from '../kube/client.js';
 import { describeRef, spec, type KubeObject } from '../kube/object.js';
 import type { Output } from '../report/output.js';
 import { Results } from '../report/results.js';
 import type { BundlesRestoreMode, KeycloakRestoreMode, RestoreMapping } from './mapping.js';
-import { bundlePluginNames, type BundlesSummary } from '../components/bundles/backup.js';
+import { bundlePluginNames } from '../components/bundles/backup.js';
 import { orderSteps, timed, type Plan, type PlanStep, type StepContext } from './plan.js';
 import type { Timings } from '../report/timings.js';
 import { checkReachable, preflight } from './preflight.js';
@@ -87,7 +86,7 @@ export function keycloakModeFor(
   archive: LoadedArchive,
   asked: KeycloakRestoreMode | undefined,
 ): KeycloakRestoreMode | undefined {
-  const summary = archive.manifest.components.keycloak as KeycloakSummary | undefined;
+  const summary = archive.manifest.components.keycloak;
   if (asked === 'realm' && summary?.mode !== 'realm') {
     throw new UserError(
       `--keycloak realm: this archive holds no realm (${summary ? `${summary.mode}${summary.reason ? `: ${summary.reason}` : ''}` : 'made before realms were carried'}); use --keycloak keep or --keycloak skip`,
@@ -123,7 +122,7 @@ export function mappingFor(
   );
   const sourceHost = app ? (spec(app).ingressHostName as string | undefined) : undefined;
   const mode = keycloakModeFor(archive, keycloak);
-  const summary = archive.manifest.components.keycloak as KeycloakSummary | undefined;
+  const summary = archive.manifest.components.keycloak;
   return {
     sourceNamespace: source.namespace,
     targetNamespace: targetNamespace ?? source.namespace,
@@ -151,7 +150,7 @@ export function bundlesModeFor(
   archive: LoadedArchive,
   asked: BundlesRestoreMode | undefined,
 ): RestoreMapping['bundles'] {
-  const summary = archive.manifest.components.bundles as BundlesSummary | undefined;
+  const summary = archive.manifest.components.bundles;
   const mode = asked ?? 'reinstall';
   if (mode === 'reinstall' && !summary?.recorded) return { mode: 'objects-only', plugins: [] };
   return { mode, plugins: mode === 'reinstall' ? bundlePluginNames(summary) : [] };

@@ -19,7 +19,7 @@ import { CmUnavailable, connectCm, TokenRefused, type CmSession } from './connec
 import { callError, DEFAULT_TIMING, reinstallBundle } from './install.js';
 
 export function bundlesSummary(ctx: Pick<PlanContext, 'archive'>): BundlesSummary | undefined {
-  return ctx.archive.manifest.components[COMPONENT] as BundlesSummary | undefined;
+  return ctx.archive.manifest.components[COMPONENT];
 }
 
 export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {

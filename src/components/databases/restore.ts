@@ -10,7 +10,7 @@ import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
 import { discoverOwner, type Datasource, type Discovery } from './discovery.js';
 import { ClientPods, executorFor } from './executor.js';
-import type { DatabaseEntryMeta } from './index.js';
+import { metaOf, type DatabaseEntryMeta } from '../../contract/manifest.js';
 import { loadDump } from './load.js';
 import { pluginDataPlacement } from '../../restore/mapping.js';
 import { phase, type PhaseName } from '../../restore/order.js';
@@ -35,8 +35,8 @@ interface Archived {
 
 export function archivedDatabases(entries: ManifestEntry[]): Archived[] {
   return entries
-    .filter((e) => (e.meta as { component?: string } | undefined)?.component === 'databases')
-    .map((entry) => ({ entry, meta: entry.meta as unknown as DatabaseEntryMeta }));
+    .map((entry) => ({ entry, meta: metaOf(entry, 'databases') }))
+    .filter((a): a is Archived => a.meta !== undefined);
 }
 
 /** One step per owner (app, plugin, Keycloak): wait, scale to 0, load its schemas, scale back. */

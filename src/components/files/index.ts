@@ -2,7 +2,7 @@ import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupFiles, COMPONENT } from './backup.js';
 import { planFilesSteps } from './restore.js';
 import { podWorkNeeds } from '../../kube/access.js';
-import type { FilesEntryMeta } from './backup.js';
+import { metaOf } from '../../contract/manifest.js';
 
 export type { FilesEntryMeta, FilesSummary } from './backup.js';
 
@@ -28,10 +28,10 @@ export const filesComponent: Component = {
   // Extracted in the app's pod; embedded databases with the deployment at 0 through a volume pod.
   restoreAccess: (ctx) => {
     const metas = ctx.archive.manifest.entries
-      .map((e) => e.meta as Partial<FilesEntryMeta> | undefined)
-      .filter((m) => m?.component === COMPONENT);
+      .map((e) => metaOf(e, COMPONENT))
+      .filter((m) => m !== undefined);
     if (metas.length === 0) return [];
-    const embedded = metas.some((m) => m!.embedded);
+    const embedded = metas.some((m) => m.embedded);
     return podWorkNeeds(ctx.mapping.targetNamespace, { pods: embedded, scale: embedded });
   },
 };

@@ -18,6 +18,7 @@ import type { ScaleWindow } from '../../restore/scale-window.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
 import type { FilesEntryMeta, PodTarget } from './backup.js';
+import { metaOf } from '../../contract/manifest.js';
 import { dataMount, runningPod, serverDeployments } from './discover.js';
 import { checkTarStream, UnsafeEntryError } from './tar-check.js';
 
@@ -48,8 +49,8 @@ export interface ArchivedFiles {
 
 export function archivedFiles(entries: ManifestEntry[]): ArchivedFiles[] {
   return entries
-    .filter((e) => (e.meta as { component?: string } | undefined)?.component === 'files')
-    .map((entry) => ({ entry, meta: entry.meta as unknown as FilesEntryMeta }));
+    .map((entry) => ({ entry, meta: metaOf(entry, 'files') }))
+    .filter((a): a is ArchivedFiles => a.meta !== undefined);
 }
 
 /** One step per owner (app, plugin): check every entry, then extract each into its volume. */

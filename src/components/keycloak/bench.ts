@@ -22,7 +22,6 @@ import { decryptionKeys } from '../../archive/encryption.js';
 import { entryStream } from '../../archive/entry-stream.js';
 import { KubeClient } from '../../kube/client.js';
 import { loadArchive } from '../../restore/restore.js';
-import type { KeycloakSummary } from './backup.js';
 import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
 import { importRealmInPod } from './restore.js';
 import { Results } from '../../report/results.js';
@@ -124,7 +123,7 @@ async function main(): Promise<void> {
     await src.close();
   }
   const loaded = await loadArchive(archive, decryptionKeys({}, { env: {} }));
-  const summary = loaded.manifest.components.keycloak as KeycloakSummary;
+  const summary = loaded.manifest.components.keycloak!;
   const entry = loaded.manifest.entries.find((e) => e.path === summary.realmEntry)!;
   const chunks: Buffer[] = [];
   for await (const c of entryStream(loaded, entry)) chunks.push(c as Buffer);

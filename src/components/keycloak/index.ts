@@ -4,7 +4,6 @@ import { planKeycloakSteps } from './restore.js';
 import { needs, podWorkNeeds, type AccessNeed } from '../../kube/access.js';
 import { EntandoKind } from '../../entando/kinds.js';
 import { spec } from '../../kube/object.js';
-import type { KeycloakSummary } from './backup.js';
 
 /** The realm is exported or imported by a server started in the Keycloak pod; the admin API
  * is reached through a port-forward to it. */
@@ -36,7 +35,7 @@ export const keycloakComponent: Component = {
     return realmWorkNeeds(ref?.namespace || ctx.namespace);
   },
   restoreAccess: (ctx) => {
-    const summary = ctx.archive.manifest.components[COMPONENT] as KeycloakSummary | undefined;
+    const summary = ctx.archive.manifest.components[COMPONENT];
     const ns = ctx.mapping.targetNamespace;
     if (!summary) return [];
     if (ctx.mapping.keycloak === 'realm') {

@@ -22,7 +22,7 @@ import { END_OF_ARCHIVE, memberHeader, memberPadding } from '../../archive/tar-m
 const PHASE = 'keycloak';
 
 export function keycloakSummary(ctx: PlanContext): KeycloakSummary | undefined {
-  return ctx.archive.manifest.components[COMPONENT] as KeycloakSummary | undefined;
+  return ctx.archive.manifest.components[COMPONENT];
 }
 
 export async function planKeycloakSteps(ctx: PlanContext): Promise<PlanStep[]> {
