@@ -6,7 +6,7 @@ import type { KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
 import { discoverVolumes, runningPod } from '../components/files/discover.js';
 import { Results } from '../report/results.js';
-import type { RestoreMapping } from '../restore/mapping.js';
+import type { RestoreMapping } from '../contract/mapping.js';
 import { archiveTables, archiveTrees } from './archive-side.js';
 import { collectTrees, compareTrees } from './files.js';
 import { collectRealm, type RealmState } from './keycloak.js';

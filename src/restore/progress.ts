@@ -1,4 +1,4 @@
-import type { LoadedArchive } from '../components/component.js';
+import type { LoadedArchive } from '../contract/component.js';
 import type { StreamProgress } from '../report/progress.js';
 
 /** Components whose entries a restore streams out of the archive (resources are in memory). */

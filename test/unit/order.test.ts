@@ -9,9 +9,9 @@ import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Results } from '../../src/report/results.js';
 import { adoptPhaseOf, phase, phaseAt, PHASES, type PhaseName } from '../../src/restore/order.js';
-import type { PlanStep } from '../../src/restore/plan.js';
+import type { PlanStep } from '../../src/contract/plan.js';
 import { mappingFor, type PlanRequest } from '../../src/restore/restore.js';
-import { ScaleWindows } from '../../src/restore/scale-window.js';
+import { ScaleWindows } from '../../src/contract/scale-window.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DOC = join(ROOT, 'docs/restore-order.md');

@@ -10,7 +10,7 @@ import { streamedBytes, trackRestoreProgress } from '../../restore/progress.js';
 import { planToJson, type Plan } from '../../restore/plan.js';
 import { phaseAt } from '../../restore/order.js';
 import { Timings } from '../../report/timings.js';
-import type { BundlesRestoreMode, KeycloakRestoreMode } from '../../restore/mapping.js';
+import type { BundlesRestoreMode, KeycloakRestoreMode } from '../../contract/mapping.js';
 import type { CliContext } from '../context.js';
 import {
   decryptOptions,

@@ -2,10 +2,10 @@ import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { KubeObject, ObjectRef } from '../../kube/object.js';
-import { mapNamespace } from '../../restore/mapping.js';
-import { phase } from '../../restore/order.js';
-import type { PlanStep, StepContext } from '../../restore/plan.js';
-import { waitForEntandoReady } from '../../restore/wait-ready.js';
+import { mapNamespace } from '../../contract/mapping.js';
+import { phase } from '../../contract/order.js';
+import type { PlanStep, StepContext } from '../../contract/plan.js';
+import { waitForEntandoReady } from '../../entando/wait-ready.js';
 import type { PlanContext } from '../component.js';
 import {
   isBootstrap,

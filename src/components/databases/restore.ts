@@ -4,17 +4,17 @@ import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import type { ObjectRef } from '../../kube/object.js';
 import { formatBytes } from '../../report/progress.js';
-import { timed, type PlanStep, type StepContext } from '../../restore/plan.js';
-import { waitForEntandoReady } from '../../restore/wait-ready.js';
+import { timed, type PlanStep, type StepContext } from '../../contract/plan.js';
+import { waitForEntandoReady } from '../../entando/wait-ready.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
 import { discoverOwner, type Datasource, type Discovery } from './discovery.js';
 import { ClientPods, executorFor } from './executor.js';
 import { metaOf, type DatabaseEntryMeta } from '../../contract/manifest.js';
 import { loadDump } from './load.js';
-import { pluginDataPlacement } from '../../restore/mapping.js';
-import { phase, type PhaseName } from '../../restore/order.js';
-import type { ScaleWindow } from '../../restore/scale-window.js';
+import { pluginDataPlacement } from '../../contract/mapping.js';
+import { phase, type PhaseName } from '../../contract/order.js';
+import type { ScaleWindow } from '../../contract/scale-window.js';
 
 /**
  * Where an owner's database step goes in the restore order (src/restore/order.ts): a plugin's

@@ -1,6 +1,7 @@
 import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupFiles, COMPONENT } from './backup.js';
 import { planFilesSteps } from './restore.js';
+import { TreeHeaderChecks } from './precheck.js';
 import { podWorkNeeds } from '../../kube/access.js';
 import { metaOf } from '../../contract/manifest.js';
 
@@ -21,6 +22,14 @@ export const filesComponent: Component = {
 
   async plan(ctx: PlanContext) {
     return planFilesSteps(ctx);
+  },
+  // The tar headers of every tree, checked while the verifying pass reads it.
+  archivePass: () => {
+    const trees = new TreeHeaderChecks();
+    return {
+      visit: (path, body) => trees.visit(path, body),
+      finish: async () => ({ headerChecks: await trees.finish() }),
+    };
   },
   // Read in the app's pod (exec tar); with --quiesce through a short-lived pod on the volume.
   backupAccess: (ctx) =>

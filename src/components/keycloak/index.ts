@@ -1,6 +1,7 @@
 import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupKeycloak, COMPONENT } from './backup.js';
 import { planKeycloakSteps } from './restore.js';
+import { keycloakMapping } from './mode.js';
 import { needs, podWorkNeeds, type AccessNeed } from '../../kube/access.js';
 import { EntandoKind } from '../../entando/kinds.js';
 import { spec } from '../../kube/object.js';
@@ -29,6 +30,7 @@ export const keycloakComponent: Component = {
   async plan(ctx: PlanContext) {
     return planKeycloakSteps(ctx);
   },
+  restoreMapping: (archive, choices) => keycloakMapping(archive, choices.keycloak),
   backupAccess: (ctx) => {
     if (ctx.options.keycloak !== 'realm') return [];
     const ref = spec(ctx.app).keycloakToUse as { namespace?: string } | undefined;

@@ -1,8 +1,8 @@
 import { ENTANDO_API } from '../../entando/kinds.js';
 import { describeRef, refOf, type KubeObject, type OwnerReference } from '../../kube/object.js';
-import type { RestoreMapping } from '../../restore/mapping.js';
-import { adoptPhaseOf } from '../../restore/order.js';
-import type { PlanStep } from '../../restore/plan.js';
+import type { RestoreMapping } from '../../contract/mapping.js';
+import { adoptPhaseOf } from '../../contract/order.js';
+import type { PlanStep } from '../../contract/plan.js';
 import { OperationError } from '../../errors.js';
 
 /**

@@ -2,9 +2,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { EntandoKind } from '../../entando/kinds.js';
 import { apiErrorMessage, isStatus } from '../../kube/client.js';
 import { describeRef, refOf, type KubeObject } from '../../kube/object.js';
-import { phase as phaseNamed, phaseOfKind } from '../../restore/order.js';
-import type { PlanStep, StepContext } from '../../restore/plan.js';
-import { prepareObject } from '../../restore/transforms/index.js';
+import { phase as phaseNamed, phaseOfKind } from '../../contract/order.js';
+import type { PlanStep, StepContext } from '../../contract/plan.js';
+import { prepareObject } from './transforms/index.js';
 import type { PlanContext } from '../component.js';
 import { adoptSteps } from './adopt.js';
 
