@@ -1,3 +1,4 @@
+import type { EntryMeta, ManifestComponents } from '../contract/manifest.js';
 import { FORMAT_VERSION } from './layout.js';
 
 export interface ManifestEntry {
@@ -9,8 +10,8 @@ export interface ManifestEntry {
   sha256: string;
   /** Number of tar members the entry was split into (absent: one member named `path`). */
   parts?: number;
-  /** Free-form per-entry facts a component needs at restore time (e.g. schema, dbms). */
-  meta?: Record<string, unknown>;
+  /** Per-entry facts a component needs at restore time (e.g. schema, dbms): read by `metaOf`. */
+  meta?: EntryMeta;
 }
 
 export interface ArchiveSource {
@@ -26,8 +27,8 @@ export interface Manifest {
   tool: { name: string; version: string };
   createdAt: string;
   source: ArchiveSource;
-  /** Per-component summaries, e.g. resources: { counts: { Secret: 9 } }. */
-  components: Record<string, unknown>;
+  /** Per-component summaries, e.g. resources: { counts: { Secret: 9 } }; each may be absent. */
+  components: ManifestComponents;
   warnings: string[];
   entries: ManifestEntry[];
 }

@@ -10,12 +10,9 @@ import { StringDecoder } from 'node:string_decoder';
 import { Parser, type ReadEntry } from 'tar';
 import { entryStream, type ArchiveSource } from '../archive/entry-stream.js';
 import type { ManifestEntry } from '../archive/manifest.js';
-import type { DatabaseEntryMeta } from '../components/databases/index.js';
-import type { FilesEntryMeta } from '../components/files/backup.js';
+import { metaOf } from '../contract/manifest.js';
 import type { FileEntry, TreeState } from './files.js';
 import type { DatasourceState, TableState } from './tables.js';
-
-const metaOf = <T>(e: ManifestEntry) => e.meta as unknown as T | undefined;
 
 /** Entries of one archived tar by path (hard links resolved to the file they name). */
 export async function tarTree(source: AsyncIterable<Buffer>): Promise<Map<string, FileEntry>> {
@@ -69,7 +66,7 @@ export async function tarTree(source: AsyncIterable<Buffer>): Promise<Map<string
 export async function archiveTrees(archive: ArchiveSource, manifest: ManifestEntry[]) {
   const out: TreeState[] = [];
   for (const entry of manifest) {
-    const meta = metaOf<FilesEntryMeta>(entry);
+    const meta = metaOf(entry, 'files');
     if (meta?.component !== 'files') continue;
     const key = `${meta.owner.name} ${meta.qualifier}/${meta.dir}`;
     const entries = await tarTree(entryStream(archive, entry));
@@ -185,7 +182,7 @@ export async function archiveTables(
 ): Promise<DatasourceState[]> {
   const out: DatasourceState[] = [];
   for (const entry of manifest) {
-    const meta = metaOf<DatabaseEntryMeta>(entry);
+    const meta = metaOf(entry, 'databases');
     if (meta?.component !== 'databases') continue;
     const stream = entryStream(archive, entry);
     const counts =

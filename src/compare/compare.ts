@@ -3,7 +3,7 @@ import type { KubeClient } from '../kube/client.js';
 import { captureAppObjects } from '../components/resources/capture.js';
 import { findApp } from '../components/resources/find-app.js';
 import { Results } from '../report/results.js';
-import type { RestoreMapping } from '../restore/mapping.js';
+import type { RestoreMapping } from '../contract/mapping.js';
 import { collectTrees, compareTrees } from './files.js';
 import { collectRealm, compareRealms } from './keycloak.js';
 import { compareObjects, sourceSnapshot, targetSnapshot } from './objects.js';

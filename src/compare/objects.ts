@@ -1,6 +1,6 @@
 import { describeRef, refOf, type KubeObject } from '../kube/object.js';
-import { prepareObject } from '../restore/transforms/index.js';
-import type { RestoreMapping } from '../restore/mapping.js';
+import { prepareObject } from '../components/resources/transforms/index.js';
+import type { RestoreMapping } from '../contract/mapping.js';
 import { ABSENT, canonical, digest, type CompareRow } from './rows.js';
 
 /** One side's objects as a restore would apply them, by "Kind namespace/name" in the target. */

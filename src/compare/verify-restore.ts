@@ -6,7 +6,7 @@ import type { KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
 import { discoverVolumes, runningPod } from '../components/files/discover.js';
 import { Results } from '../report/results.js';
-import type { RestoreMapping } from '../restore/mapping.js';
+import type { RestoreMapping } from '../contract/mapping.js';
 import { archiveTables, archiveTrees } from './archive-side.js';
 import { collectTrees, compareTrees } from './files.js';
 import { collectRealm, type RealmState } from './keycloak.js';
@@ -97,7 +97,7 @@ export async function verifyRestore(
   await waitForServers(target, app, opts.waitTimeoutMs);
   const trees = await collectTrees(target, app, { ...opts, quick: false });
   rows.push(...compareTrees(await archiveTrees(archive, archive.manifest.entries), trees));
-  const summary = archive.manifest.components.keycloak as KeycloakSummary | undefined;
+  const summary = archive.manifest.components.keycloak;
   if (summary?.mode === 'realm' && mapping.keycloak === 'realm') {
     opts.progress?.('verify: keycloak realm');
     rows.push(...realmCountRows(summary, await collectRealm(target, app)));

@@ -1,15 +1,22 @@
 /**
- * The restore order, as data (Velero's priority list). Each phase has a priority; later
- * components (databases, files, Keycloak, bundles) add steps at the priorities noted here.
+ * The restore order, as data (Velero's priority list): every phase a restore step can be placed
+ * in, in order, each with its reason. Components place their steps by phase name
+ * (`phase('app-files')`); the priorities live here only (docs/restore-order.md shows the table,
+ * kept equal to it by a unit test). A step's `phase` label (what a failure stops after, what
+ * the plan groups by) is the phase's name, except for the data steps, labelled `databases` and
+ * `files` wherever they go.
  */
 export interface Phase {
   name: string;
   priority: number;
-  kinds: string[];
+  /** The kinds of the archived objects restored in this phase (resources component). */
+  kinds?: readonly string[];
+  /** The kinds of Entando owners whose owned objects are re-owned in this phase. */
+  owners?: readonly string[];
   reason: string;
 }
 
-export const PHASES: readonly Phase[] = [
+const TABLE = [
   {
     name: 'namespace',
     priority: 10,
@@ -43,17 +50,59 @@ export const PHASES: readonly Phase[] = [
     reason: 'an external DBMS or Keycloak must be declared before the app that uses it',
   },
   {
+    name: 'external-services-adopt',
+    priority: 51,
+    owners: ['EntandoDatabaseService', 'EntandoKeycloakServer'],
+    reason:
+      'objects an external service owned in the source get an ownerReference to the restored one, once it exists',
+  },
+  {
     name: 'app',
     priority: 60,
     kinds: ['EntandoApp'],
     reason: 'the operator deploys the app and creates its database roles from the restored secrets',
   },
-  // 70: data (databases, then files) once the operator made the roles and volumes.
+  {
+    name: 'app-adopt',
+    priority: 61,
+    owners: ['EntandoApp'],
+    reason:
+      'objects the app owned in the source (its DB and SSO secrets) get an ownerReference to the restored app, once it exists',
+  },
+  {
+    name: 'app-databases',
+    priority: 70,
+    reason:
+      "the app's and its Keycloak's databases, once the operator has made the roles and schemas from the restored secrets",
+  },
+  {
+    name: 'app-files',
+    priority: 72,
+    reason: "the app's files, after its databases, once the operator deployed it",
+  },
   {
     name: 'plugins',
     priority: 80,
     kinds: ['EntandoPlugin'],
     reason: 'plugins run beside the app and reuse their restored credential secrets',
+  },
+  {
+    name: 'plugins-adopt',
+    priority: 81,
+    owners: ['EntandoPlugin'],
+    reason:
+      'objects a plugin owned in the source get an ownerReference to the restored plugin, once it exists',
+  },
+  {
+    name: 'plugin-databases',
+    priority: 85,
+    reason:
+      "a plugin's databases, after the plugins, once the operator has made its roles and schemas",
+  },
+  {
+    name: 'plugin-files',
+    priority: 86,
+    reason: "a plugin's files, after its databases, before the links",
   },
   {
     name: 'links',
@@ -62,24 +111,80 @@ export const PHASES: readonly Phase[] = [
     reason: 'a link joins an app and a plugin that must both exist',
   },
   {
+    name: 'links-adopt',
+    priority: 91,
+    owners: ['EntandoAppPluginLink'],
+    reason:
+      'objects a link owned in the source get an ownerReference to the restored link, once it exists',
+  },
+  {
+    name: 'keycloak',
+    priority: 95,
+    reason:
+      'after the links: the operator has processed the app and every plugin, so its client updates (which delete client roles it does not know) ran against the fresh realm, not the restored one',
+  },
+  {
     name: 'bundles',
     priority: 100,
     kinds: ['EntandoDeBundle'],
     reason: 'bundles are offered by the component manager of a running app',
   },
-];
+  {
+    name: 'bundles-adopt',
+    priority: 101,
+    owners: ['EntandoDeBundle'],
+    reason:
+      'objects a bundle owned in the source get an ownerReference to the restored bundle, once it exists',
+  },
+  {
+    name: 'component-manager',
+    priority: 104,
+    reason:
+      "--bundles reinstall: after the realm (clients keep their secrets) and the EntandoDeBundles (the component manager offers what it finds), the component manager is waited for: post-init over, as it holds the CM's global lock meanwhile",
+  },
+  {
+    name: 'bundles-reinstall',
+    priority: 105,
+    reason:
+      '--bundles reinstall: each bundle reinstalled through the component manager, one at a time',
+  },
+  {
+    name: 'reinstalled-plugin-databases',
+    priority: 110,
+    reason:
+      'the databases of the plugins a bundle reinstall made, once the reinstall provisioned them',
+  },
+  {
+    name: 'reinstalled-plugin-files',
+    priority: 111,
+    reason: 'the files of the plugins a bundle reinstall made, after their databases',
+  },
+] as const satisfies readonly Phase[];
 
-/**
- * --bundles reinstall (src/components/bundles): after the realm (95: clients keep their
- * secrets) and the EntandoDeBundles (100: the component manager offers what it finds), the CM
- * is waited for (post-init over: it holds the CM's global lock meanwhile), then each bundle is
- * reinstalled, one at a time; the databases and files of the plugins it makes follow, once the
- * plugin is provisioned.
- */
-export const CM_READY_PRIORITY = 104;
-export const REINSTALL_PRIORITY = 105;
-export const PLUGIN_DATA_AFTER_REINSTALL = { databases: 110, files: 111 };
+/** The name of a phase of the table. */
+export type PhaseName = (typeof TABLE)[number]['name'];
 
+/** Every phase, in restore order (strictly increasing priorities, unique names). */
+export const PHASES: readonly Phase[] = TABLE;
+
+/** The phase of that name; an unknown name is a programming error. */
+export function phase(name: PhaseName): Phase {
+  const found = PHASES.find((p) => p.name === name);
+  if (!found) throw new Error(`restore order: no phase named ${String(name)}`);
+  return found;
+}
+
+/** The phase a step of that priority is placed in (the plan listing names it). */
+export function phaseAt(priority: number): Phase | undefined {
+  return PHASES.find((p) => p.priority === priority);
+}
+
+/** The phase that restores the archived objects of a kind. */
 export function phaseOfKind(kind: string): Phase | undefined {
-  return PHASES.find((p) => p.kinds.includes(kind));
+  return PHASES.find((p) => p.kinds?.includes(kind));
+}
+
+/** The phase in which the objects an owner of that kind owned are re-owned. */
+export function adoptPhaseOf(ownerKind: string): Phase | undefined {
+  return PHASES.find((p) => p.owners?.includes(ownerKind));
 }

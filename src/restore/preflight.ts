@@ -7,8 +7,8 @@ import {
 import { resourceOfKind } from '../kube/access.js';
 import { apiErrorMessage, type KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/object.js';
-import type { RestoreMapping } from './mapping.js';
-import type { PlanStep } from './plan.js';
+import type { RestoreMapping } from '../contract/mapping.js';
+import type { PlanStep } from '../contract/plan.js';
 
 /** The target cluster can be reached; nothing else can be checked when it cannot. */
 export async function checkReachable(

@@ -1,4 +1,4 @@
-import type { LoadedArchive } from '../components/component.js';
+import type { LoadedArchive } from '../contract/component.js';
 import type { StreamProgress } from '../report/progress.js';
 
 /** Components whose entries a restore streams out of the archive (resources are in memory). */
@@ -15,7 +15,7 @@ const labelOf = (path: string, purpose: string) =>
 export function trackRestoreProgress(archive: LoadedArchive, progress: StreamProgress): () => void {
   const read = new Map<string, number>();
   for (const e of archive.manifest.entries) {
-    const component = (e.meta as { component?: string } | undefined)?.component;
+    const component = e.meta?.component;
     if (!component || !STREAMED.has(component)) continue;
     // A tree checked by the verifying pass is not read again for its check.
     if (component === 'files' && !archive.headerChecks?.has(e.path)) {

@@ -2,25 +2,27 @@ import type { DecryptionKeys } from '../archive/encryption.js';
 import { isResourcePath } from '../archive/layout.js';
 import { verifyArchive } from '../archive/verify.js';
 import type { ArchiveRef } from '../storage/location.js';
-import type { ExistingPolicy, LoadedArchive } from '../components/component.js';
+import type { ExistingPolicy, LoadedArchive } from '../contract/component.js';
 import { COMPONENTS } from '../components/index.js';
-import { TreeHeaderChecks } from '../components/files/precheck.js';
 import { EntandoKind } from '../entando/kinds.js';
 import { OperationError, UserError } from '../errors.js';
-import type { KeycloakSummary } from '../components/keycloak/backup.js';
 import { apiErrorMessage, KubeClient } from '../kube/client.js';
 import { describeRef, spec, type KubeObject } from '../kube/object.js';
 import type { Output } from '../report/output.js';
 import { Results } from '../report/results.js';
-import type { BundlesRestoreMode, KeycloakRestoreMode, RestoreMapping } from './mapping.js';
-import { bundlePluginNames, type BundlesSummary } from '../components/bundles/backup.js';
-import { orderSteps, timed, type Plan, type PlanStep, type StepContext } from './plan.js';
+import type {
+  BundlesRestoreMode,
+  KeycloakRestoreMode,
+  RestoreMapping,
+} from '../contract/mapping.js';
+import { orderSteps, type Plan } from './plan.js';
+import { timed, type PlanStep, type StepContext } from '../contract/plan.js';
 import type { Timings } from '../report/timings.js';
 import { checkReachable, preflight } from './preflight.js';
 import { missingAccess } from '../kube/access.js';
 import { AppLock, lockNeeds } from '../kube/app-lock.js';
 import { isStatus } from '../kube/client.js';
-import { ScaleWindows } from './scale-window.js';
+import { ScaleWindows } from '../contract/scale-window.js';
 
 /**
  * Reads, decrypts and verifies the archive, keeping the captured objects in memory. With
@@ -34,12 +36,12 @@ export async function loadArchive(
   opts: { checkTrees?: boolean } = {},
 ): Promise<LoadedArchive> {
   const objects: KubeObject[] = [];
-  const trees = opts.checkTrees ? new TreeHeaderChecks() : undefined;
+  const passes = opts.checkTrees ? COMPONENTS.flatMap((c) => c.archivePass?.() ?? []) : [];
   const { manifest, locations, payloadPrefix } = await verifyArchive(
     file,
     keys,
     async (path, _part, body) => {
-      if (await trees?.visit(path, body)) return;
+      for (const pass of passes) if (await pass.visit(path, body)) return;
       if (!isResourcePath(path)) return;
       const chunks: Buffer[] = [];
       for await (const c of body) chunks.push(c);
@@ -47,7 +49,7 @@ export async function loadArchive(
     },
     { authenticatedSuffices: true },
   );
-  const headerChecks = await trees?.finish();
+  const found = await Promise.all(passes.map((p) => p.finish()));
   return {
     file,
     keys,
@@ -55,7 +57,7 @@ export async function loadArchive(
     objects,
     locations,
     verifiedPrefix: payloadPrefix,
-    headerChecks,
+    ...found.reduce((all, f) => ({ ...all, ...f }), {}),
   };
 }
 
@@ -82,32 +84,6 @@ export interface PlanRequest {
   bundles?: BundlesRestoreMode;
 }
 
-/** The realm's fate: as asked, else realm when the archive carries it, keep when external. */
-export function keycloakModeFor(
-  archive: LoadedArchive,
-  asked: KeycloakRestoreMode | undefined,
-): KeycloakRestoreMode | undefined {
-  const summary = archive.manifest.components.keycloak as KeycloakSummary | undefined;
-  if (asked === 'realm' && summary?.mode !== 'realm') {
-    throw new UserError(
-      `--keycloak realm: this archive holds no realm (${summary ? `${summary.mode}${summary.reason ? `: ${summary.reason}` : ''}` : 'made before realms were carried'}); use --keycloak keep or --keycloak skip`,
-    );
-  }
-  if (
-    asked === 'keep' &&
-    summary?.mode === 'realm' &&
-    (!summary.frontEndUrl || !summary.adminEntry)
-  ) {
-    throw new UserError(
-      "--keycloak keep: the archive does not record the source Keycloak's public URL and admin credentials (an older archive, or a Keycloak without ingress): use --keycloak realm or --keycloak skip",
-    );
-  }
-  if (asked) return asked;
-  if (summary?.mode === 'realm') return 'realm';
-  if (summary?.mode === 'external') return 'keep';
-  return undefined;
-}
-
 export function mappingFor(
   archive: LoadedArchive,
   req: Pick<
@@ -115,46 +91,24 @@ export function mappingFor(
     'targetNamespace' | 'namespaceMap' | 'ingressHost' | 'keycloak' | 'bundles'
   >,
 ): RestoreMapping {
-  const { targetNamespace, ingressHost, keycloak } = req;
+  const { targetNamespace, ingressHost } = req;
   const source = archive.manifest.source;
   const namespaceMap = checkNamespaceMap(archive, req.namespaceMap ?? {});
   const app = archive.objects.find(
     (o) => o.kind === EntandoKind.App && o.metadata.name === source.app,
   );
   const sourceHost = app ? (spec(app).ingressHostName as string | undefined) : undefined;
-  const mode = keycloakModeFor(archive, keycloak);
-  const summary = archive.manifest.components.keycloak as KeycloakSummary | undefined;
-  return {
+  const mapping: RestoreMapping = {
     sourceNamespace: source.namespace,
     targetNamespace: targetNamespace ?? source.namespace,
     namespaceMap,
     sourceHost,
     targetHost: ingressHost ?? sourceHost,
-    keycloak: mode,
-    originalKeycloak:
-      mode === 'keep' && summary?.mode === 'realm'
-        ? {
-            name: `${source.app}-original-sso`,
-            frontEndUrl: summary.frontEndUrl!,
-            realm: summary.realm,
-          }
-        : undefined,
-    bundles: bundlesModeFor(archive, req.bundles),
   };
-}
-
-/**
- * The bundles' fate: as asked (default reinstall); a reinstall of an archive whose bundles were
- * not recorded restores their CRs and plugins as objects (its plan step says so).
- */
-export function bundlesModeFor(
-  archive: LoadedArchive,
-  asked: BundlesRestoreMode | undefined,
-): RestoreMapping['bundles'] {
-  const summary = archive.manifest.components.bundles as BundlesSummary | undefined;
-  const mode = asked ?? 'reinstall';
-  if (mode === 'reinstall' && !summary?.recorded) return { mode: 'objects-only', plugins: [] };
-  return { mode, plugins: mode === 'reinstall' ? bundlePluginNames(summary) : [] };
+  // The components' parts (the realm's fate, then the bundles'), in their order.
+  const choices = { keycloak: req.keycloak, bundles: req.bundles };
+  for (const c of COMPONENTS) Object.assign(mapping, c.restoreMapping?.(archive, choices));
+  return mapping;
 }
 
 /** The namespaces the archived objects live in besides the app's (bundle repositories). */

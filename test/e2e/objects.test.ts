@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import type { KubeObject } from '../../src/kube/object.js';
 import { loadArchive } from '../../src/restore/restore.js';
 import { decryptionKeys } from '../../src/archive/encryption.js';
-import { prepareObject } from '../../src/restore/transforms/index.js';
-import { cleanObject } from '../../src/restore/clean.js';
+import { prepareObject } from '../../src/components/resources/transforms/index.js';
+import { cleanObject } from '../../src/components/resources/clean.js';
 import { runCli } from '../helpers/cli.js';
 import { Scenario } from '../helpers/scenario.js';
 import {

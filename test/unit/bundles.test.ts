@@ -13,9 +13,9 @@ import {
 } from '../../src/components/bundles/install.js';
 import { describeBundles } from '../../src/components/bundles/describe.js';
 import type { BundlesSummary } from '../../src/components/bundles/backup.js';
-import { bundlesModeFor } from '../../src/restore/restore.js';
-import { pluginDataPlacement, type RestoreMapping } from '../../src/restore/mapping.js';
-import { prepareObject } from '../../src/restore/transforms/index.js';
+import { bundlesModeFor } from '../../src/components/bundles/mode.js';
+import { pluginDataPlacement, type RestoreMapping } from '../../src/contract/mapping.js';
+import { prepareObject } from '../../src/components/resources/transforms/index.js';
 import type { LoadedArchive } from '../../src/components/component.js';
 import type { KubeObject } from '../../src/kube/object.js';
 

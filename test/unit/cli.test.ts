@@ -33,7 +33,7 @@ describe('CLI (in-process)', () => {
       resourcePath({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'x' }),
       Buffer.from('{}'),
     );
-    w.manifest.components.resources = { counts: { ConfigMap: 1 } };
+    w.manifest.components.resources = { counts: { ConfigMap: 1 }, objects: [] };
     await w.commit();
   });
   after(() => tmp.cleanup());

@@ -6,7 +6,7 @@ import {
   importRefusal,
   type RealmClient,
 } from '../../src/components/keycloak/host-rewrite.js';
-import { prepareObject } from '../../src/restore/transforms/index.js';
+import { prepareObject } from '../../src/components/resources/transforms/index.js';
 
 const realm = {
   id: 'r-1',

@@ -3,8 +3,8 @@ import { parseNamespaceMap } from '../../src/cli/commands/restore.js';
 import { UserError } from '../../src/errors.js';
 import { describeNeed, needs } from '../../src/kube/access.js';
 import type { KubeObject } from '../../src/kube/object.js';
-import { mapNamespace, type RestoreMapping } from '../../src/restore/mapping.js';
-import { prepareObject } from '../../src/restore/transforms/index.js';
+import { mapNamespace, type RestoreMapping } from '../../src/contract/mapping.js';
+import { prepareObject } from '../../src/components/resources/transforms/index.js';
 
 const mapping: RestoreMapping = {
   sourceNamespace: 'src',

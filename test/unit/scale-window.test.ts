@@ -3,8 +3,9 @@ import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject, ObjectRef } from '../../src/kube/object.js';
 import { ORIGINAL_REPLICAS } from '../../src/kube/scale.js';
 import { executePlan } from '../../src/restore/restore.js';
-import type { Plan, PlanStep, StepContext } from '../../src/restore/plan.js';
-import { ScaleWindows } from '../../src/restore/scale-window.js';
+import type { Plan } from '../../src/restore/plan.js';
+import type { PlanStep, StepContext } from '../../src/contract/plan.js';
+import { ScaleWindows } from '../../src/contract/scale-window.js';
 import { Results } from '../../src/report/results.js';
 import type { Output } from '../../src/report/output.js';
 

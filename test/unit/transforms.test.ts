@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import type { KubeObject } from '../../src/kube/object.js';
-import { cleanObject } from '../../src/restore/clean.js';
-import { hostPattern } from '../../src/restore/transforms/host.js';
-import { prepareObject } from '../../src/restore/transforms/index.js';
-import type { RestoreMapping } from '../../src/restore/mapping.js';
+import { cleanObject } from '../../src/components/resources/clean.js';
+import { hostPattern } from '../../src/components/resources/transforms/host.js';
+import { prepareObject } from '../../src/components/resources/transforms/index.js';
+import type { RestoreMapping } from '../../src/contract/mapping.js';
 import { PHASES, phaseOfKind } from '../../src/restore/order.js';
-import { orderSteps, type PlanStep } from '../../src/restore/plan.js';
+import { orderSteps } from '../../src/restore/plan.js';
+import type { PlanStep } from '../../src/contract/plan.js';
 
 const mapping: RestoreMapping = {
   sourceNamespace: 'src',

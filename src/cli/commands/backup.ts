@@ -1,10 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { encryptionKeys } from '../../archive/encryption.js';
 import { DEFAULT_FILE_STREAMS } from '../../components/files/split.js';
-import type { DatabasesSummary } from '../../components/databases/index.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
-import type { KeycloakSummary } from '../../components/keycloak/backup.js';
-import type { BundlesSummary } from '../../components/bundles/backup.js';
 import { describeBundles } from '../../components/bundles/describe.js';
 import { formatFinding } from '../../report/results.js';
 import { figuresLine, keyKindOf, nextRestoreCommand, runFigures } from '../../report/summary.js';
@@ -185,11 +182,9 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         },
       });
       for (const w of outcome.results.warnings) output.warn(formatFinding(w));
-      const counts =
-        (outcome.manifest.components.resources as { counts?: Record<string, number> })?.counts ??
-        {};
+      const counts = outcome.manifest.components.resources?.counts ?? {};
       const bytes = outcome.manifest.entries.reduce((n, e) => n + e.size, 0);
-      const summary = outcome.manifest.components.databases as DatabasesSummary | undefined;
+      const summary = outcome.manifest.components.databases;
       const databases = (summary?.datasources ?? []).map((d) => ({
         owner: d.owner.name,
         qualifier: d.qualifier,
@@ -197,8 +192,7 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         schema: d.schema,
         bytes: d.bytes,
       }));
-      const keycloak = outcome.manifest.components.keycloak as KeycloakSummary | undefined;
-      const bundles = outcome.manifest.components.bundles as BundlesSummary | undefined;
+      const { keycloak, bundles } = outcome.manifest.components;
       const figures = runFigures(started, bytes, outcome.results.warnings.length);
       const next = nextRestoreCommand(outcome.file, keyKindOf(keys?.description), kube.namespace);
       output.result(

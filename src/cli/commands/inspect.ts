@@ -1,9 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { decryptionKeys } from '../../archive/encryption.js';
 import { readManifest } from '../../archive/manifest-tail.js';
-import type { KeycloakSummary } from '../../components/keycloak/backup.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
-import type { BundlesSummary } from '../../components/bundles/backup.js';
 import { describeBundles } from '../../components/bundles/describe.js';
 import type { CliContext } from '../context.js';
 import { decryptOptions, s3Options, type GlobalArgs, type S3Args } from '../options.js';
@@ -39,11 +37,9 @@ export function inspectCommand(ctx: CliContext): CommandModule<GlobalArgs, Archi
         keys,
       );
       const s = manifest.source;
-      const counts =
-        (manifest.components.resources as { counts?: Record<string, number> })?.counts ?? {};
+      const counts = manifest.components.resources?.counts ?? {};
       const bytes = manifest.entries.reduce((n, e) => n + e.size, 0);
-      const keycloak = manifest.components.keycloak as KeycloakSummary | undefined;
-      const bundles = manifest.components.bundles as BundlesSummary | undefined;
+      const { keycloak, bundles } = manifest.components;
       output.result(
         [
           `archive:    ${args.archive} (${encrypted ? 'age-encrypted' : 'NOT encrypted'}, format ${manifest.formatVersion})`,

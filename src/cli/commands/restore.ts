@@ -8,8 +8,9 @@ import { formatFinding } from '../../report/results.js';
 import { figuresLine, runFigures } from '../../report/summary.js';
 import { streamedBytes, trackRestoreProgress } from '../../restore/progress.js';
 import { planToJson, type Plan } from '../../restore/plan.js';
+import { phaseAt } from '../../restore/order.js';
 import { Timings } from '../../report/timings.js';
-import type { BundlesRestoreMode, KeycloakRestoreMode } from '../../restore/mapping.js';
+import type { BundlesRestoreMode, KeycloakRestoreMode } from '../../contract/mapping.js';
 import type { CliContext } from '../context.js';
 import {
   decryptOptions,
@@ -319,9 +320,10 @@ function planText(
   ];
   let phase = '';
   for (const step of plan.steps) {
-    if (step.phase !== phase) {
-      phase = step.phase;
-      lines.push(`  [${step.priority}] ${phase}: ${step.reason}`);
+    const at = phaseAt(step.priority)?.name ?? String(step.priority);
+    if (`${at} ${step.phase}` !== phase) {
+      phase = `${at} ${step.phase}`;
+      lines.push(`  [${at}] ${step.phase}: ${step.reason}`);
     }
     const what = step.object ? describeRef(step.object) : step.component;
     const note = step.action === 'exists' || step.action === 'skip' ? ` (${step.reason})` : '';

@@ -3,35 +3,14 @@ import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
 import type { BackupContext } from '../component.js';
+import type { BundlesSummary, RecordedBundle } from '../../contract/manifest.js';
 import { CmHttpError, UNFINISHED_STATUSES, type CmBundle, type CmJob } from './cm-client.js';
 import { CmUnavailable, connectCm, type CmSession } from './connect.js';
 
 export const COMPONENT = 'bundles';
 export const BOOTSTRAP_BUNDLE = 'entando-epc-bootstrap';
 
-/** One bundle as the source's component manager knew it. */
-export interface RecordedBundle {
-  /** The CM's id: the EntandoDeBundle's name. */
-  code: string;
-  title?: string;
-  /** Where its EntandoDeBundle lives (app namespace or a componentRepositoryNamespace). */
-  namespace?: string;
-  repoUrl?: string;
-  installed: boolean;
-  /** installedJob.componentVersion: what a restore reinstalls. */
-  version?: string;
-  lastJobStatus?: string;
-  plugins: { pluginCode: string; pluginName?: string }[];
-}
-
-/** `components.bundles` of the manifest. */
-export interface BundlesSummary {
-  /** false: the CM could not be asked (see reason); a restore then restores CRs as objects. */
-  recorded: boolean;
-  reason?: string;
-  postInit?: string;
-  bundles: RecordedBundle[];
-}
+export type { BundlesSummary, RecordedBundle } from '../../contract/manifest.js';
 
 /** The installed bundles, the bootstrap bundle first (post-init installs it first too). */
 export function installedBundles(summary: BundlesSummary): RecordedBundle[] {

@@ -4,6 +4,7 @@ import { EntandoKind } from '../../entando/kinds.js';
 import { spec } from '../../kube/object.js';
 import { backupBundles, COMPONENT } from './backup.js';
 import { bundlesSummary, planBundleSteps } from './restore.js';
+import { bundlesModeFor } from './mode.js';
 
 /** The CM and Keycloak are reached through port-forwards to their pods; secrets give the token. */
 function cmNeeds(ns: string, keycloakNs: string): AccessNeed[] {
@@ -36,6 +37,7 @@ export const bundlesComponent: Component = {
   async plan(ctx: PlanContext) {
     return planBundleSteps(ctx);
   },
+  restoreMapping: (archive, choices) => ({ bundles: bundlesModeFor(archive, choices.bundles) }),
   backupAccess: (ctx) => {
     const ref = spec(ctx.app).keycloakToUse as { namespace?: string } | undefined;
     return cmNeeds(ctx.namespace, ref?.namespace || ctx.namespace);

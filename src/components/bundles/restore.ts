@@ -2,10 +2,10 @@ import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { KubeObject, ObjectRef } from '../../kube/object.js';
-import { mapNamespace } from '../../restore/mapping.js';
-import { CM_READY_PRIORITY, REINSTALL_PRIORITY } from '../../restore/order.js';
-import type { PlanStep, StepContext } from '../../restore/plan.js';
-import { waitForEntandoReady } from '../../restore/wait-ready.js';
+import { mapNamespace } from '../../contract/mapping.js';
+import { phase } from '../../contract/order.js';
+import type { PlanStep, StepContext } from '../../contract/plan.js';
+import { waitForEntandoReady } from '../../entando/wait-ready.js';
 import type { PlanContext } from '../component.js';
 import {
   isBootstrap,
@@ -19,7 +19,7 @@ import { CmUnavailable, connectCm, TokenRefused, type CmSession } from './connec
 import { callError, DEFAULT_TIMING, reinstallBundle } from './install.js';
 
 export function bundlesSummary(ctx: Pick<PlanContext, 'archive'>): BundlesSummary | undefined {
-  return ctx.archive.manifest.components[COMPONENT] as BundlesSummary | undefined;
+  return ctx.archive.manifest.components[COMPONENT];
 }
 
 export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
@@ -36,7 +36,7 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
   const skipStep = (reason: string): PlanStep[] => [
     {
       ...base,
-      priority: REINSTALL_PRIORITY,
+      priority: phase('bundles-reinstall').priority,
       phase: 'bundles-reinstall',
       action: 'skip',
       object: appRef,
@@ -63,7 +63,7 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
   const steps: PlanStep[] = [
     {
       ...base,
-      priority: CM_READY_PRIORITY,
+      priority: phase('component-manager').priority,
       phase: 'component-manager',
       action: 'run',
       object: appRef,
@@ -77,7 +77,7 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
     const plugins = b.plugins.map((p) => p.pluginCode);
     steps.push({
       ...base,
-      priority: REINSTALL_PRIORITY,
+      priority: phase('bundles-reinstall').priority,
       phase: 'bundles-reinstall',
       action: 'run',
       object: { apiVersion: ENTANDO_API, kind: EntandoKind.Bundle, namespace: ns, name: b.code },

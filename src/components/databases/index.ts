@@ -2,6 +2,7 @@ import { dataPath } from '../../archive/layout.js';
 import type { ManifestEntry } from '../../archive/manifest.js';
 import { OperationError } from '../../errors.js';
 import type { BackupContext, Component, PlanContext } from '../component.js';
+import type { DatabaseEntryMeta, DatabasesSummary } from '../../contract/manifest.js';
 import { discoverDatasources, entryName, type Datasource } from './discovery.js';
 import { streamDump } from './dump.js';
 import { ClientPods, executorFor } from './executor.js';
@@ -11,32 +12,7 @@ import { needs, podWorkNeeds } from '../../kube/access.js';
 
 export const COMPONENT = 'databases';
 
-/** Per-entry facts a restore needs (and a reader of the manifest wants); never a password. */
-export interface DatabaseEntryMeta {
-  component: 'databases';
-  owner: { kind: string; name: string };
-  qualifier: string;
-  dbms: 'postgresql' | 'mysql';
-  /** PostgreSQL: the database holding the schema; MySQL: the database. */
-  database: string;
-  schema: string;
-  username: string;
-  secret?: string;
-  credentials: string;
-  deployment?: string;
-  envPrefix?: string;
-  host: string;
-  port: number;
-  /** dbms-pod: dumped in the in-namespace DBMS pod; client-pod: from a client pod (external). */
-  location: 'dbms-pod' | 'client-pod';
-  format: 'pg_dump-plain' | 'mysqldump';
-}
-
-export interface DatabasesSummary {
-  datasources: (Omit<DatabaseEntryMeta, 'component'> & { entry: string; bytes: number })[];
-  /** Derby/H2 datasources, copied as files by the files component. */
-  embedded: { owner: { kind: string; name: string }; qualifier: string; engine: string }[];
-}
+export type { DatabaseEntryMeta, DatabasesSummary } from '../../contract/manifest.js';
 
 export function entryMeta(
   ds: Datasource,
@@ -127,7 +103,7 @@ export const databasesComponent: Component = {
   ],
   // Loaded with the owner's deployments at 0; an external DBMS from a short-lived client pod.
   restoreAccess: (ctx) => {
-    const summary = ctx.archive.manifest.components[COMPONENT] as DatabasesSummary | undefined;
+    const summary = ctx.archive.manifest.components[COMPONENT];
     const sources = summary?.datasources ?? [];
     if (sources.length === 0) return [];
     const ns = ctx.mapping.targetNamespace;
@@ -154,12 +130,7 @@ async function backupOne(
   const entry = await streamDump(
     exec,
     ds,
-    (stream) =>
-      ctx.archive.addStream(
-        dataPath(COMPONENT, name),
-        stream,
-        meta as unknown as Record<string, unknown>,
-      ),
+    (stream) => ctx.archive.addStream(dataPath(COMPONENT, name), stream, meta),
     { signal: ctx.signal, onBytes: (n) => ctx.progress.add(label, n) },
   ).catch((err: unknown) => {
     if (ctx.signal.aborted) throw new OperationError(`interrupted while dumping ${ds.schema}`);

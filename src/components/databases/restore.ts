@@ -4,28 +4,27 @@ import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import type { ObjectRef } from '../../kube/object.js';
 import { formatBytes } from '../../report/progress.js';
-import { timed, type PlanStep, type StepContext } from '../../restore/plan.js';
-import { waitForEntandoReady } from '../../restore/wait-ready.js';
+import { timed, type PlanStep, type StepContext } from '../../contract/plan.js';
+import { waitForEntandoReady } from '../../entando/wait-ready.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
 import { discoverOwner, type Datasource, type Discovery } from './discovery.js';
 import { ClientPods, executorFor } from './executor.js';
-import type { DatabaseEntryMeta } from './index.js';
+import { metaOf, type DatabaseEntryMeta } from '../../contract/manifest.js';
 import { loadDump } from './load.js';
-import { pluginDataPlacement } from '../../restore/mapping.js';
-import { PLUGIN_DATA_AFTER_REINSTALL } from '../../restore/order.js';
-import type { ScaleWindow } from '../../restore/scale-window.js';
+import { pluginDataPlacement } from '../../contract/mapping.js';
+import { phase, type PhaseName } from '../../contract/order.js';
+import type { ScaleWindow } from '../../contract/scale-window.js';
 
 /**
- * Where database steps go in the restore order (src/restore/order.ts): the app's after the
- * EntandoApp (60) so the operator has made its roles from the restored secrets; a plugin's
- * after the plugins (80), before the links (90). Keycloak's with the app's, first.
+ * Where an owner's database step goes in the restore order (src/restore/order.ts): a plugin's
+ * in plugin-databases, or after the reinstall of its bundle when that makes the plugin; any
+ * other owner's (the app's, Keycloak's first) in app-databases.
  */
-export const DATABASE_PRIORITIES: Record<string, number> = {
-  [EntandoKind.KeycloakServer]: 70,
-  [EntandoKind.App]: 70,
-  [EntandoKind.Plugin]: 85,
-};
+export function databasesPhase(ownerKind: string, afterReinstall: boolean): PhaseName {
+  if (afterReinstall) return 'reinstalled-plugin-databases';
+  return ownerKind === EntandoKind.Plugin ? 'plugin-databases' : 'app-databases';
+}
 
 const PHASE = 'databases';
 
@@ -36,8 +35,8 @@ interface Archived {
 
 export function archivedDatabases(entries: ManifestEntry[]): Archived[] {
   return entries
-    .filter((e) => (e.meta as { component?: string } | undefined)?.component === 'databases')
-    .map((entry) => ({ entry, meta: entry.meta as unknown as DatabaseEntryMeta }));
+    .map((entry) => ({ entry, meta: metaOf(entry, 'databases') }))
+    .filter((a): a is Archived => a.meta !== undefined);
 }
 
 /** One step per owner (app, plugin, Keycloak): wait, scale to 0, load its schemas, scale back. */
@@ -68,9 +67,7 @@ export async function planDatabaseSteps(ctx: PlanContext): Promise<PlanStep[]> {
         ? pluginDataPlacement(ctx.mapping, owner.name)
         : { afterReinstall: false };
     const base = {
-      priority: placement.afterReinstall
-        ? PLUGIN_DATA_AFTER_REINSTALL.databases
-        : (DATABASE_PRIORITIES[owner.kind] ?? 70),
+      priority: phase(databasesPhase(owner.kind, placement.afterReinstall)).priority,
       phase: PHASE,
       component: 'databases',
       object: ref,

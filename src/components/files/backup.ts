@@ -7,8 +7,9 @@ import { CUT_HINT, podExec, podExecOk } from '../../kube/pod-exec.js';
 import { TarEndCheck } from './tar-end.js';
 import { DEFAULT_VOLUME_POD_IMAGE, VolumePod } from '../../kube/volume-pod.js';
 import type { BackupContext } from '../component.js';
+import type { FilesEntryMeta, FilesSummary } from '../../contract/manifest.js';
 import { whenAborted } from '../../util/abort.js';
-import { discoverVolumes, runningPod, type DataVolume, type Owner } from './discover.js';
+import { discoverVolumes, runningPod, type DataVolume } from './discover.js';
 import {
   LIST_TREE_SCRIPT,
   LIST_UNSUPPORTED,
@@ -29,37 +30,7 @@ export interface PodTarget {
   via: 'app-pod' | 'volume-pod';
 }
 
-/** Per-entry facts a restore needs (stored in the manifest). */
-export interface FilesEntryMeta extends Pick<
-  DataVolume,
-  'owner' | 'qualifier' | 'deployment' | 'container' | 'claimName' | 'mountPath'
-> {
-  component: 'files';
-  /** The top-level directory under mountPath the tar holds (its only root). */
-  dir: string;
-  /** databases/ of an embedded owner: restored with the deployment scaled to 0. */
-  embedded: boolean;
-  via: PodTarget['via'];
-  format: 'tar';
-  /**
-   * Set when the directory was read as several tar streams (`--file-streams`): this entry's
-   * number (1-based) and how many there are. Stream 1 holds the root, every directory and
-   * symlink; the others regular files only (see split.ts). Absent: the one tar of the tree.
-   */
-  stream?: number;
-  streams?: number;
-}
-
-export interface FilesSummary {
-  volumes: {
-    owner: Owner;
-    qualifier: string;
-    claimName: string;
-    via: PodTarget['via'];
-    dirs: { dir: string; entry: string; bytes: number; stream?: number }[];
-    missing: string[];
-  }[];
-}
+export type { FilesEntryMeta, FilesSummary } from '../../contract/manifest.js';
 
 /**
  * Archive path of one directory's tar: data/files/<app|plugin>/<owner>/<qualifier>/<dir>.tar;
@@ -147,14 +118,10 @@ export async function streamDir(
   // tar's stdout goes straight into the archive entry (no intermediate stream); its structure
   // is followed on the way, so that a stream cut short is not taken for a whole tree.
   const end = new TarEndCheck();
-  const entry = ctx.archive.openEntry(
-    entryPathFor(v, dir, split?.stream),
-    meta as unknown as Record<string, unknown>,
-    (n, chunk) => {
-      end.see(chunk);
-      ctx.progress.add(label, n);
-    },
-  );
+  const entry = ctx.archive.openEntry(entryPathFor(v, dir, split?.stream), meta, (n, chunk) => {
+    end.see(chunk);
+    ctx.progress.add(label, n);
+  });
   let archiveError: Error | undefined;
   entry.on('error', (err) => (archiveError ??= err));
   const command = split

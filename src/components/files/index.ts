@@ -1,8 +1,9 @@
 import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupFiles, COMPONENT } from './backup.js';
 import { planFilesSteps } from './restore.js';
+import { TreeHeaderChecks } from './precheck.js';
 import { podWorkNeeds } from '../../kube/access.js';
-import type { FilesEntryMeta } from './backup.js';
+import { metaOf } from '../../contract/manifest.js';
 
 export type { FilesEntryMeta, FilesSummary } from './backup.js';
 
@@ -22,16 +23,24 @@ export const filesComponent: Component = {
   async plan(ctx: PlanContext) {
     return planFilesSteps(ctx);
   },
+  // The tar headers of every tree, checked while the verifying pass reads it.
+  archivePass: () => {
+    const trees = new TreeHeaderChecks();
+    return {
+      visit: (path, body) => trees.visit(path, body),
+      finish: async () => ({ headerChecks: await trees.finish() }),
+    };
+  },
   // Read in the app's pod (exec tar); with --quiesce through a short-lived pod on the volume.
   backupAccess: (ctx) =>
     podWorkNeeds(ctx.namespace, { pods: ctx.options.quiesce, scale: ctx.options.quiesce }),
   // Extracted in the app's pod; embedded databases with the deployment at 0 through a volume pod.
   restoreAccess: (ctx) => {
     const metas = ctx.archive.manifest.entries
-      .map((e) => e.meta as Partial<FilesEntryMeta> | undefined)
-      .filter((m) => m?.component === COMPONENT);
+      .map((e) => metaOf(e, COMPONENT))
+      .filter((m) => m !== undefined);
     if (metas.length === 0) return [];
-    const embedded = metas.some((m) => m!.embedded);
+    const embedded = metas.some((m) => m.embedded);
     return podWorkNeeds(ctx.mapping.targetNamespace, { pods: embedded, scale: embedded });
   },
 };

@@ -1,12 +1,7 @@
-import { TarHeaderCheck, type TarCheckResult } from './tar-check.js';
+import { TarHeaderCheck } from './tar-check.js';
+import type { HeaderCheckOutcome } from '../../contract/tree-check.js';
 
-/** What the header check of one files tree found during the verifying pass. */
-export interface HeaderCheckOutcome {
-  /** The top-level directory checked against (the entry path's; the manifest's must match). */
-  root: string;
-  result?: TarCheckResult;
-  error?: Error;
-}
+export type { HeaderCheckOutcome } from '../../contract/tree-check.js';
 
 /**
  * data/files/<app|plugin>/<owner>/<qualifier>/<dir>[.stream-N].tar (files/backup.ts

@@ -9,27 +9,28 @@ import { podExecOk } from '../../kube/pod-exec.js';
 import { resumeInterrupted, ScaleGuard } from '../../kube/scale.js';
 import { DEFAULT_VOLUME_POD_IMAGE, podLike, VolumePod } from '../../kube/volume-pod.js';
 import { formatBytes } from '../../report/progress.js';
-import { timed, type PlanStep, type StepContext } from '../../restore/plan.js';
+import { timed, type PlanStep, type StepContext } from '../../contract/plan.js';
 import type { Timings } from '../../report/timings.js';
-import { waitForEntandoReady } from '../../restore/wait-ready.js';
-import { pluginDataPlacement } from '../../restore/mapping.js';
-import { PLUGIN_DATA_AFTER_REINSTALL } from '../../restore/order.js';
-import type { ScaleWindow } from '../../restore/scale-window.js';
+import { waitForEntandoReady } from '../../entando/wait-ready.js';
+import { pluginDataPlacement } from '../../contract/mapping.js';
+import { phase, type PhaseName } from '../../contract/order.js';
+import type { ScaleWindow } from '../../contract/scale-window.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
 import type { FilesEntryMeta, PodTarget } from './backup.js';
+import { metaOf } from '../../contract/manifest.js';
 import { dataMount, runningPod, serverDeployments } from './discover.js';
 import { checkTarStream, UnsafeEntryError } from './tar-check.js';
 
 /**
- * Where file steps go in the restore order (src/restore/order.ts): the app's after its
- * databases (70), once the operator deployed it; a plugin's after the plugins (80) and their
- * databases (85), before the links (90).
+ * Where an owner's files step goes in the restore order (src/restore/order.ts): each right
+ * after the databases of its kind (app-files, plugin-files), or after the reinstall of its
+ * bundle when that makes the plugin.
  */
-export const FILES_PRIORITIES: Record<string, number> = {
-  [EntandoKind.App]: 72,
-  [EntandoKind.Plugin]: 86,
-};
+export function filesPhase(ownerKind: string, afterReinstall: boolean): PhaseName {
+  if (afterReinstall) return 'reinstalled-plugin-files';
+  return ownerKind === EntandoKind.Plugin ? 'plugin-files' : 'app-files';
+}
 
 const PHASE = 'files';
 
@@ -48,8 +49,8 @@ export interface ArchivedFiles {
 
 export function archivedFiles(entries: ManifestEntry[]): ArchivedFiles[] {
   return entries
-    .filter((e) => (e.meta as { component?: string } | undefined)?.component === 'files')
-    .map((entry) => ({ entry, meta: entry.meta as unknown as FilesEntryMeta }));
+    .map((entry) => ({ entry, meta: metaOf(entry, 'files') }))
+    .filter((a): a is ArchivedFiles => a.meta !== undefined);
 }
 
 /** One step per owner (app, plugin): check every entry, then extract each into its volume. */
@@ -74,9 +75,7 @@ export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
         ? pluginDataPlacement(ctx.mapping, owner.name)
         : { afterReinstall: false };
     const base = {
-      priority: placement.afterReinstall
-        ? PLUGIN_DATA_AFTER_REINSTALL.files
-        : (FILES_PRIORITIES[owner.kind] ?? 72),
+      priority: phase(filesPhase(owner.kind, placement.afterReinstall)).priority,
       phase: PHASE,
       component: 'files',
       object: ref,

@@ -27,17 +27,9 @@ export class UnsafeEntryError extends Error {
   }
 }
 
-export interface TarCheckResult {
-  entries: number;
-  files: number;
-  dirs: number;
-  symlinks: number;
-  hardlinks: number;
-  /** Bytes of file content (a sparse file's full size). */
-  bytes: number;
-  /** Files in GNU tar's sparse format 1.0 (holes kept): extracting them needs GNU tar. */
-  sparse: number;
-}
+import type { TarCheckResult } from '../../contract/tree-check.js';
+
+export type { TarCheckResult };
 
 /** The fields of a header the checks read (a sparse file's are its real name and size). */
 type Header = Pick<ReadEntry, 'path' | 'type' | 'size' | 'linkpath' | 'globalExtended'>;

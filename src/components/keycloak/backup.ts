@@ -3,36 +3,20 @@ import { dataPath } from '../../archive/layout.js';
 import type { ManifestEntry } from '../../archive/manifest.js';
 import { serverStatuses } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
-import { refOf, type KubeObject, type ObjectRef } from '../../kube/object.js';
+import { refOf, type KubeObject } from '../../kube/object.js';
 import type { BackupContext } from '../component.js';
 import type { KeycloakAdmin } from './admin.js';
 import { exportCommand, sidePortOffset } from './side-server-scripts.js';
 import { runSideServer } from './side-server.js';
 import { connectKeycloak, locateKeycloak, realmOf, type KeycloakSession } from './locate.js';
-import { RealmAssembler, type RealmCounts } from './realm-assembler.js';
+import { RealmAssembler } from './realm-assembler.js';
+import type { KeycloakSummary } from '../../contract/manifest.js';
+
+export type { KeycloakSummary } from '../../contract/manifest.js';
 
 export const COMPONENT = 'keycloak';
 
 export type KeycloakBackupMode = 'realm' | 'skip';
-
-/** What the manifest says about the app's Keycloak (`components.keycloak`). */
-export interface KeycloakSummary {
-  /** realm: exported; external: not ours to export; skipped: --keycloak skip; none: no Keycloak found. */
-  mode: 'realm' | 'external' | 'skipped' | 'none';
-  reason?: string;
-  server?: ObjectRef;
-  realm: string;
-  keycloakVersion?: string;
-  counts?: RealmCounts;
-  /** Locales of the realm's localization texts, carried over REST (not in a ≤21 export). */
-  locales?: string[];
-  realmEntry?: string;
-  localizationEntry?: string;
-  /** The source Keycloak's public URL (for --keycloak keep: the restored app's external one). */
-  frontEndUrl?: string;
-  /** Its master admin credentials (for --keycloak keep), in the encrypted archive only. */
-  adminEntry?: string;
-}
 
 export const realmEntryPath = (realm: string) => dataPath(COMPONENT, `${realm}-realm.json`);
 export const localizationEntryPath = (realm: string) =>

@@ -21,8 +21,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { decryptionKeys } from '../../archive/encryption.js';
 import { entryStream } from '../../archive/entry-stream.js';
 import { KubeClient } from '../../kube/client.js';
-import { loadArchive } from '../../restore/restore.js';
-import type { KeycloakSummary } from './backup.js';
+import { verifyArchive } from '../../archive/verify.js';
 import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
 import { importRealmInPod } from './restore.js';
 import { Results } from '../../report/results.js';
@@ -123,8 +122,16 @@ async function main(): Promise<void> {
   } finally {
     await src.close();
   }
-  const loaded = await loadArchive(archive, decryptionKeys({}, { env: {} }));
-  const summary = loaded.manifest.components.keycloak as KeycloakSummary;
+  const keys = decryptionKeys({}, { env: {} });
+  const read = await verifyArchive(archive, keys, undefined, { authenticatedSuffices: true });
+  const loaded = {
+    file: archive,
+    keys,
+    manifest: read.manifest,
+    locations: read.locations,
+    verifiedPrefix: read.payloadPrefix,
+  };
+  const summary = loaded.manifest.components.keycloak!;
   const entry = loaded.manifest.entries.find((e) => e.path === summary.realmEntry)!;
   const chunks: Buffer[] = [];
   for await (const c of entryStream(loaded, entry)) chunks.push(c as Buffer);

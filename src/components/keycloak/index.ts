@@ -1,10 +1,10 @@
 import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupKeycloak, COMPONENT } from './backup.js';
 import { planKeycloakSteps } from './restore.js';
+import { keycloakMapping } from './mode.js';
 import { needs, podWorkNeeds, type AccessNeed } from '../../kube/access.js';
 import { EntandoKind } from '../../entando/kinds.js';
 import { spec } from '../../kube/object.js';
-import type { KeycloakSummary } from './backup.js';
 
 /** The realm is exported or imported by a server started in the Keycloak pod; the admin API
  * is reached through a port-forward to it. */
@@ -30,13 +30,14 @@ export const keycloakComponent: Component = {
   async plan(ctx: PlanContext) {
     return planKeycloakSteps(ctx);
   },
+  restoreMapping: (archive, choices) => keycloakMapping(archive, choices.keycloak),
   backupAccess: (ctx) => {
     if (ctx.options.keycloak !== 'realm') return [];
     const ref = spec(ctx.app).keycloakToUse as { namespace?: string } | undefined;
     return realmWorkNeeds(ref?.namespace || ctx.namespace);
   },
   restoreAccess: (ctx) => {
-    const summary = ctx.archive.manifest.components[COMPONENT] as KeycloakSummary | undefined;
+    const summary = ctx.archive.manifest.components[COMPONENT];
     const ns = ctx.mapping.targetNamespace;
     if (!summary) return [];
     if (ctx.mapping.keycloak === 'realm') {

@@ -8,23 +8,9 @@
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { OperationError } from '../../errors.js';
+import type { RealmCounts } from '../../contract/manifest.js';
 
-export interface RealmCounts {
-  realm?: string;
-  id?: string;
-  keycloakVersion?: string;
-  users: number;
-  /** Users that are a client's service account (the live users/count leaves them out). */
-  serviceAccounts: number;
-  federatedUsers: number;
-  clients: number;
-  groups: number;
-  realmRoles: number;
-  clientRoles: number;
-  clientScopes: number;
-  identityProviders: number;
-  keyProviders: number;
-}
+export type { RealmCounts } from '../../contract/manifest.js';
 
 const HEADER = /^KCFILE (\S+) (\d+)$/;
 const MAX_HEADER = 4096;

@@ -5,9 +5,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeClient } from '../../kube/client.js';
 import type { Results } from '../../report/results.js';
 import type { KubeObject, ObjectRef } from '../../kube/object.js';
-import type { PlanStep, StepContext } from '../../restore/plan.js';
-import { hostChanges, pluginDataPlacement } from '../../restore/mapping.js';
-import { waitForEntandoReady } from '../../restore/wait-ready.js';
+import type { PlanStep, StepContext } from '../../contract/plan.js';
+import { hostChanges, pluginDataPlacement } from '../../contract/mapping.js';
+import { waitForEntandoReady } from '../../entando/wait-ready.js';
+import { phase } from '../../contract/order.js';
 import type { PlanContext } from '../component.js';
 import { KeycloakAdmin } from './admin.js';
 import { COMPONENT, type KeycloakSummary } from './backup.js';
@@ -17,13 +18,11 @@ import { IMPORT_USERS_PER_FILE, importCommand, sidePortOffset } from './side-ser
 import { runSideServer } from './side-server.js';
 import { END_OF_ARCHIVE, memberHeader, memberPadding } from '../../archive/tar-member.js';
 
-/** After the links (90): the operator has processed the app and every plugin, so its client
- * updates (which delete client roles it does not know) ran against the fresh realm, not ours. */
-export const KEYCLOAK_PRIORITY = 95;
+/** The realm goes after the links: see the keycloak phase of src/restore/order.ts. */
 const PHASE = 'keycloak';
 
 export function keycloakSummary(ctx: PlanContext): KeycloakSummary | undefined {
-  return ctx.archive.manifest.components[COMPONENT] as KeycloakSummary | undefined;
+  return ctx.archive.manifest.components[COMPONENT];
 }
 
 export async function planKeycloakSteps(ctx: PlanContext): Promise<PlanStep[]> {
@@ -36,7 +35,7 @@ export async function planKeycloakSteps(ctx: PlanContext): Promise<PlanStep[]> {
     namespace: ctx.mapping.targetNamespace,
     name: ctx.archive.manifest.source.app,
   };
-  const base = { priority: KEYCLOAK_PRIORITY, phase: PHASE, component: COMPONENT, object: app };
+  const base = { priority: phase(PHASE).priority, phase: PHASE, component: COMPONENT, object: app };
   if (mode === 'skip') {
     return [
       {
@@ -105,7 +104,7 @@ function keepSteps(
   const adminSecret = `${original.name}-admin-secret`;
   const steps: PlanStep[] = [
     {
-      priority: 50,
+      priority: phase('external-services').priority,
       phase: 'external-services',
       component: COMPONENT,
       object: server,

@@ -1,7 +1,7 @@
 import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import { needs, type AccessNeed } from '../../kube/access.js';
 import { spec } from '../../kube/object.js';
-import { prepareObject } from '../../restore/transforms/index.js';
+import { prepareObject } from './transforms/index.js';
 import type { BackupAccessContext, PlanContext } from '../component.js';
 
 /** Capture reads the app's CRs, the bundles of every repository namespace, and what they name. */

@@ -1,8 +1,8 @@
 import { ENTANDO_API } from '../../entando/kinds.js';
 import { describeRef, refOf, type KubeObject, type OwnerReference } from '../../kube/object.js';
-import type { RestoreMapping } from '../../restore/mapping.js';
-import { phaseOfKind } from '../../restore/order.js';
-import type { PlanStep } from '../../restore/plan.js';
+import type { RestoreMapping } from '../../contract/mapping.js';
+import { adoptPhaseOf } from '../../contract/order.js';
+import type { PlanStep } from '../../contract/plan.js';
 import { OperationError } from '../../errors.js';
 
 /**
@@ -19,13 +19,13 @@ export function adoptSteps(archived: KubeObject[], mapping: RestoreMapping): Pla
       (r) => r.apiVersion === ENTANDO_API && restoredNames.has(`${r.kind}/${r.name}`),
     );
     if (!owner) continue;
-    const phase = phaseOfKind(owner.kind);
+    const phase = adoptPhaseOf(owner.kind);
     if (!phase) continue;
     const namespace = mapping.targetNamespace;
     const ref = { ...refOf(obj), namespace };
     steps.push({
-      priority: phase.priority + 1,
-      phase: `${phase.name}-adopt`,
+      priority: phase.priority,
+      phase: phase.name,
       component: 'resources',
       action: 'update',
       object: ref,

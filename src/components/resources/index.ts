@@ -1,14 +1,12 @@
 import { resourcePath } from '../../archive/layout.js';
 import { describeRef, refOf, type KubeObject } from '../../kube/object.js';
 import type { BackupContext, Component, PlanContext } from '../component.js';
+import type { ResourcesSummary } from '../../contract/manifest.js';
 import { captureAppObjects } from './capture.js';
 import { planObjectSteps } from './plan.js';
 import { resourcesBackupAccess, resourcesRestoreAccess } from './access.js';
 
-export interface ResourcesSummary {
-  counts: Record<string, number>;
-  objects: { ref: ReturnType<typeof refOf>; why: string }[];
-}
+export type { ResourcesSummary } from '../../contract/manifest.js';
 
 /** The app's Kubernetes objects: custom resources, secrets, config maps, service accounts. */
 export const resourcesComponent: Component = {

@@ -2,9 +2,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { EntandoKind } from '../../entando/kinds.js';
 import { apiErrorMessage, isStatus } from '../../kube/client.js';
 import { describeRef, refOf, type KubeObject } from '../../kube/object.js';
-import { phaseOfKind, PHASES } from '../../restore/order.js';
-import type { PlanStep, StepContext } from '../../restore/plan.js';
-import { prepareObject } from '../../restore/transforms/index.js';
+import { phase as phaseNamed, phaseOfKind } from '../../contract/order.js';
+import type { PlanStep, StepContext } from '../../contract/plan.js';
+import { prepareObject } from './transforms/index.js';
 import type { PlanContext } from '../component.js';
 import { adoptSteps } from './adopt.js';
 
@@ -79,7 +79,7 @@ export async function planObjectSteps(
 
 /** Every namespace the restored objects land in: the app's, and each bundle repository's. */
 async function namespaceStep(ctx: PlanContext, ns: string): Promise<PlanStep> {
-  const phase = PHASES[0];
+  const phase = phaseNamed('namespace');
   const ref = { apiVersion: 'v1', kind: 'Namespace', name: ns };
   const exists = await ctx.target.get(ref);
   const base = {

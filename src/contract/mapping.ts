@@ -22,6 +22,14 @@ export interface RestoreMapping {
   bundles?: { mode: BundlesRestoreMode; plugins: string[] };
 }
 
+/** What the user chose for the parts a component maps (absent: the component's default). */
+export interface RestoreChoices {
+  /** --keycloak */
+  keycloak?: KeycloakRestoreMode;
+  /** --bundles */
+  bundles?: BundlesRestoreMode;
+}
+
 /** reinstall: through the component manager; objects-only: CRs as objects; skip: neither. */
 export type BundlesRestoreMode = 'reinstall' | 'objects-only' | 'skip';
 

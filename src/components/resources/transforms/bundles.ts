@@ -1,6 +1,6 @@
-import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
-import { spec, type KubeObject } from '../../kube/object.js';
-import type { RestoreMapping } from '../mapping.js';
+import { ENTANDO_API, EntandoKind } from '../../../entando/kinds.js';
+import { spec, type KubeObject } from '../../../kube/object.js';
+import type { RestoreMapping } from '../../../contract/mapping.js';
 import type { Transform } from './transform.js';
 
 /**

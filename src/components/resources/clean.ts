@@ -1,4 +1,4 @@
-import type { KubeObject } from '../kube/object.js';
+import type { KubeObject } from '../../kube/object.js';
 
 /** Server-owned metadata that must not travel to another cluster. */
 const SERVER_FIELDS = [

@@ -1,4 +1,4 @@
-import { serverStatuses } from '../entando/kinds.js';
+import { serverStatuses } from './kinds.js';
 import { OperationError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import type { ObjectRef } from '../kube/object.js';

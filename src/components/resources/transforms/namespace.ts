@@ -1,4 +1,4 @@
-import { mapNamespace } from '../mapping.js';
+import { mapNamespace } from '../../../contract/mapping.js';
 import type { Transform } from './transform.js';
 
 /** The label the operator puts on what it generates, naming the owning CR's namespace. */

@@ -1,5 +1,5 @@
-import type { KubeObject } from '../../kube/object.js';
-import type { RestoreMapping } from '../mapping.js';
+import type { KubeObject } from '../../../kube/object.js';
+import type { RestoreMapping } from '../../../contract/mapping.js';
 import type { Transform } from './transform.js';
 
 /**

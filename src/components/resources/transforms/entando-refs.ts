@@ -1,6 +1,6 @@
-import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
-import type { KubeObject } from '../../kube/object.js';
-import { mapNamespace } from '../mapping.js';
+import { ENTANDO_API, EntandoKind } from '../../../entando/kinds.js';
+import type { KubeObject } from '../../../kube/object.js';
+import { mapNamespace } from '../../../contract/mapping.js';
 import type { Transform, TransformResult } from './transform.js';
 
 type Spec = Record<string, unknown>;

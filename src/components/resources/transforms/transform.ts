@@ -1,5 +1,5 @@
-import type { KubeObject } from '../../kube/object.js';
-import type { RestoreMapping } from '../mapping.js';
+import type { KubeObject } from '../../../kube/object.js';
+import type { RestoreMapping } from '../../../contract/mapping.js';
 
 /** What a transform did to an object: the object to apply and a line per intended change. */
 export interface TransformResult {

@@ -1,6 +1,6 @@
-import type { KubeObject } from '../../kube/object.js';
+import type { KubeObject } from '../../../kube/object.js';
 import { cleanObject } from '../clean.js';
-import type { RestoreMapping } from '../mapping.js';
+import type { RestoreMapping } from '../../../contract/mapping.js';
 import { entandoNamespaceRefsTransform } from './entando-refs.js';
 import { hostTransform } from './host.js';
 import { namespaceTransform } from './namespace.js';

@@ -1,5 +1,5 @@
-import { ENTANDO_API } from '../../entando/kinds.js';
-import { hostChanges } from '../mapping.js';
+import { ENTANDO_API } from '../../../entando/kinds.js';
+import { hostChanges } from '../../../contract/mapping.js';
 import type { Transform, TransformResult } from './transform.js';
 
 /** Matches `host` as a whole host name: not a suffix of a longer name, not a prefix of one. */

@@ -2,7 +2,7 @@ import { EntandoKind } from '../entando/kinds.js';
 import { OperationError } from '../errors.js';
 import type { KubeObject } from '../kube/object.js';
 import { notScaledBack, resumeInterrupted, ScaleGuard } from '../kube/scale.js';
-import { dataDeploymentNames } from '../components/resources/deployments.js';
+import { dataDeploymentNames } from '../entando/servers.js';
 import { timed, type StepContext } from './plan.js';
 
 /**

@@ -1,0 +1,179 @@
+import type { ObjectRef } from '../kube/object.js';
+
+/**
+ * What the manifest says about each component (`components.<name>`) and about the entries
+ * they write (`entries[].meta`): written by the components' backups, read by their restores,
+ * by inspect, backup's report and compare. Every summary is optional: an older archive may
+ * lack any of them.
+ */
+export interface ManifestComponents {
+  resources?: ResourcesSummary;
+  databases?: DatabasesSummary;
+  files?: FilesSummary;
+  keycloak?: KeycloakSummary;
+  bundles?: BundlesSummary;
+}
+
+/** The owner of data: an Entando CR (app, plugin, Keycloak server). */
+export interface DataOwner {
+  kind: string;
+  name: string;
+}
+
+/** `components.resources`: what was captured, and why. */
+export interface ResourcesSummary {
+  counts: Record<string, number>;
+  objects: { ref: ObjectRef; why: string }[];
+}
+
+/** Per-entry facts a database restore needs (and a reader of the manifest wants); never a password. */
+export interface DatabaseEntryMeta {
+  component: 'databases';
+  owner: DataOwner;
+  qualifier: string;
+  dbms: 'postgresql' | 'mysql';
+  /** PostgreSQL: the database holding the schema; MySQL: the database. */
+  database: string;
+  schema: string;
+  username: string;
+  secret?: string;
+  credentials: string;
+  deployment?: string;
+  envPrefix?: string;
+  host: string;
+  port: number;
+  /** dbms-pod: dumped in the in-namespace DBMS pod; client-pod: from a client pod (external). */
+  location: 'dbms-pod' | 'client-pod';
+  format: 'pg_dump-plain' | 'mysqldump';
+}
+
+/** `components.databases`. */
+export interface DatabasesSummary {
+  datasources: (Omit<DatabaseEntryMeta, 'component'> & { entry: string; bytes: number })[];
+  /** Derby/H2 datasources, copied as files by the files component. */
+  embedded: { owner: DataOwner; qualifier: string; engine: string }[];
+}
+
+/** Where a volume was read: the server's own pod, or a short-lived volume pod. */
+export type FilesVia = 'app-pod' | 'volume-pod';
+
+/** Per-entry facts a files restore needs. */
+export interface FilesEntryMeta {
+  component: 'files';
+  owner: DataOwner;
+  /** serverStatuses key: main (app engine), cm (component manager), server (a plugin). */
+  qualifier: string;
+  deployment: string;
+  container: string;
+  claimName: string;
+  mountPath: string;
+  /** The top-level directory under mountPath the tar holds (its only root). */
+  dir: string;
+  /** databases/ of an embedded owner: restored with the deployment scaled to 0. */
+  embedded: boolean;
+  via: FilesVia;
+  format: 'tar';
+  /**
+   * Set when the directory was read as several tar streams (`--file-streams`): this entry's
+   * number (1-based) and how many there are. Stream 1 holds the root, every directory and
+   * symlink; the others regular files only (see components/files/split.ts). Absent: the one
+   * tar of the tree.
+   */
+  stream?: number;
+  streams?: number;
+}
+
+/** `components.files`. */
+export interface FilesSummary {
+  volumes: {
+    owner: DataOwner;
+    qualifier: string;
+    claimName: string;
+    via: FilesVia;
+    dirs: { dir: string; entry: string; bytes: number; stream?: number }[];
+    missing: string[];
+  }[];
+}
+
+/** What a realm export counted. */
+export interface RealmCounts {
+  realm?: string;
+  id?: string;
+  keycloakVersion?: string;
+  users: number;
+  /** Users that are a client's service account (the live users/count leaves them out). */
+  serviceAccounts: number;
+  federatedUsers: number;
+  clients: number;
+  groups: number;
+  realmRoles: number;
+  clientRoles: number;
+  clientScopes: number;
+  identityProviders: number;
+  keyProviders: number;
+}
+
+/** What the manifest says about the app's Keycloak (`components.keycloak`). */
+export interface KeycloakSummary {
+  /** realm: exported; external: not ours to export; skipped: --keycloak skip; none: no Keycloak found. */
+  mode: 'realm' | 'external' | 'skipped' | 'none';
+  reason?: string;
+  server?: ObjectRef;
+  realm: string;
+  keycloakVersion?: string;
+  counts?: RealmCounts;
+  /** Locales of the realm's localization texts, carried over REST (not in a ≤21 export). */
+  locales?: string[];
+  realmEntry?: string;
+  localizationEntry?: string;
+  /** The source Keycloak's public URL (for --keycloak keep: the restored app's external one). */
+  frontEndUrl?: string;
+  /** Its master admin credentials (for --keycloak keep), in the encrypted archive only. */
+  adminEntry?: string;
+}
+
+/** One bundle as the source's component manager knew it. */
+export interface RecordedBundle {
+  /** The CM's id: the EntandoDeBundle's name. */
+  code: string;
+  title?: string;
+  /** Where its EntandoDeBundle lives (app namespace or a componentRepositoryNamespace). */
+  namespace?: string;
+  repoUrl?: string;
+  installed: boolean;
+  /** installedJob.componentVersion: what a restore reinstalls. */
+  version?: string;
+  lastJobStatus?: string;
+  plugins: { pluginCode: string; pluginName?: string }[];
+}
+
+/** `components.bundles`. */
+export interface BundlesSummary {
+  /** false: the CM could not be asked (see reason); a restore then restores CRs as objects. */
+  recorded: boolean;
+  reason?: string;
+  postInit?: string;
+  bundles: RecordedBundle[];
+}
+
+/** Per-entry facts of the realm export, its localization texts and the admin credentials. */
+export interface KeycloakEntryMeta {
+  component: 'keycloak';
+  kind: 'realm-export' | 'localization' | 'admin-credentials';
+  realm?: string;
+}
+
+/** The facts a component keeps on one of its entries, told apart by `component`. */
+export type EntryMeta = DatabaseEntryMeta | FilesEntryMeta | KeycloakEntryMeta;
+
+/**
+ * The entry's facts if the component named wrote it (an entry of another component, or of a
+ * foreign archive, gives undefined).
+ */
+export function metaOf<C extends EntryMeta['component']>(
+  entry: { meta?: EntryMeta },
+  component: C,
+): Extract<EntryMeta, { component: C }> | undefined {
+  const meta = entry.meta;
+  return meta?.component === component ? (meta as Extract<EntryMeta, { component: C }>) : undefined;
+}
