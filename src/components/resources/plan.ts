@@ -4,6 +4,7 @@ import { apiErrorMessage, isStatus } from '../../kube/client.js';
 import { describeRef, refOf, type KubeObject } from '../../kube/object.js';
 import { phase as phaseNamed, phaseOfKind } from '../../contract/order.js';
 import type { PlanStep, StepContext } from '../../contract/plan.js';
+import type { RestoreMapping } from '../../contract/mapping.js';
 import { prepareObject } from './transforms/index.js';
 import type { PlanContext } from '../component.js';
 import { adoptSteps } from './adopt.js';
@@ -67,14 +68,30 @@ export async function planObjectSteps(
         reason: 'exists in the target: left as it is (--existing skip)',
       });
     } else {
-      steps.push({ ...base, action: 'exists', reason: 'exists in the target' });
-      ctx.results.error(
-        describeRef(ref),
-        'already exists in the target: pass --existing skip or --existing update',
-      );
+      const advice = existingAdvice(archived.metadata.namespace, ctx.mapping);
+      steps.push({ ...base, action: 'exists', reason: `exists in the target: ${advice}` });
+      ctx.results.error(describeRef(ref), `already exists in the target: ${advice}`);
     }
   }
   return steps;
+}
+
+/**
+ * What to do about an object that is already there. In the app's namespace, or in a namespace
+ * the user mapped: skip or update it (most likely an earlier run of this restore). In another
+ * namespace kept by name (a bundle repository): it is most likely used by an earlier copy of
+ * the app, and skip or update would make both copies share it (and their component managers
+ * fight over its bundles); a namespace of its own keeps this copy apart.
+ */
+export function existingAdvice(
+  archivedNamespace: string | undefined,
+  mapping: Pick<RestoreMapping, 'sourceNamespace' | 'namespaceMap'>,
+): string {
+  const ns = archivedNamespace;
+  if (ns === undefined || ns === mapping.sourceNamespace || mapping.namespaceMap?.[ns]) {
+    return 'pass --existing skip or --existing update';
+  }
+  return `namespace ${ns} is outside the app's and already in use (another copy of this app?): pass --namespace-map ${ns}=<new namespace> to give this copy its own (--existing skip or update would make both share it)`;
 }
 
 /** Every namespace the restored objects land in: the app's, and each bundle repository's. */
