@@ -20,6 +20,8 @@ export interface CompareSide {
 export interface CompareOptions {
   quick: boolean;
   parallel: number;
+  /** The --namespace-map the target was restored with (other namespaces of the app, renamed). */
+  namespaceMap?: Record<string, string>;
   signal?: AbortSignal;
   progress?: (message: string) => void;
 }
@@ -76,6 +78,9 @@ export async function compareApps(
   const mapping: RestoreMapping = {
     sourceNamespace: source.namespace,
     targetNamespace: target.namespace,
+    ...(opts.namespaceMap && Object.keys(opts.namespaceMap).length > 0
+      ? { namespaceMap: opts.namespaceMap }
+      : {}),
     sourceHost: hostOf(sourceApp),
     targetHost: hostOf(targetApp),
     keycloak: 'realm',

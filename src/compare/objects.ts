@@ -30,7 +30,11 @@ export function sourceSnapshot(
     out.set(key, {
       key,
       object: prepared.object,
-      changes: prepared.changes.filter((c) => !c.startsWith('metadata.namespace:')),
+      // The move into the target namespace is the comparison itself; a --namespace-map move is
+      // an intended difference worth naming.
+      changes: prepared.changes.filter(
+        (c) => !c.startsWith(`metadata.namespace: ${mapping.sourceNamespace} -> `),
+      ),
       ...(prepared.skip ? { skip: prepared.skip } : {}),
     });
   }
@@ -121,11 +125,23 @@ export function compareObjects(
       rows.push(
         onlyInstallStamp(s.object, t.object, paths)
           ? { ...base, verdict: 'expected', why: INSTALL_STAMP_WHY }
-          : { ...base, verdict: 'differs', why: `differs at ${paths.join(', ')}` },
+          : {
+              ...base,
+              verdict: 'differs',
+              why: `differs at ${paths.join(', ')}${mapHint(key, paths)}`,
+            },
       );
     }
   }
   return rows;
+}
+
+/** A restore with --namespace-map changes the app's repository namespaces: say how to follow it. */
+function mapHint(key: string, paths: string[]): string {
+  return key.startsWith('EntandoApp ') &&
+    paths.some((p) => p.startsWith('spec.componentRepositoryNamespaces'))
+    ? ' (restored with --namespace-map? pass compare the same --namespace-map)'
+    : '';
 }
 
 const INSTALL_STAMP_WHY =

@@ -68,6 +68,8 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
   const kube = ['--kubeconfig', KUBECONFIG];
   let tmp: Scenario['tmp'];
   const verified = new Map<string, VerifyOutcome>();
+  /** A second copy of the postgresql app in the target cluster, its repository mapped. */
+  const mappedNs = `e2e-cmp-po-m-${suffix}`;
   const cases = [
     { name: 'postgresql', fixture: 'default', app: 'quickstart', quiesce: false },
     { name: 'mysql', fixture: 'mysql', app: 'mysql-app', quiesce: true },
@@ -130,6 +132,7 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
       await deleteNamespace(TARGET, c.target).catch(() => undefined);
       await deleteNamespace(TARGET, c.source).catch(() => undefined); // its `-ecr`, restored
     }
+    await deleteNamespace(TARGET, mappedNs).catch(() => undefined);
   });
 
   for (const i of [0, 1, 2]) {
@@ -291,6 +294,57 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
       ['files', `${c.app} main/resources`, 'differs'],
       ['file', `${c.app} main/resources/static/js/run.sh`, 'missing'],
     ]);
+  });
+
+  it('postgresql: a second copy in the same cluster: refused with --namespace-map as the advice, then restored with it; compare follows it with the same map (exit 0, mapped values named)', async () => {
+    const c = cases[0];
+    const file = path.join(tmp.dir, `${c.name}.tar.age`);
+    const repo = `${c.source}-ecr`; // the fixture's bundle repository, kept by name in the target
+    const host = ['--ingress-host', `${mappedNs}.sandbox.local`];
+    const refused = await scenario.restore(file, TARGET, mappedNs, host);
+    expect(refused.code, refused.stderr).to.equal(2);
+    expect(refused.stderr).to.include(`EntandoDeBundle ${repo}/`);
+    expect(refused.stderr).to.include(`pass --namespace-map ${repo}=<new namespace>`);
+    expect(await client(TARGET).get({ apiVersion: 'v1', kind: 'Namespace', name: mappedNs })).to.be
+      .undefined;
+
+    const map = ['--namespace-map', `${repo}=${mappedNs}-ecr`];
+    const r = await scenario.restore(file, TARGET, mappedNs, [
+      ...host,
+      ...map,
+      '--verify',
+      '-o',
+      'json',
+    ]);
+    expect(r.code, r.stderr + r.stdout).to.equal(0);
+    const v = JSON.parse(r.stdout).verify as VerifyOutcome;
+    expect(notEqual(v.rows), 'restore --verify').to.deep.equal([]);
+    await allReady(TARGET, mappedNs);
+
+    const other = { ...c, target: mappedNs };
+    const unmapped = await compare(other);
+    expect(unmapped.code, unmapped.stderr).to.equal(1);
+    const appRow = (JSON.parse(unmapped.stdout) as CompareOutcome).rows.find(
+      (x) => x.name === `${EntandoKind.App} ${mappedNs}/${c.app}`,
+    )!;
+    expect(appRow.verdict).to.equal('differs');
+    expect(appRow.why).to.include('pass compare the same --namespace-map');
+
+    const followed = await compare(other, ...map);
+    const out = JSON.parse(followed.stdout) as CompareOutcome;
+    expect(notEqual(out.rows), followed.stdout).to.deep.equal([]);
+    expect(followed.code, followed.stderr).to.equal(0);
+    const app = out.rows.find((x) => x.name === `${EntandoKind.App} ${mappedNs}/${c.app}`)!;
+    expect(app.verdict).to.equal('expected');
+    expect(app.why).to.include(`: ${repo} -> ${mappedNs}-ecr`);
+    const bundles = out.rows.filter((x) =>
+      x.name.startsWith(`${EntandoKind.Bundle} ${mappedNs}-ecr/`),
+    );
+    expect(bundles.length, 'bundles compared where the map put them').to.be.greaterThan(0);
+    for (const b of bundles) {
+      expect(b.verdict).to.equal('expected');
+      expect(b.why).to.include(`metadata.namespace: ${repo} -> ${mappedNs}-ecr`);
+    }
   });
 
   it('user errors: the same app on both sides, an app that is not there (exit 2)', async () => {

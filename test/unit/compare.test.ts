@@ -150,6 +150,45 @@ describe('compare: parsers and verdicts', () => {
     expect(differingPaths({ a: [1, 2] }, { a: [1, 3] })).to.deep.equal(['a[1]']);
   });
 
+  it('objects: with the --namespace-map of the restore, repository namespaces moved are expected and named', () => {
+    const app = (ns: string, repo: string): KubeObject => ({
+      apiVersion: 'entando.org/v1',
+      kind: 'EntandoApp',
+      metadata: { name: 'qs', namespace: ns },
+      spec: { dbms: 'postgresql', componentRepositoryNamespaces: [ns, repo] },
+    });
+    const bundle = (ns: string): KubeObject => ({
+      apiVersion: 'entando.org/v1',
+      kind: 'EntandoDeBundle',
+      metadata: { name: 'demo', namespace: ns },
+      spec: { details: { name: 'demo' } },
+    });
+    const source = [app('a', 'a-ecr'), bundle('a-ecr')];
+    const target = [app('b', 'b-ecr'), bundle('b-ecr')];
+    const base = { sourceNamespace: 'a', targetNamespace: 'b' };
+    const mapped = compareObjects(
+      sourceSnapshot(source, { ...base, namespaceMap: { 'a-ecr': 'b-ecr' } }),
+      targetSnapshot(target, 'b'),
+    );
+    expect(mapped.map((r) => [r.name, r.verdict, r.why])).to.deep.equal([
+      [
+        'EntandoApp b/qs',
+        'expected',
+        'spec.componentRepositoryNamespaces[0]: a -> b; spec.componentRepositoryNamespaces[1]: a-ecr -> b-ecr',
+      ],
+      ['EntandoDeBundle b-ecr/demo', 'expected', 'metadata.namespace: a-ecr -> b-ecr'],
+    ]);
+    const unmapped = compareObjects(sourceSnapshot(source, base), targetSnapshot(target, 'b'));
+    expect(unmapped.map((r) => [r.name, r.verdict])).to.deep.equal([
+      ['EntandoApp b/qs', 'differs'],
+      ['EntandoDeBundle a-ecr/demo', 'missing'],
+      ['EntandoDeBundle b-ecr/demo', 'missing'],
+    ]);
+    expect(unmapped[0]!.why).to.equal(
+      'differs at spec.componentRepositoryNamespaces[1] (restored with --namespace-map? pass compare the same --namespace-map)',
+    );
+  });
+
   it("objects: a plugin differing only in k8s-service's ENTANDO_TIMESTAMP is expected, any other value differs", () => {
     const plugin = (ns: string, stamp: string, image = 'img:1') => ({
       apiVersion: 'entando.org/v1',

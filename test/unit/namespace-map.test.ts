@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseNamespaceMap } from '../../src/cli/commands/restore.js';
+import { parseNamespaceMap } from '../../src/cli/namespace-map.js';
 import { UserError } from '../../src/errors.js';
 import { describeNeed, needs } from '../../src/kube/access.js';
 import type { KubeObject } from '../../src/kube/object.js';

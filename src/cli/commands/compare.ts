@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { rowsText } from '../../compare/rows.js';
 import { UserError } from '../../errors.js';
 import type { CliContext } from '../context.js';
+import { namespaceMapOption, parseNamespaceMap } from '../namespace-map.js';
 import { kubeOptions, type GlobalArgs, type KubeArgs } from '../options.js';
 
 interface CompareArgs extends GlobalArgs, KubeArgs {
@@ -9,6 +10,7 @@ interface CompareArgs extends GlobalArgs, KubeArgs {
   'to-context'?: string;
   'to-namespace'?: string;
   'to-app'?: string;
+  'namespace-map'?: string[];
   quick: boolean;
   parallel: number;
 }
@@ -36,6 +38,12 @@ export function compareCommand(ctx: CliContext): CommandModule<GlobalArgs, Compa
           type: 'string',
           describe: 'EntandoApp name on the other side (default: the source app name)',
         })
+        .option(
+          'namespace-map',
+          namespaceMapOption(
+            'SRC=DST: the other app was restored with this --namespace-map: its objects of SRC (bundles of componentRepositoryNamespaces) are compared in DST, the mapped values named as expected differences; repeatable',
+          ),
+        )
         .option('quick', {
           type: 'boolean',
           default: false,
@@ -79,6 +87,7 @@ export function compareCommand(ctx: CliContext): CommandModule<GlobalArgs, Compa
           `both sides are ${source.contextName}/${source.namespace}: name the other app with --to-context and/or --to-namespace`,
         );
       }
+      const namespaceMap = parseNamespaceMap(args['namespace-map'] ?? []);
       const outcome = await compareApps(
         {
           kube: new KubeClient(source.config),
@@ -95,6 +104,7 @@ export function compareCommand(ctx: CliContext): CommandModule<GlobalArgs, Compa
         {
           quick: args.quick,
           parallel: args.parallel,
+          namespaceMap,
           signal: ctx.io.signal,
           progress: (m) => output.progress(`reading ${m}`),
         },

@@ -12,6 +12,7 @@ import { phaseAt } from '../../restore/order.js';
 import { Timings } from '../../report/timings.js';
 import type { BundlesRestoreMode, KeycloakRestoreMode } from '../../contract/mapping.js';
 import type { CliContext } from '../context.js';
+import { NAMESPACE, namespaceMapOption, parseNamespaceMap } from '../namespace-map.js';
 import {
   decryptOptions,
   kubeOptions,
@@ -43,7 +44,6 @@ interface RestoreArgs extends GlobalArgs, KubeArgs, S3Args {
 }
 
 const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
-const NAMESPACE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, RestoreArgs> {
   return {
@@ -67,13 +67,12 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           type: 'string',
           describe: 'Namespace to restore into (default: the source namespace)',
         })
-        .option('namespace-map', {
-          type: 'string',
-          array: true,
-          requiresArg: true,
-          describe:
+        .option(
+          'namespace-map',
+          namespaceMapOption(
             "SRC=DST: restore the archive's objects of namespace SRC (bundles of componentRepositoryNamespaces) into DST, and every reference to SRC with them; repeatable (default: same name, created when missing)",
-        })
+          ),
+        )
         .option('ingress-host', {
           type: 'string',
           describe:
@@ -291,24 +290,6 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
       if (verified && !verified.equal) ctx.exitCode = 1;
     },
   };
-}
-
-/** SRC=DST pairs, each a valid namespace name, each SRC once. */
-export function parseNamespaceMap(values: string[]): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const value of values) {
-    const [from, to, ...rest] = value.split('=');
-    if (rest.length > 0 || !from || !to || !NAMESPACE.test(from) || !NAMESPACE.test(to)) {
-      throw new UserError(
-        `--namespace-map ${value}: expected SRC=DST with two namespace names, e.g. --namespace-map bundles=bundles-copy`,
-      );
-    }
-    if (map[from] !== undefined && map[from] !== to) {
-      throw new UserError(`--namespace-map maps ${from} twice (${map[from]} and ${to}): keep one`);
-    }
-    map[from] = to;
-  }
-  return map;
 }
 
 function planText(
