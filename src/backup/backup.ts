@@ -3,7 +3,7 @@ import type { EncryptionKeys } from '../archive/encryption.js';
 import { newManifest, type Manifest } from '../archive/manifest.js';
 import { ArchiveWriter } from '../archive/writer.js';
 import { FileLocation } from '../storage/file.js';
-import type { ArchiveRef } from '../storage/location.js';
+import { archiveNameProblem, type ArchiveLocation, type ArchiveRef } from '../storage/location.js';
 import { COMPONENTS } from '../components/index.js';
 import {
   DEFAULT_BACKUP_OPTIONS,
@@ -62,6 +62,12 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   const options = { ...DEFAULT_BACKUP_OPTIONS, ...req.options };
   const components = req.components ?? COMPONENTS;
   const where = `context ${req.kube.contextName}`;
+  const base = destination(req);
+  const named = base.named('-');
+  if (named === base) {
+    const problem = archiveNameProblem(base.name, !!req.keys);
+    if (problem) throw new UserError(problem);
+  }
   // What the app's namespace needs is checked before the app is even read; what its other
   // namespaces (bundle repositories, Keycloak) need once it is.
   const unknownApp: KubeObject = {
@@ -92,11 +98,7 @@ async function backupLocked(
   const ns = req.kube.namespace;
   const appName = app.metadata.name;
   const now = req.now ?? new Date();
-  const base =
-    typeof req.file === 'string'
-      ? new FileLocation(req.file)
-      : (req.file ?? new FileLocation(`${process.cwd()}${path.sep}`));
-  const location = base.named(defaultFileName(appName, ns, now, !!req.keys));
+  const location = destination(req).named(defaultFileName(appName, ns, now, !!req.keys));
   const file = location.name;
   const imageInfo = await kube.get({
     apiVersion: 'v1',
@@ -235,6 +237,13 @@ async function undoLeftScaleDown(
 ): Promise<void> {
   const undone = await resumeInterrupted(kube, ns, (m) => output.progress(m), deployments);
   for (const s of undone) await guard.waitForPods(ns, s.name, s.replicas, 300_000);
+}
+
+/** Where the archive goes: a file or S3 object, or a folder for the default name (the cwd). */
+function destination(req: BackupRequest): ArchiveLocation {
+  return typeof req.file === 'string'
+    ? new FileLocation(req.file)
+    : (req.file ?? new FileLocation(`${process.cwd()}${path.sep}`));
 }
 
 /** `<app>-<namespace>-<UTC timestamp>.tar[.age]`: the name of a backup in its folder. */

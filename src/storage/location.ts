@@ -61,3 +61,14 @@ export type ArchiveRef = string | ArchiveLocation;
 export function looksLikeArchiveName(name: string): boolean {
   return /\.tar(\.age)?$/.test(name);
 }
+
+/**
+ * Why a backup may not be written under `name` (a path or s3:// URL naming one archive), or
+ * undefined. list and prune find archives by their ending: under any other name a backup would
+ * be invisible to them and kept forever by every retention.
+ */
+export function archiveNameProblem(name: string, encrypted: boolean): string | undefined {
+  if (looksLikeArchiveName(name)) return undefined;
+  const fix = `${name}${encrypted ? '.tar.age' : '.tar'}`;
+  return `${name}: an archive's name ends in .tar.age (encrypted) or .tar (--no-encrypt), which list and prune look for: name it ${fix}, or end the name with / to write the default name into that folder`;
+}
