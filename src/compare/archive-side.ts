@@ -175,7 +175,7 @@ export async function myDumpCounts(source: AsyncIterable<Buffer>): Promise<Map<s
   return counts;
 }
 
-/** Every archived datasource with its tables' row counts (no content hash: see README). */
+/** Every archived datasource with its tables' row counts (no content hash: see docs/restore.md). */
 export async function archiveTables(
   archive: ArchiveSource,
   manifest: ManifestEntry[],

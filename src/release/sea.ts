@@ -23,7 +23,8 @@ export const SEA_RESOURCE = 'NODE_SEA_BLOB';
  * run (src/release/sea-entry.ts), which the executable deserializes instead of compiling and
  * running it, and which only the very Node binary that made it accepts: it goes into the
  * executable built from that binary (the host platform's, see `usesStartupSnapshot`). A V8 code
- * cache (`useCodeCache`), measured slower to start than the snapshot (README), is not used.
+ * cache (`useCodeCache`), measured slower to start than the snapshot (docs/performance-log.md),
+ * is not used.
  */
 export type BlobKind = 'portable' | 'snapshot';
 

@@ -95,7 +95,7 @@ export async function discoverDatasources(kube: KubeReader, app: KubeObject): Pr
   const owners = [app, ...(await linkedPlugins(kube, app))];
   for (const owner of owners) await discoverOwner(kube, owner, result);
   // Keycloak's own database is not dumped: its realm is carried by the keycloak component
-  // (portable, host-rewritable, no master realm or other tenants' realms; see README, Keycloak).
+  // (portable, host-rewritable, no master realm or other tenants' realms; see docs/keycloak.md).
   return result;
 }
 
