@@ -114,6 +114,43 @@ describe('CLI (in-process)', () => {
     expect(host.stderr).to.match(/not a valid DNS host name/);
   });
 
+  it('backup refuses a name list and prune would not find (file and S3), before any cluster call, with the name to use', async () => {
+    // A cluster that cannot answer: the refusal must come before any call to it.
+    const kubeconfig = path.join(tmp.dir, 'unreachable.kubeconfig');
+    fs.writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]',
+        'users: [{name: u, user: {token: t}}]',
+        'contexts: [{name: x, context: {cluster: c, user: u, namespace: ns}}]',
+        'current-context: x',
+        '',
+      ].join('\n'),
+    );
+    const file = path.join(tmp.dir, 'nightly');
+    const plain = await runCli(['backup', '--kubeconfig', kubeconfig, '--no-encrypt', '-f', file]);
+    expect(plain.code, plain.stderr).to.equal(2);
+    expect(plain.stderr).to.equal(
+      `error: ${file}: an archive's name ends in .tar.age (encrypted) or .tar (--no-encrypt), which list and prune look for: name it ${file}.tar, or end the name with / to write the default name into that folder\n`,
+    );
+    expect(fs.existsSync(file)).to.equal(false);
+    const s3 = await runCli(
+      ['backup', '--kubeconfig', kubeconfig, '-r', id.recipient, '-f', 's3://backups/qs/nightly'],
+      {
+        AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+        AWS_ACCESS_KEY_ID: 'k',
+        AWS_SECRET_ACCESS_KEY: 's',
+        AWS_REGION: 'us-east-1',
+      },
+    );
+    expect(s3.code, s3.stderr).to.equal(2);
+    expect(s3.stderr).to.match(
+      /^error: s3:\/\/backups\/qs\/nightly: .*name it s3:\/\/backups\/qs\/nightly\.tar\.age, /,
+    );
+  });
+
   it('keygen writes a 0600 identity that never overwrites', async () => {
     const file = path.join(tmp.dir, 'new-key.txt');
     const r = await runCli(['keygen', '-f', file]);
