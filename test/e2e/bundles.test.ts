@@ -133,6 +133,7 @@ describe('e2e: bundles reinstalled through the component manager after a restore
   const freshKc = `${ns}-b`;
   const namespaces = () => [
     ns,
+    `${ns}-c`,
     `${ns}-ecr`,
     withRealm,
     `${withRealm}-ecr`,
@@ -237,8 +238,12 @@ describe('e2e: bundles reinstalled through the component manager after a restore
         (s) => s.object?.kind === 'EntandoPlugin' && s.object.name === p && s.phase === 'plugins',
       );
       expect(step?.action, p).to.equal('skip');
-      const data = plan.steps.find((s) => s.object?.name === p && s.phase === 'databases');
-      expect(data?.priority, `${p} data after the reinstall`).to.be.greaterThan(105);
+      const data = plan.steps.find(
+        (s) => s.object?.name === p && s.phase === 'reinstalled-plugin-databases',
+      );
+      expect(data?.priority, `${p} data after the reinstall`).to.be.greaterThan(
+        reinstall[0]!.priority,
+      );
     }
   });
 
@@ -488,5 +493,105 @@ describe('e2e: bundles reinstalled through the component manager after a restore
     } finally {
       fs.writeFileSync(file, original);
     }
+  });
+
+  it('a bundle whose upgrade failed in the source: the restore plan and JSON name it, its recorded state and what the restore does instead', async () => {
+    const widget = summary.bundles.find(
+      (b) => b.installed && b.plugins.length === 0 && !b.code.startsWith('entando-epc-bootstrap'),
+    )!;
+    const broken = '9.9.9-broken';
+    const base = readDescriptor(REGISTRY, widget.repoUrl!, widget.version!)!;
+    const bid = /-([0-9a-f]{8})$/.exec(widget.code)![1];
+    written.push(
+      writeDescriptor(REGISTRY, {
+        ...base,
+        version: broken,
+        widgets: [...(base.widgets ?? []), { code: 'hooked-widget', group: 'free' }],
+        sandbox: {
+          failComponent: {
+            component: `widget:hooked-widget-${bid}`,
+            message: 'widget refused by the sandbox hook',
+          },
+        },
+      }),
+    );
+    const crNs = widget.namespace ?? ns;
+    await kubectl(SOURCE, [
+      '-n',
+      crNs,
+      'patch',
+      'entandodebundle',
+      widget.code,
+      '--type',
+      'json',
+      '-p',
+      JSON.stringify([
+        {
+          op: 'add',
+          path: '/spec/tags/-',
+          value: { version: broken, tarball: widget.repoUrl, integrity: '', shasum: '' },
+        },
+      ]),
+    ]);
+    await cm(SOURCE, ns, (s) =>
+      s.cm.call('POST', `/components/${widget.code}/install`, {
+        version: broken,
+        conflictStrategy: 'OVERRIDE',
+      }),
+    );
+    const failed = await cm(SOURCE, ns, (s) =>
+      waitFor(
+        'the failed upgrade',
+        async () => {
+          const j = await s.cm.installJob(widget.code);
+          return /ROLLBACK|ERROR/.test(j.status) ? j.status : undefined;
+        },
+        300_000,
+        2000,
+      ),
+    );
+    const second = scenario.file('upgrade-failed.tar.age');
+    const b = await scenario.backup(SOURCE, ns, second, ['-o', 'json']);
+    expect(b.code, b.stderr).to.equal(0);
+    const recorded = (JSON.parse(b.stdout) as { bundles: BundlesSummary }).bundles.bundles.find(
+      (x) => x.code === widget.code,
+    )!;
+    expect([recorded.installed, recorded.version, recorded.lastJobStatus]).to.deep.equal([
+      true,
+      widget.version,
+      failed,
+    ]);
+    const into = `${ns}-c`;
+    const plan = await scenario.restore(second, TARGET, into, [
+      '--dry-run',
+      '--namespace-map',
+      `${ns}-ecr=${into}-ecr`,
+      '--ingress-host',
+      host(into),
+      '-o',
+      'json',
+    ]);
+    expect(plan.code, plan.stderr).to.equal(0);
+    const out = JSON.parse(plan.stdout) as {
+      steps: { phase: string; object?: { name: string }; reason: string }[];
+      bundlesLeftAlone: { code: string; lastJobStatus?: string; outcome: string; why: string }[];
+    };
+    const step = out.steps.find(
+      (s) => s.phase === 'bundles-reinstall' && s.object?.name === widget.code,
+    )!;
+    expect(step.reason).to.include(`its last job ended ${failed}`);
+    expect(step.reason).to.include(`reinstalled at ${widget.version}, the failed job not repeated`);
+    expect(out.bundlesLeftAlone.map((x) => [x.code, x.lastJobStatus, x.outcome])).to.deep.equal([
+      [widget.code, failed, 'reinstalled at its installed version'],
+    ]);
+    const text = await scenario.restore(second, TARGET, into, [
+      '--dry-run',
+      '--namespace-map',
+      `${ns}-ecr=${into}-ecr`,
+      '--ingress-host',
+      host(into),
+    ]);
+    expect(text.code, text.stderr).to.equal(0);
+    expect(text.stdout).to.include(`its last job ended ${failed}`);
   });
 });

@@ -145,12 +145,13 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         ) as never,
     handler: async (args) => {
       // Loaded when used: `version` and `--help` do without client-node (lower start-up RSS).
-      const [{ verifyRestore, verifyText }, { KubeClient }, { resolveKube }, restore] =
+      const [{ verifyRestore, verifyText }, { KubeClient }, { resolveKube }, restore, leftAlone] =
         await Promise.all([
           import('../../compare/verify-restore.js'),
           import('../../kube/client.js'),
           import('../../kube/kubeconfig.js'),
           import('../../restore/restore.js'),
+          import('../../components/bundles/left-alone.js'),
         ]);
       const { executePlan, loadArchive, planRestore } = restore;
       const started = Date.now();
@@ -200,9 +201,15 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
           waitTimeoutMs: args['wait-timeout'] * 1000,
         }),
       );
+      // Named in the plan (its steps), the summary and the JSON: left alone on purpose.
+      const bundlesLeftAlone =
+        mapping.bundles?.mode === 'reinstall'
+          ? leftAlone.bundlesLeftAlone(archive.manifest.components.bundles)
+          : [];
       const summary = {
         archive: args.archive,
         source: archive.manifest.source,
+        bundlesLeftAlone,
         target: {
           context: kube.contextName,
           server: kube.server,
@@ -273,6 +280,7 @@ export function restoreCommand(ctx: CliContext): CommandModule<GlobalArgs, Resto
         [
           `restored ${archive.manifest.source.app} into ${kube.contextName}/${mapping.targetNamespace}${mapping.targetHost ? ` on host ${mapping.targetHost}` : ''}: ${done} changes`,
           `  ${figuresLine(figures)}`,
+          ...leftAlone.leftAloneLines(bundlesLeftAlone),
           ...(verified ? verifyText(verified) : []),
         ],
         {

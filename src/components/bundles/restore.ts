@@ -17,6 +17,7 @@ import {
 import { CmHttpError } from './cm-client.js';
 import { CmUnavailable, connectCm, TokenRefused, type CmSession } from './connect.js';
 import { callError, DEFAULT_TIMING, reinstallBundle } from './install.js';
+import { bundlesLeftAlone } from './left-alone.js';
 
 export function bundlesSummary(ctx: Pick<PlanContext, 'archive'>): BundlesSummary | undefined {
   return ctx.archive.manifest.components[COMPONENT];
@@ -50,8 +51,8 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
       `bundles not recorded in the archive (${summary?.reason ?? 'made before bundles were recorded'}): no reinstall, their CRs and plugins are restored as objects`,
     );
   }
-  if (installedBundles(summary).length === 0) return [];
   if (mode !== 'reinstall') {
+    if (installedBundles(summary).length === 0) return [];
     return skipStep(
       mode === 'skip'
         ? 'bundles not restored (--bundles skip)'
@@ -60,29 +61,52 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
   }
   const bundles = installedBundles(summary);
   const timeoutMs = ctx.waitTimeoutMs ?? 600_000;
-  const steps: PlanStep[] = [
-    {
+  // Only bundles that are not installed: nothing to wait for, only to name.
+  const steps: PlanStep[] =
+    bundles.length === 0
+      ? []
+      : [
+          {
+            ...base,
+            priority: phase('component-manager').priority,
+            phase: 'component-manager',
+            action: 'run',
+            object: appRef,
+            reason:
+              "wait for the component manager: its pod ready and post-init ended (SUCCESSFUL or FAILED); post-init holds the CM's global lock",
+            run: (c) => waitForCm(c, appRef, bundles, timeoutMs),
+          },
+        ];
+  const leftAlone = new Map(bundlesLeftAlone(summary).map((l) => [l.code, l]));
+  const bundleRef = (b: RecordedBundle): ObjectRef => ({
+    apiVersion: ENTANDO_API,
+    kind: EntandoKind.Bundle,
+    namespace: mapNamespace(ctx.mapping, b.namespace ?? ctx.archive.manifest.source.namespace)!,
+    name: b.code,
+  });
+  for (const b of summary.bundles) {
+    const l = leftAlone.get(b.code);
+    if (l?.outcome !== 'not reinstalled') continue;
+    steps.push({
       ...base,
-      priority: phase('component-manager').priority,
-      phase: 'component-manager',
-      action: 'run',
-      object: appRef,
-      reason:
-        "wait for the component manager: its pod ready and post-init ended (SUCCESSFUL or FAILED); post-init holds the CM's global lock",
-      run: (c) => waitForCm(c, appRef, bundles, timeoutMs),
-    },
-  ];
+      priority: phase('bundles-reinstall').priority,
+      phase: 'bundles-reinstall',
+      action: 'skip',
+      object: bundleRef(b),
+      reason: l.why,
+    });
+  }
   for (const b of bundles) {
-    const ns = mapNamespace(ctx.mapping, b.namespace ?? ctx.archive.manifest.source.namespace)!;
     const plugins = b.plugins.map((p) => p.pluginCode);
+    const failed = leftAlone.get(b.code);
     steps.push({
       ...base,
       priority: phase('bundles-reinstall').priority,
       phase: 'bundles-reinstall',
       action: 'run',
-      object: { apiVersion: ENTANDO_API, kind: EntandoKind.Bundle, namespace: ns, name: b.code },
+      object: bundleRef(b),
       changes: [`install ${b.version} (conflictStrategy SKIP)`],
-      reason: `${isBootstrap(b) ? 'the post-init bootstrap bundle: post-init skips it on a restored database; ' : ''}reinstalled at its installed version with SKIP: the restored widgets and pages are kept${plugins.length ? `, plugin${plugins.length > 1 ? 's' : ''} ${plugins.join(', ')} made again (EntandoPlugin, link, Keycloak client, database from the restored secret)` : ''}`,
+      reason: `${isBootstrap(b) ? 'the post-init bootstrap bundle: post-init skips it on a restored database; ' : ''}reinstalled at its installed version with SKIP: the restored widgets and pages are kept${plugins.length ? `, plugin${plugins.length > 1 ? 's' : ''} ${plugins.join(', ')} made again (EntandoPlugin, link, Keycloak client, database from the restored secret)` : ''}${failed ? `; ${failed.why}` : ''}`,
       run: (c) => reinstallStep(c, appRef, b, timeoutMs),
     });
   }
