@@ -313,4 +313,44 @@ describe('operator stand-in (sandbox)', function () {
       b64('pgapp_portdb_11111'),
     );
   });
+
+  it('deleting the namespace drops its roles, schemas and MySQL databases, as a real in-namespace DBMS goes with it', async () => {
+    const mysqlUsers: string[] = [];
+    for (const q of ['portdb', 'servdb', 'dedb']) {
+      mysqlUsers.push(unb64((await secret(`myapp-${q}-secret`)).data?.username));
+    }
+    const pgNames = ['pgapp_portdb_11111'];
+    const { adminUser, adminPassword } = dbms.postgresql;
+    const list = (xs: string[]) => xs.map((x) => `'${x}'`).join(', ');
+    const pgLeft = () =>
+      psql(
+        adminUser,
+        adminPassword,
+        `SELECT (SELECT count(*) FROM pg_roles WHERE rolname IN (${list(pgNames)})) + (SELECT count(*) FROM pg_namespace WHERE nspname IN (${list(pgNames)}))`,
+      ).then(Number);
+    const myLeft = () =>
+      run(
+        'mariadb',
+        [
+          '--no-defaults',
+          '-h',
+          dbms.mysql.host,
+          '-P',
+          String(dbms.mysql.port),
+          '-u',
+          dbms.mysql.adminUser,
+          '-N',
+          '-B',
+          '-e',
+          `SELECT (SELECT count(*) FROM information_schema.schemata WHERE schema_name IN (${list(mysqlUsers)})) + (SELECT count(*) FROM mysql.user WHERE user IN (${list(mysqlUsers)}))`,
+        ],
+        { env: { ...process.env, MYSQL_PWD: dbms.mysql.adminPassword } },
+      ).then((r) => Number(r.stdout.trim()));
+    expect(await pgLeft(), 'roles and schemas before').to.equal(2);
+    expect(await myLeft(), 'databases and users before').to.equal(9);
+    await core.deleteNamespace({ name: ns });
+    await until("the namespace's databases dropped", async () =>
+      (await pgLeft()) + (await myLeft()) === 0 ? true : undefined,
+    );
+  });
 });
