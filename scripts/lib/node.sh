@@ -77,7 +77,7 @@ node_healthy() {
 
 node_up() {
   local c="$1" dir="$2" port="$3" bin pid i kubectl
-  [ -n "$c" ] && [ -n "$dir" ] && [ -n "$port" ] || node_die "usage: node_up <cluster> <dir> <port>"
+  { [ -n "$c" ] && [ -n "$dir" ] && [ -n "$port" ]; } || node_die "usage: node_up <cluster> <dir> <port>"
   [ -s "$dir/admin.kubeconfig" ] || node_die "[$c] no $dir/admin.kubeconfig: start the control plane first"
   node_build
   bin=$(node_bin)
@@ -137,7 +137,7 @@ node_kill_leftovers() {
   for f in "$dir"/node/pods/*/pids/*; do
     [ -f "$f" ] || continue
     read -r pid start <"$f" || continue
-    [[ "$pid" =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || continue
+    { [[ "$pid" =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ]; } || continue
     now=$(awk '{sub(/.*\) /, ""); print $20}' "/proc/$pid/stat" 2>/dev/null) || continue
     if [ -n "$now" ] && [ "$now" = "$start" ]; then
       kill -KILL -- "-$pid" 2>/dev/null || true

@@ -14,7 +14,7 @@ import type { StreamProgress } from '../report/progress.js';
  * Sizes of a tree in the pod: apparent bytes (GNU du -b), else KiB (busybox du -k), with the
  * unit on the first line.
  */
-const DU_SCRIPT = [
+export const DU_SCRIPT = [
   'cd "$1" || exit 3',
   'shift',
   // Only the directories that exist (for's list is read once, before the set).

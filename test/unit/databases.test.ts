@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import type { Writable } from 'node:stream';
-import type { KubeObject, ObjectRef } from '../../src/kube/object.js';
-import type { PodExecResult } from '../../src/kube/pod-exec.js';
+import type { KubeObject } from '../../src/kube/object.js';
 import {
   discoverDatasources,
   qualifierOf,
@@ -29,6 +28,7 @@ import { clientPod } from '../../src/components/databases/executor.js';
 import { oracleError } from '../../src/components/databases/oracle.js';
 import { matchTarget } from '../../src/components/databases/restore.js';
 import type { DatabaseEntryMeta } from '../../src/components/databases/index.js';
+import { FakeKube, FakePodExec } from '../helpers/fakes.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -115,13 +115,7 @@ describe('databases: JDBC URLs', () => {
 
 /** A cluster of plain objects for discovery. */
 function fakeKube(objects: KubeObject[]): KubeReader {
-  const key = (r: ObjectRef) => `${r.kind}/${r.namespace ?? ''}/${r.name}`;
-  const byKey = new Map(objects.map((o) => [key({ ...o, ...o.metadata } as ObjectRef), o]));
-  return {
-    get: async (ref: ObjectRef) => byKey.get(key(ref)),
-    list: async (_api: string, kind: string, ns?: string) =>
-      objects.filter((o) => o.kind === kind && (!ns || o.metadata.namespace === ns)),
-  } as unknown as KubeReader;
+  return new FakeKube(objects).client;
 }
 
 const NS = 'ent';
@@ -636,29 +630,19 @@ function fakeExecutor(
   output: string[],
   end: { exitCode?: number; stderr?: string; throws?: Error },
 ): DbExecutor & { commands: string[][]; stdins: string[] } {
-  const commands: string[][] = [];
-  const stdins: string[] = [];
+  // The credentials' own execs (written, removed) succeed quietly.
+  const fake = new FakePodExec((req) =>
+    req.command[0] === 'rm' || req.command[2]?.startsWith('umask')
+      ? {}
+      : { stdout: output, ...end },
+  );
   return {
-    where: 'pod ns/db',
-    kind: 'dbms-pod',
-    commands,
-    stdins,
-    async exec(command, io): Promise<PodExecResult> {
-      commands.push(command);
-      if (io.stdin) {
-        let s = '';
-        for await (const c of io.stdin as AsyncIterable<Buffer | string>) s += c.toString();
-        stdins.push(s);
-      }
-      if (command[0] === 'rm' || command[2]?.startsWith('umask'))
-        return { exitCode: 0, stderr: '' };
-      const stdout = io.stdout as Writable;
-      for (const chunk of output) {
-        if (!stdout.write(chunk)) await new Promise((r) => stdout.once('drain', r));
-      }
-      if (end.throws) throw end.throws;
-      stdout.end();
-      return { exitCode: end.exitCode ?? 0, stderr: end.stderr ?? '' };
+    ...fake.executor(),
+    get commands() {
+      return fake.calls.map((c) => c.command);
+    },
+    get stdins() {
+      return fake.calls.flatMap((c) => (c.stdin === undefined ? [] : [c.stdin]));
     },
   };
 }

@@ -3,16 +3,20 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  LIST_TREE_SCRIPT,
   MIN_STREAM_BYTES,
   nulSeparated,
   parseTreeList,
   splitTree,
-  TAR_LIST_SCRIPT,
   type TreeItem,
 } from '../../src/components/files/split.js';
 import { checkTarStream } from '../../src/components/files/tar-check.js';
-import { EXTRACT_SCRIPT, STAGE_SCRIPT, SWAP_SCRIPT } from '../../src/components/files/restore.js';
+import {
+  EXTRACT_SCRIPT,
+  LIST_TREE_SCRIPT,
+  STAGE_SCRIPT,
+  SWAP_SCRIPT,
+  TAR_LIST_SCRIPT,
+} from '../../src/components/files/pod-scripts.js';
 import { seededBytes, tempDir } from '../helpers/tmp.js';
 
 const item = (type: TreeItem['type'], size: number, name: string): TreeItem => ({

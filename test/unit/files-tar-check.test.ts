@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkTarStream, UnsafeEntryError } from '../../src/components/files/tar-check.js';
 import { tarOf, type Entry } from '../helpers/files-tar.js';
-import { TAR_CREATE_SCRIPT } from '../../src/components/files/backup.js';
+import { TAR_CREATE_SCRIPT } from '../../src/components/files/pod-scripts.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function* stream(buf: Buffer): AsyncGenerator<Buffer> {

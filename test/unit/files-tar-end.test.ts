@@ -4,8 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Header, Pax } from 'tar';
 import { TarEndCheck } from '../../src/components/files/tar-end.js';
-import { TAR_CREATE_SCRIPT } from '../../src/components/files/backup.js';
-import { STAGING_PREFIX, SWAP_SCRIPT } from '../../src/components/files/restore.js';
+import {
+  STAGING_PREFIX,
+  SWAP_SCRIPT,
+  TAR_CREATE_SCRIPT,
+} from '../../src/components/files/pod-scripts.js';
 import { tarOf } from '../helpers/files-tar.js';
 import { seededBytes, tempDir } from '../helpers/tmp.js';
 

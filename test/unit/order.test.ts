@@ -5,13 +5,13 @@ import { fileURLToPath } from 'node:url';
 import type { LoadedArchive } from '../../src/components/component.js';
 import { COMPONENTS } from '../../src/components/index.js';
 import { ENTANDO_API } from '../../src/entando/kinds.js';
-import type { KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Results } from '../../src/report/results.js';
 import { adoptPhaseOf, phase, phaseAt, PHASES, type PhaseName } from '../../src/restore/order.js';
 import type { PlanStep } from '../../src/contract/plan.js';
 import { mappingFor, type PlanRequest } from '../../src/restore/restore.js';
 import { ScaleWindows } from '../../src/contract/scale-window.js';
+import { FakeKube } from '../helpers/fakes.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DOC = join(ROOT, 'docs/restore-order.md');
@@ -176,7 +176,7 @@ function archive(): LoadedArchive {
 async function plannedSteps(req: Partial<PlanRequest>): Promise<PlanStep[]> {
   const loaded = archive();
   const mapping = mappingFor(loaded, { targetNamespace: 'dst', ...req });
-  const target = { get: () => Promise.resolve(undefined) } as unknown as KubeClient;
+  const target = new FakeKube().client;
   const steps: PlanStep[] = [];
   const windows = new ScaleWindows();
   for (const c of COMPONENTS) {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { KubeClient } from '../../src/kube/client.js';
-import type { KubeObject, ObjectRef } from '../../src/kube/object.js';
+import type { KubeObject } from '../../src/kube/object.js';
 import { ORIGINAL_REPLICAS } from '../../src/kube/scale.js';
 import { executePlan } from '../../src/restore/restore.js';
 import type { Plan } from '../../src/restore/plan.js';
@@ -8,42 +8,28 @@ import type { PlanStep, StepContext } from '../../src/contract/plan.js';
 import { ScaleWindows } from '../../src/contract/scale-window.js';
 import { Results } from '../../src/report/results.js';
 import type { Output } from '../../src/report/output.js';
+import { FakeKube } from '../helpers/fakes.js';
 
 /** Deployments whose status follows spec.replicas at once; records every replicas patch. */
 function fakeKube(names: string[], opts: { readyByHand?: boolean } = {}) {
-  const store = new Map<string, KubeObject>();
-  const patches: string[] = [];
-  for (const name of names) {
-    store.set(name, {
+  const fake = new FakeKube(
+    names.map((name) => ({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name, namespace: 'ns' },
       spec: { replicas: 1 },
       status: { replicas: 1, readyReplicas: 1 },
-    });
-  }
-  const kube = {
-    get: (ref: ObjectRef) => Promise.resolve(store.get(ref.name)),
-    list: () => Promise.resolve([...store.values()]),
-    mergePatch: (
-      ref: ObjectRef,
-      patch: {
-        metadata?: { annotations?: Record<string, string | null> };
-        spec: { replicas: number };
-      },
-    ) => {
-      const d = store.get(ref.name)!;
-      const n = patch.spec.replicas;
-      patches.push(`${ref.name}=${n}`);
-      const annotations = { ...d.metadata.annotations, ...patch.metadata?.annotations };
-      for (const [k, v] of Object.entries(annotations)) if (v === null) delete annotations[k];
-      d.metadata.annotations = annotations as Record<string, string>;
-      d.spec = { replicas: n };
-      if (n === 0 || !opts.readyByHand) d.status = { replicas: n, readyReplicas: n };
-      return Promise.resolve(d);
-    },
+    })),
+  );
+  const patches: string[] = [];
+  fake.onPatch = (d, patch) => {
+    const n = (patch.spec as { replicas: number }).replicas;
+    patches.push(`${d.metadata.name}=${n}`);
+    if (n === 0 || !opts.readyByHand) d.status = { replicas: n, readyReplicas: n };
   };
-  return { kube: kube as unknown as KubeClient, patches, store };
+  /** The stored deployments by name (changed in place by a test to play the cluster). */
+  const store = { get: (name: string) => fake.find('Deployment', 'ns', name) };
+  return { kube: fake.client, patches, store };
 }
 
 const quiet = { progress: () => undefined } as unknown as Output;

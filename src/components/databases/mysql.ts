@@ -29,6 +29,7 @@ export const MY_SCRIPT = [
   '  case $help in *set-gtid-purged*) extra="--set-gtid-purged=OFF" ;; esac',
   '  case $help in *column-statistics*) extra="$extra --column-statistics=0" ;; esac',
   'fi',
+  '# shellcheck disable=SC2086 # $extra is zero to two options: split into words on purpose',
   '"$bin" --defaults-extra-file="$d/credentials" $extra "$@"',
 ].join('\n');
 

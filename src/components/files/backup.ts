@@ -10,15 +10,13 @@ import type { BackupContext } from '../component.js';
 import type { FilesEntryMeta, FilesSummary } from '../../contract/manifest.js';
 import { whenAborted } from '../../util/abort.js';
 import { discoverVolumes, runningPod, type DataVolume } from './discover.js';
+import { nulSeparated, parseTreeList, splitTree, type StreamShare } from './split.js';
 import {
   LIST_TREE_SCRIPT,
   LIST_UNSUPPORTED,
-  nulSeparated,
-  parseTreeList,
-  splitTree,
+  TAR_CREATE_SCRIPT,
   TAR_LIST_SCRIPT,
-  type StreamShare,
-} from './split.js';
+} from './pod-scripts.js';
 
 export const COMPONENT = 'files';
 
@@ -73,18 +71,6 @@ export async function listDir(
   );
   return Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
 }
-
-/**
- * GNU tar keeps the holes of sparse files (pax format 1.0; the extra pax records deleted so
- * that other files get plain ustar headers, as before); another tar (busybox) archives a hole
- * as zeros, restored allocated.
- */
-export const TAR_CREATE_SCRIPT = [
-  'if tar --version 2>/dev/null | grep -q "GNU tar"; then',
-  '  exec tar --sparse --format=posix --pax-option=delete=atime,delete=ctime,delete=mtime -cf - -C "$1" "$2"',
-  'fi',
-  'exec tar -cf - -C "$1" "$2"',
-].join('\n');
 
 /**
  * Streams `tar -c` of one top-level directory from the pod's stdout straight into the archive

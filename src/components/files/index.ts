@@ -1,6 +1,6 @@
 import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupFiles, COMPONENT } from './backup.js';
-import { planFilesSteps } from './restore.js';
+import { planFilesSteps } from './restore-plan.js';
 import { TreeHeaderChecks } from './precheck.js';
 import { podWorkNeeds } from '../../kube/access.js';
 import { metaOf } from '../../contract/manifest.js';

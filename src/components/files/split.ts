@@ -19,30 +19,6 @@ export const MIN_STREAM_BYTES = 32 * 1024 * 1024;
 /** Bytes a tar header costs an entry (balancing trees of many small files by count too). */
 const HEADER_BYTES = 512;
 
-/**
- * Lists `$2` under `$1` as NUL-terminated records "<type> <size> <path>" (type d: directory,
- * l: symlink, f: anything else), the root first; exits 99 where find or tar is not GNU's (the
- * tree is then read as one stream, as before).
- */
-export const LIST_TREE_SCRIPT = [
-  'cd "$1" || exit 1',
-  'find --version 2>/dev/null | grep -q GNU || exit 99',
-  'tar --version 2>/dev/null | grep -q "GNU tar" || exit 99',
-  `exec find "$2" \\( -type d -printf 'd %s %p\\0' \\) -o \\( -type l -printf 'l %s %p\\0' \\) -o -printf 'f %s %p\\0'`,
-].join('\n');
-
-/** The exit code of LIST_TREE_SCRIPT where the pod's tools cannot split a tree. */
-export const LIST_UNSUPPORTED = 99;
-
-/**
- * `tar -c` of the names on stdin (NUL-separated, relative to `$1`), none recursed into; the
- * same format options as TAR_CREATE_SCRIPT (GNU tar: sparse holes kept, plain ustar headers).
- */
-export const TAR_LIST_SCRIPT = [
-  'cd "$1" || exit 1',
-  'exec tar --sparse --format=posix --pax-option=delete=atime,delete=ctime,delete=mtime --no-recursion --null --verbatim-files-from -T - -cf -',
-].join('\n');
-
 export interface TreeItem {
   type: 'd' | 'l' | 'f';
   size: number;

@@ -23,7 +23,7 @@ import { entryStream } from '../../archive/entry-stream.js';
 import { KubeClient } from '../../kube/client.js';
 import { verifyArchive } from '../../archive/verify.js';
 import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
-import { importRealmInPod } from './restore.js';
+import { importRealmInPod } from './realm-import.js';
 import { Results } from '../../report/results.js';
 
 const { values } = parseArgs({

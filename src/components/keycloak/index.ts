@@ -1,6 +1,6 @@
 import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupKeycloak, COMPONENT } from './backup.js';
-import { planKeycloakSteps } from './restore.js';
+import { planKeycloakSteps } from './restore-plan.js';
 import { keycloakMapping } from './mode.js';
 import { needs, podWorkNeeds, type AccessNeed } from '../../kube/access.js';
 import { EntandoKind } from '../../entando/kinds.js';

@@ -34,6 +34,7 @@ export interface SideServerParams {
 
 const PRELUDE = String.raw`
 set -u
+# shellcheck disable=SC2034 # per: only the export uses it (an import's pages come cut)
 realm=$1 offset=$2 heap=$3 limit=$4 run=$5 per=$6
 kc=
 for h in /opt/jboss/keycloak /opt/eap; do
@@ -47,12 +48,13 @@ d=$(mktemp -d "${SIDE_DIR_PREFIX}-$run.XXXXXX") || exit 70
 chmod 700 "$d"
 mkdir "$d/log" "$d/tmp" "$d/data"
 pid=
+# shellcheck disable=SC2317 # run by the EXIT trap
 stop() {
   if [ -n "$pid" ]; then
     kill -TERM "$pid" 2>/dev/null
     # Until the wrapper and its java are gone (pgrep may be missing: then the wrapper only).
     i=0
-    while { kill -0 "$pid" 2>/dev/null || pgrep -f "keycloak.migration.dir=$d/" >/dev/null 2>&1; } && [ $i -lt 150 ]; do
+    while { kill -0 "$pid" 2>/dev/null || pgrep -f "keycloak.migration.dir=$d/" >/dev/null 2>&1; } && [ "$i" -lt 150 ]; do
       sleep 0.2
       i=$((i + 1))
     done
@@ -107,6 +109,7 @@ for kind in users federated-users; do
     n=$((n + 1)) files=$((files + 1))
   done
 done
+# shellcheck disable=SC2012 # the names are Keycloak's <realm>-*.json: ls counts them right
 if [ "$(ls "$d/data" | wc -l | tr -d ' ')" != "$files" ]; then
   echo "the export wrote files this tool does not know: $(ls "$d/data" | tr '\n' ' ')" >&2
   exit 1
