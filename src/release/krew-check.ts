@@ -24,9 +24,10 @@ import { load as loadYaml } from 'js-yaml';
  *
  * Left hand-written, because Krew checks it nowhere offline:
  * - each uri starts with https:// and its last segment names an archive of the release, the one
- *   installed for that platform: with --archive Krew never looks at the uri, so a uri naming
- *   another file would pass here and fail for every user (krew-index's CI downloads it, but only
- *   once the release is published);
+ *   handed to Krew for that platform: with --archive Krew never looks at the uri, so a uri naming
+ *   a file the release does not have would pass Krew here and fail for every user (krew-index's
+ *   CI downloads it, but only once the release is published); a uri naming another archive of
+ *   the release then fails Krew's sha256 check;
  * - `bin`, once installed, is executable (not for windows): Krew links whatever file it names;
  * - every selector is a matchLabels of os and arch (what the template renders), since this check
  *   installs each platform as that os/arch.
@@ -141,13 +142,18 @@ export interface CheckResult {
   checked: string[];
 }
 
-/** The last line a failed Krew command wrote: its error. */
+/**
+ * A failed Krew command's error: the message of klog's fatal line (validate-krew-manifest writes
+ * a goroutine dump after it), else the last line written (krew's own error).
+ */
 function krewError(err: unknown): string {
   const e = err as { stderr?: string; message?: string };
   const lines = (e.stderr ?? '')
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
+  const fatal = lines.find((l) => /^F\d{4} /.test(l));
+  if (fatal) return fatal.replace(/^F\d{4} [^\]]*\] /, '');
   return lines.pop() ?? e.message ?? String(err);
 }
 
