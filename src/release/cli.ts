@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { TOOL } from '../version.js';
 import { sha256File, writeTarGz, writeZip } from './archive.js';
 import { bundle } from './bundle.js';
-import { checkRelease } from './krew-check.js';
+import { checkRelease, krewTools, type CheckResult } from './krew-check.js';
 import { adhocSign, CS_ADHOC, CS_LINKER_SIGNED, removeSignature } from './macho.js';
 import { readReleaseConfig, renderManifest } from './manifest.js';
 import { cacheDir, nodeBinary } from './node-dist.js';
@@ -42,13 +42,16 @@ export interface ReleaseResult {
   version: string;
   manifest: string;
   built: BuiltTarget[];
+  /** What Krew checked (krew-check.ts): no problems, the archives it installed. */
+  check: CheckResult;
 }
 
 /**
  * Builds the release into `out`: one bundle, one SEA blob per Node version, per platform the
  * executable (build/<os>_<arch>/) and its archive with LICENSE, plugin.yaml rendered from
  * krew/plugin.yaml.tmpl with the archives' sha256, SHA256SUMS and RELEASE_NOTES.md; then checks
- * it all as krew-index would.
+ * it all with Krew itself (validate-krew-manifest, and `krew install --archive` of every
+ * platform; built from the Go module proxy once, see krew-check.ts).
  */
 export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -147,7 +150,10 @@ export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
     built.map((b) => `${b.sha256}  ${path.basename(b.archive)}\n`).join(''),
   );
   fs.copyFileSync(path.join(root, 'krew/RELEASE_NOTES.md'), path.join(out, 'RELEASE_NOTES.md'));
-  const check = await checkRelease(manifest, out);
+  const tools = await step('Krew (scripts/krew-tools)', () => krewTools(root));
+  const check = await step('checked with validate-krew-manifest and krew install', () =>
+    checkRelease(manifest, out, tools),
+  );
   if (check.problems.length > 0) {
     throw new Error(`the release fails the Krew checks:\n  ${check.problems.join('\n  ')}`);
   }
@@ -156,7 +162,7 @@ export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
       `release: partial release: plugin.yaml lists ${built.map((b) => targetName(b.target)).join(', ')} only`,
     );
   }
-  return { version, manifest, built };
+  return { version, manifest, built, check };
 }
 
 function mib(n: number): string {
@@ -193,7 +199,7 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   process.stdout.write(
-    `${path.relative(process.cwd(), result.manifest)}: Krew manifest for v${result.version}, checked\n`,
+    `${path.relative(process.cwd(), result.manifest)}: Krew manifest for v${result.version}, checked with Krew (installed: ${result.check.checked.join(', ')})\n`,
   );
   return 0;
 }

@@ -1,44 +1,121 @@
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { load as loadYaml } from 'js-yaml';
-import { listArchive, sha256File } from './archive.js';
 
 /**
- * What krew-index's validation (and `kubectl krew install`) checks of a plugin manifest and its
- * archives, done without Krew: the manifest's schema (apiVersion, kind, name, semver version
- * with a leading v, descriptions, platforms), selectors that never match the same os/arch twice,
- * and for every platform: its archive's sha256, and after Krew's `files` operations, the `bin`
- * and a LICENSE file present.
+ * The release's Krew checks, done by Krew itself: sigs.k8s.io/krew, pinned in tools/krew/go.mod
+ * and built from the Go module proxy by scripts/krew-tools (see docs/releasing-krew.md).
+ *
+ * 1. `validate-krew-manifest -skip-install` (krew-index's check) on a copy of the manifest named
+ *    entando.yaml, as krew-index names it: apiVersion and kind, the name equal to the file's,
+ *    a short description without line breaks, a semantic version with its v, for every platform
+ *    uri, sha256 (format), bin, files and a selector on os/arch only, every selector matching a
+ *    platform Krew supports, no os/arch matched by two selectors.
+ * 2. Its install step, offline. validate-krew-manifest would run `kubectl krew install
+ *    --manifest` per platform, which downloads each uri (the GitHub release does not exist yet);
+ *    here it is `krew install --manifest --archive` with the release's own archive, KREW_OS and
+ *    KREW_ARCH set to the platform's, into a fresh KREW_ROOT: Krew checks the archive's sha256,
+ *    unpacks it, applies `files` (paths inside the plugin directory) and links `bin` (which must
+ *    exist). Then, as validate-krew-manifest does after each install, a LICENSE (its list of
+ *    names) must be among the installed files.
+ *
+ * Left hand-written, because Krew checks it nowhere offline:
+ * - each uri starts with https:// and its last segment names an archive of the release, the one
+ *   handed to Krew for that platform: with --archive Krew never looks at the uri, so a uri naming
+ *   a file the release does not have would pass Krew here and fail for every user (krew-index's
+ *   CI downloads it, but only once the release is published); a uri naming another archive of
+ *   the release then fails Krew's sha256 check;
+ * - `bin`, once installed, is executable (not for windows): Krew links whatever file it names;
+ * - every selector is a matchLabels of os and arch (what the template renders), since this check
+ *   installs each platform as that os/arch.
+ * The hand-written copy of krew-index's schema rules that stood here before (name, semver,
+ * selector overlap, sha256 format, files paths) went: Krew checks all of them.
+ *
+ * Krew runs with KREW_NO_UPGRADE_CHECK (its only network access outside of install and update:
+ * a GitHub API call) and HTTP(S)_PROXY pointing at a closed port, so the check is offline by
+ * construction; `install --manifest` never touches the index.
  */
 
-export const KREW_API_VERSION = 'krew.googlecontainertools.github.com/v1alpha2';
+const run = promisify(execFile);
 
-/** The os/arch pairs krew-index checks selectors against. */
-export const KREW_PLATFORMS = [
-  'darwin/386',
-  'darwin/amd64',
-  'darwin/arm64',
-  'linux/386',
-  'linux/amd64',
-  'linux/arm',
-  'linux/arm64',
-  'linux/ppc64le',
-  'linux/s390x',
-  'windows/386',
-  'windows/amd64',
-  'windows/arm64',
+/** The license file names validate-krew-manifest accepts after an install (lowercased). */
+export const KREW_LICENSE_FILES = [
+  'license',
+  'license.txt',
+  'license.md',
+  'licenses',
+  'licenses.txt',
+  'licenses.md',
+  'copying',
+  'copying.txt',
 ];
 
-const SEMVER =
-  /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+export interface KrewTools {
+  /** Holds krew, kubectl-krew (a link to krew) and validate-krew-manifest. */
+  dir: string;
+  krew: string;
+  validate: string;
+}
 
-interface Selector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+/**
+ * Builds Krew once (scripts/krew-tools: Go module proxy, cached) and returns its binaries. The
+ * script's progress (a cold build takes a minute or two) goes to our stderr.
+ */
+export async function krewTools(root: string): Promise<KrewTools> {
+  const child = spawn('bash', [path.join(root, 'scripts/krew-tools')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (code !== 0) throw new Error(`scripts/krew-tools failed (exit ${code})`);
+  const dir = stdout.trim().split('\n').pop() ?? '';
+  const tools = {
+    dir,
+    krew: path.join(dir, 'krew'),
+    validate: path.join(dir, 'validate-krew-manifest'),
+  };
+  for (const f of [tools.krew, tools.validate]) {
+    if (!fs.existsSync(f)) throw new Error(`scripts/krew-tools did not build ${f}`);
+  }
+  return tools;
+}
+
+/**
+ * The environment Krew runs in here: its own root, no upgrade check, any HTTP(S) request sent to
+ * a closed port (so a network access fails rather than happens), $KREW_ROOT/bin first on PATH
+ * (Krew warns otherwise). `platform` sets KREW_OS and KREW_ARCH.
+ */
+export function krewEnv(
+  krewRoot: string,
+  opts: { platform?: { os: string; arch: string }; path?: string[] } = {},
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    KREW_ROOT: krewRoot,
+    KREW_NO_UPGRADE_CHECK: '1',
+    HOME: krewRoot,
+    PATH: [path.join(krewRoot, 'bin'), ...(opts.path ?? [])].join(path.delimiter),
+    TMPDIR: os.tmpdir(),
+    HTTP_PROXY: 'http://127.0.0.1:9',
+    HTTPS_PROXY: 'http://127.0.0.1:9',
+    http_proxy: 'http://127.0.0.1:9',
+    https_proxy: 'http://127.0.0.1:9',
+  };
+  if (opts.platform) {
+    env.KREW_OS = opts.platform.os;
+    env.KREW_ARCH = opts.platform.arch;
+  }
+  return env;
 }
 
 interface Platform {
-  selector?: Selector;
+  selector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
   uri?: string;
   sha256?: string;
   bin?: string;
@@ -59,167 +136,125 @@ export interface Plugin {
   };
 }
 
-/** Label selector semantics of Kubernetes (matchLabels and In/NotIn/Exists/DoesNotExist). */
-export function selectorMatches(
-  sel: Selector | undefined,
-  labels: Record<string, string>,
-): boolean {
-  if (!sel) return false;
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
-    if (labels[k] !== v) return false;
-  }
-  for (const e of sel.matchExpressions ?? []) {
-    const has = e.key in labels;
-    const values = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !values.includes(labels[e.key]!)) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(labels[e.key]!)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
-/** Problems with the manifest itself (empty when valid). */
-export function validateManifest(p: Plugin, expectedName?: string): string[] {
-  const problems: string[] = [];
-  if (p.apiVersion !== KREW_API_VERSION) problems.push(`apiVersion must be ${KREW_API_VERSION}`);
-  if (p.kind !== 'Plugin') problems.push('kind must be Plugin');
-  const name = p.metadata?.name ?? '';
-  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) problems.push(`invalid plugin name "${name}"`);
-  if (expectedName !== undefined && name !== expectedName) {
-    problems.push(`plugin name "${name}" does not match "${expectedName}"`);
-  }
-  const spec = p.spec;
-  if (!spec) return [...problems, 'spec is missing'];
-  if (!spec.version || !SEMVER.test(spec.version)) {
-    problems.push(
-      `spec.version "${spec.version ?? ''}" is not a semantic version with a leading v`,
-    );
-  }
-  if (!spec.shortDescription?.trim()) problems.push('spec.shortDescription is empty');
-  else if (spec.shortDescription.length > 50) {
-    problems.push('spec.shortDescription is longer than 50 characters');
-  }
-  if (!spec.description?.trim()) problems.push('spec.description is empty');
-  if (spec.homepage !== undefined && !/^https?:\/\//.test(spec.homepage)) {
-    problems.push('spec.homepage is not a URL');
-  }
-  const platforms = spec.platforms ?? [];
-  if (platforms.length === 0) problems.push('spec.platforms is empty');
-  platforms.forEach((pl, i) => {
-    const where = `spec.platforms[${i}]`;
-    if (!pl.selector) problems.push(`${where}.selector is missing`);
-    if (!pl.uri || !/^https:\/\//.test(pl.uri)) problems.push(`${where}.uri is not an https URL`);
-    if (!pl.sha256 || !/^[a-f0-9]{64}$/.test(pl.sha256)) {
-      problems.push(`${where}.sha256 is not a lowercase hex sha256`);
-    }
-    if (!pl.bin) problems.push(`${where}.bin is empty`);
-    else if (path.isAbsolute(pl.bin) || pl.bin.split(/[\\/]/).includes('..')) {
-      problems.push(`${where}.bin escapes the plugin directory`);
-    }
-    for (const [j, f] of (pl.files ?? []).entries()) {
-      if (!f.from || !f.to) problems.push(`${where}.files[${j}] needs from and to`);
-      else if (path.isAbsolute(f.to) || f.to.split(/[\\/]/).includes('..')) {
-        problems.push(`${where}.files[${j}].to escapes the plugin directory`);
-      }
-    }
-  });
-  for (const osArch of KREW_PLATFORMS) {
-    const [os, arch] = osArch.split('/') as [string, string];
-    const matching = platforms
-      .map((pl, i) => (selectorMatches(pl.selector, { os, arch }) ? i : -1))
-      .filter((i) => i >= 0);
-    if (matching.length > 1) {
-      problems.push(`selectors overlap: ${osArch} matches platforms ${matching.join(', ')}`);
-    }
-  }
-  return problems;
-}
-
-function globToRegExp(glob: string): RegExp {
-  const re = glob
-    .replace(/\\/g, '/')
-    .replace(/[.+^${}()|[\]]/g, '\\$&')
-    .replace(/\*/g, '[^/]*')
-    .replace(/\?/g, '[^/]');
-  return new RegExp(`^${re}$`);
-}
-
-/**
- * Krew's `files` operations on an archive's file list: each `from` glob moves what it matches
- * into `to` (the file keeps its base name). Returns the installed paths.
- */
-export function applyFileOperations(
-  entries: string[],
-  files: { from?: string; to?: string }[] | undefined,
-): string[] {
-  if (!files || files.length === 0) return entries;
-  const out: string[] = [];
-  for (const op of files) {
-    const re = globToRegExp(op.from ?? '');
-    const to = path.posix.normalize((op.to ?? '.').replace(/\\/g, '/'));
-    for (const e of entries) {
-      if (re.test(e))
-        out.push(to === '.' ? path.posix.basename(e) : `${to}/${path.posix.basename(e)}`);
-    }
-  }
-  return out;
-}
-
 export interface CheckResult {
   problems: string[];
+  /** The archives Krew installed, each with LICENSE and an executable bin. */
   checked: string[];
 }
 
 /**
- * Validates the manifest and, for every platform, the archive in `archiveDir` named by the last
- * part of its uri: the sha256, and `bin` and LICENSE after the file operations, `bin` executable.
+ * A failed Krew command's error: the message of klog's fatal line (validate-krew-manifest writes
+ * a goroutine dump after it), else the last line written (krew's own error).
  */
-export async function checkRelease(manifestFile: string, archiveDir: string): Promise<CheckResult> {
-  const plugin = loadYaml(fs.readFileSync(manifestFile, 'utf8')) as Plugin;
-  const problems = validateManifest(plugin, 'entando');
-  const checked: string[] = [];
-  for (const [i, pl] of (plugin.spec?.platforms ?? []).entries()) {
-    const where = `platforms[${i}]`;
-    const file = path.join(archiveDir, path.posix.basename(pl.uri ?? ''));
-    if (!pl.uri || !fs.existsSync(file)) {
-      problems.push(`${where}: archive ${file} missing`);
-      continue;
-    }
-    const sum = sha256File(file);
-    if (sum !== pl.sha256) problems.push(`${where}: sha256 of ${file} is ${sum}, not ${pl.sha256}`);
-    const entries = await listArchive(file);
-    const regular = entries.filter((e) => e.type === 'file');
-    const installed = applyFileOperations(
-      regular.map((e) => e.name),
-      pl.files,
-    );
-    if (!pl.bin || !installed.includes(pl.bin.replace(/\\/g, '/'))) {
-      problems.push(
-        `${where}: bin ${pl.bin} is not in ${path.basename(file)} after its file operations`,
-      );
-    }
-    if (!installed.some((n) => /^LICEN[SC]E(\.\w+)?$/i.test(path.posix.basename(n)))) {
-      problems.push(`${where}: ${path.basename(file)} has no LICENSE`);
-    }
-    const osLabel = pl.selector?.matchLabels?.os;
-    const binEntry = regular.find((e) => e.name === pl.bin);
-    if (binEntry && osLabel !== 'windows' && (binEntry.mode & 0o111) === 0) {
-      problems.push(`${where}: ${pl.bin} is not executable in ${path.basename(file)}`);
-    }
-    checked.push(path.basename(file));
+function krewError(err: unknown): string {
+  const e = err as { stderr?: string; message?: string };
+  const lines = (e.stderr ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const fatal = lines.find((l) => /^F\d{4} /.test(l));
+  if (fatal) return fatal.replace(/^F\d{4} [^\]]*\] /, '');
+  return lines.pop() ?? e.message ?? String(err);
+}
+
+function regularFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) out.push(path.join(e.parentPath, e.name));
   }
-  return { problems, checked };
+  return out;
+}
+
+/**
+ * `krew install --manifest --archive` of one platform into `krewRoot`; returns the problems
+ * (empty when Krew installed it, a LICENSE is among the installed files and the linked bin is
+ * executable).
+ */
+export async function installPlatform(
+  tools: KrewTools,
+  manifestFile: string,
+  archive: string,
+  platform: { os: string; arch: string },
+  krewRoot: string,
+): Promise<string[]> {
+  const env = krewEnv(krewRoot, { platform });
+  try {
+    await run(tools.krew, ['install', `--manifest=${manifestFile}`, `--archive=${archive}`], {
+      env,
+    });
+  } catch (err) {
+    return [`krew install: ${krewError(err)}`];
+  }
+  const problems: string[] = [];
+  const store = path.join(krewRoot, 'store');
+  const files = regularFiles(store);
+  if (!files.some((f) => KREW_LICENSE_FILES.includes(path.basename(f).toLowerCase()))) {
+    problems.push(
+      `no LICENSE among the installed files (${files.map((f) => path.relative(store, f)).join(', ')})`,
+    );
+  }
+  const windows = platform.os === 'windows';
+  const link = path.join(krewRoot, 'bin', `kubectl-entando${windows ? '.exe' : ''}`);
+  if (!windows && (fs.statSync(link).mode & 0o111) === 0) {
+    problems.push(`${path.relative(store, fs.realpathSync(link))} is not executable`);
+  }
+  return problems;
+}
+
+/**
+ * Checks a manifest and its archives (in `archiveDir`, each named by the last segment of its
+ * platform's uri) with Krew, as described at the top of this file.
+ */
+export async function checkRelease(
+  manifestFile: string,
+  archiveDir: string,
+  tools: KrewTools,
+): Promise<CheckResult> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ke-krew-check-'));
+  try {
+    // krew-index names the manifest after the plugin; validate-krew-manifest checks that name.
+    const named = path.join(tmp, 'entando.yaml');
+    fs.copyFileSync(manifestFile, named);
+    try {
+      await run(tools.validate, ['-manifest', named, '-skip-install'], {
+        env: krewEnv(path.join(tmp, 'validate')),
+      });
+    } catch (err) {
+      return { problems: [`validate-krew-manifest: ${krewError(err)}`], checked: [] };
+    }
+
+    const plugin = loadYaml(fs.readFileSync(named, 'utf8')) as Plugin;
+    const problems: string[] = [];
+    const checked: string[] = [];
+    for (const [i, pl] of (plugin.spec?.platforms ?? []).entries()) {
+      const { os: osLabel, arch } = pl.selector?.matchLabels ?? {};
+      const where = `platforms[${i}] (${osLabel ?? '?'}/${arch ?? '?'})`;
+      if (!osLabel || !arch || pl.selector?.matchExpressions) {
+        problems.push(`${where}: the selector is not a matchLabels of os and arch`);
+        continue;
+      }
+      if (!pl.uri?.startsWith('https://')) {
+        problems.push(`${where}: uri ${pl.uri ?? ''} is not https`);
+        continue;
+      }
+      const archive = path.join(archiveDir, path.posix.basename(pl.uri));
+      if (!fs.existsSync(archive)) {
+        problems.push(`${where}: uri names ${path.basename(archive)}, not in ${archiveDir}`);
+        continue;
+      }
+      const found = await installPlatform(
+        tools,
+        named,
+        archive,
+        { os: osLabel, arch },
+        path.join(tmp, `root-${i}`),
+      );
+      fs.rmSync(path.join(tmp, `root-${i}`), { recursive: true, force: true });
+      problems.push(...found.map((p) => `${where}: ${p}`));
+      if (found.length === 0) checked.push(path.basename(archive));
+    }
+    return { problems, checked };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }

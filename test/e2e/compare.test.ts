@@ -305,8 +305,12 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
     expect(refused.code, refused.stderr).to.equal(2);
     expect(refused.stderr).to.include(`EntandoDeBundle ${repo}/`);
     expect(refused.stderr).to.include(`pass --namespace-map ${repo}=<new namespace>`);
-    expect(await client(TARGET).get({ apiVersion: 'v1', kind: 'Namespace', name: mappedNs })).to.be
-      .undefined;
+    const created = await client(TARGET).get({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      name: mappedNs,
+    });
+    expect(created, 'nothing made by the refused restore').to.equal(undefined);
 
     const map = ['--namespace-map', `${repo}=${mappedNs}-ecr`];
     const r = await scenario.restore(file, TARGET, mappedNs, [

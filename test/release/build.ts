@@ -23,7 +23,8 @@ export function releaseOnce(): Promise<{ out: string; result: ReleaseResult }> {
   return built;
 }
 
-function kubectl(): string {
+/** kubectl: the sandbox's if it was built, else the one on PATH. */
+export function kubectl(): string {
   const sandboxKubectl = path.join(ROOT, '.sandbox/bin/kubectl');
   if (fs.existsSync(sandboxKubectl)) return sandboxKubectl;
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {

@@ -4,8 +4,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { dump, load } from 'js-yaml';
-import { extractMember, listArchive, sha256File } from '../../src/release/archive.js';
-import { checkRelease, validateManifest, type Plugin } from '../../src/release/krew-check.js';
+import { extractMember, listArchive, sha256File, writeTarGz } from '../../src/release/archive.js';
+import type { ReleaseResult } from '../../src/release/cli.js';
+import {
+  checkRelease,
+  krewEnv,
+  krewTools,
+  type KrewTools,
+  type Plugin,
+} from '../../src/release/krew-check.js';
 import {
   parseMachO,
   readCodeDirectory,
@@ -26,20 +33,24 @@ import {
 import { TOOL } from '../../src/version.js';
 import { ROOT } from '../helpers/sandbox.js';
 import { tempDir } from '../helpers/tmp.js';
-import { nodelessPath, releaseOnce } from './build.js';
+import { kubectl, nodelessPath, releaseOnce } from './build.js';
 
 const run = promisify(execFile);
 
-describe('release: npm run release builds five platforms and a Krew manifest that passes the checks', function () {
+describe('release: npm run release builds five platforms and a Krew manifest that Krew itself validates and installs', function () {
   this.timeout(10 * 60_000);
   let out: string;
+  let result: ReleaseResult;
   let manifest: Plugin;
   let tmp: ReturnType<typeof tempDir>;
+  let tools: KrewTools;
 
   before(async () => {
-    ({ out } = await releaseOnce());
+    ({ out, result } = await releaseOnce());
     manifest = load(fs.readFileSync(path.join(out, 'plugin.yaml'), 'utf8')) as Plugin;
     tmp = tempDir('ke-release-test-');
+    // Built from the Go module proxy by scripts/krew-tools; the release built it already.
+    tools = await krewTools(ROOT);
   });
   after(() => tmp?.cleanup());
 
@@ -60,17 +71,16 @@ describe('release: npm run release builds five platforms and a Krew manifest tha
       expect(platforms[i]!.bin).to.equal(binaryName(t));
       expect(platforms[i]!.sha256).to.equal(sha256File(path.join(out, archiveName(t))));
     }
-    expect(validateManifest(manifest, 'entando')).to.deep.equal([]);
     expect(fs.readFileSync(path.join(out, 'SHA256SUMS'), 'utf8').trim().split('\n')).to.have.length(
       5,
     );
     expect(fs.existsSync(path.join(out, 'RELEASE_NOTES.md'))).to.equal(true);
   });
 
-  it('every archive: the sha256 of the manifest, the binary (executable) and LICENSE at the root', async () => {
-    const { problems, checked } = await checkRelease(path.join(out, 'plugin.yaml'), out);
-    expect(problems).to.deep.equal([]);
-    expect(checked).to.have.length(5);
+  it('Krew: validate-krew-manifest passes, and krew install --archive installs every platform offline (sha256, files, bin, LICENSE)', async () => {
+    // The release ran checkRelease (Krew) before returning; this is its result.
+    expect(result.check.problems).to.deep.equal([]);
+    expect(result.check.checked).to.deep.equal(TARGETS.map(archiveName));
     for (const t of TARGETS) {
       const entries = await listArchive(path.join(out, archiveName(t)));
       expect(entries.map((e) => e.name).sort()).to.deep.equal([binaryName(t), 'LICENSE'].sort());
@@ -79,51 +89,147 @@ describe('release: npm run release builds five platforms and a Krew manifest tha
     expect(archiveName(TARGETS.find((t) => t.os === 'windows')!)).to.match(/\.zip$/);
   });
 
-  it('the check catches what krew-index rejects: bad sha256, overlapping selectors, bad version and name, missing LICENSE or bin', async () => {
-    const bad = (edit: (p: Plugin) => void): Plugin => {
+  it("the release test installs through Krew (kubectl krew install --manifest --archive, offline) and runs the plugin through Krew's link; krew uninstall removes it", async () => {
+    const host = TARGETS.find((t) => t.os === 'linux' && t.arch === 'amd64')!;
+    // kubectl finds Krew as the plugin "krew" (kubectl-krew) and, once installed, entando in
+    // $KREW_ROOT/bin: nothing else is on PATH (no Node, no network: see krewEnv).
+    const bin = path.join(tmp.dir, 'krew-path');
+    fs.mkdirSync(bin);
+    fs.symlinkSync(kubectl(), path.join(bin, 'kubectl'));
+    fs.symlinkSync(tools.krew, path.join(bin, 'kubectl-krew'));
+    const root = path.join(tmp.dir, 'krew-root');
+    const env = krewEnv(root, { path: [bin] });
+    const k = (...args: string[]) => run(path.join(bin, 'kubectl'), args, { env });
+
+    const install = await k(
+      'krew',
+      'install',
+      `--manifest=${path.join(out, 'plugin.yaml')}`,
+      `--archive=${path.join(out, archiveName(host))}`,
+    );
+    expect(install.stderr).to.include('Installed plugin: entando');
+    const link = path.join(root, 'bin', 'kubectl-entando');
+    expect(fs.readlinkSync(link)).to.equal(
+      path.join(root, 'store', 'entando', manifest.spec!.version!, 'kubectl-entando'),
+    );
+    expect(fs.readdirSync(path.dirname(fs.readlinkSync(link))).sort()).to.deep.equal([
+      'LICENSE',
+      'kubectl-entando',
+    ]);
+    expect((await k('plugin', 'list')).stdout).to.include(link);
+    const version = await k('entando', 'version');
+    expect(version.stdout).to.match(
+      new RegExp(`kubectl-entando ${TOOL.version} .*node ${host.nodeVersion}`),
+    );
+
+    // list and uninstall want a local index (a git clone, which `krew update` would make from
+    // GitHub); an empty local repository stands for it, offline.
+    await run('git', ['init', '--quiet', path.join(root, 'index', 'default')]);
+    // Installed from a manifest, not from an index: Krew lists it as detached/entando.
+    expect((await k('krew', 'list')).stdout).to.match(/^detached\/entando$/m);
+    await k('krew', 'uninstall', 'entando');
+    expect(fs.existsSync(link)).to.equal(false);
+    expect(fs.existsSync(path.join(root, 'store', 'entando'))).to.equal(false);
+    await k('entando', 'version').then(
+      () => expect.fail('kubectl entando still runs after krew uninstall'),
+      (e: { stderr: string }) => expect(e.stderr).to.match(/unknown command "entando"/),
+    );
+  });
+
+  it('Krew catches a bad manifest: version without v, wrong name, overlapping selectors, bad sha256; and what Krew does not check, the hand-written part does', async () => {
+    const check = async (name: string, p: Plugin, archives = out) => {
+      const file = path.join(tmp.dir, `bad-${name}.yaml`);
+      fs.writeFileSync(file, dump(p));
+      return (await checkRelease(file, archives, tools)).problems.join('\n');
+    };
+    /** A copy of the manifest, edited; `only` keeps one platform (fewer installs). */
+    const bad = (edit: (p: Plugin) => void, only?: number): Plugin => {
       const copy = structuredClone(manifest);
+      if (only !== undefined) copy.spec!.platforms = [copy.spec!.platforms![only]!];
       edit(copy);
       return copy;
     };
-    expect(validateManifest(bad((p) => (p.spec!.version = '0.1.0')))).to.include(
-      'spec.version "0.1.0" is not a semantic version with a leading v',
-    );
-    expect(validateManifest(bad((p) => (p.metadata!.name = 'Entando_x'))).join()).to.match(
-      /invalid plugin name/,
-    );
-    expect(
-      validateManifest(
+    const expectations: [string, Plugin, RegExp][] = [
+      // validate-krew-manifest
+      [
+        'version',
+        bad((p) => (p.spec!.version = '0.1.0')),
+        /validate-krew-manifest: .*version string "0.1.0" not starting with 'v'/,
+      ],
+      [
+        'name',
+        bad((p) => (p.metadata!.name = 'entando-x')),
+        /validate-krew-manifest: .*plugin should be named "entando", not "entando-x"/,
+      ],
+      [
+        'overlap',
         bad((p) =>
           p.spec!.platforms!.push({
             ...p.spec!.platforms![0]!,
             selector: { matchLabels: { os: 'linux' } },
           }),
         ),
-      ).join(),
-    ).to.match(/selectors overlap: linux\/amd64 matches platforms 0, 5/);
-    expect(validateManifest(bad((p) => (p.spec!.platforms![1]!.sha256 = 'abc'))).join()).to.match(
-      /sha256/,
-    );
-
-    const dir = path.join(tmp.dir, 'bad');
-    fs.mkdirSync(dir);
-    for (const t of TARGETS)
-      fs.copyFileSync(path.join(out, archiveName(t)), path.join(dir, archiveName(t)));
-    const wrongSum = bad((p) => (p.spec!.platforms![2]!.sha256 = '0'.repeat(64)));
-    const wrongBin = bad((p) => (p.spec!.platforms![0]!.bin = 'kubectl-other'));
-    const noLicense = bad(
-      (p) => (p.spec!.platforms![4]!.files = [{ from: 'kubectl-entando.exe', to: '.' }]),
-    );
-    for (const [name, p, expected] of [
-      ['sum', wrongSum, /platforms\[2\]: sha256 of .* is [0-9a-f]{64}, not 0{64}/],
-      ['bin', wrongBin, /platforms\[0\]: bin kubectl-other is not in/],
-      ['license', noLicense, /platforms\[4\]: kubectl-entando_windows_amd64.zip has no LICENSE/],
-    ] as const) {
-      const file = path.join(dir, `${name}.yaml`);
-      fs.writeFileSync(file, dump(p));
-      const { problems } = await checkRelease(file, dir);
-      expect(problems.join('\n')).to.match(expected);
+        /validate-krew-manifest: .*overlapping selectors that select linux\/amd64/,
+      ],
+      [
+        'shasyntax',
+        bad((p) => (p.spec!.platforms![1]!.sha256 = 'abc')),
+        /validate-krew-manifest: .*`sha256` value abc is not valid/,
+      ],
+      // krew install --archive
+      [
+        'sum',
+        bad((p) => (p.spec!.platforms![0]!.sha256 = '0'.repeat(64)), 2),
+        /platforms\[0\] \(darwin\/amd64\): krew install: .*checksum does not match/,
+      ],
+      [
+        'bin',
+        bad((p) => (p.spec!.platforms![0]!.bin = 'kubectl-other'), 0),
+        /platforms\[0\] \(linux\/amd64\): krew install: .*kubectl-other.*cannot be found in extracted archive/,
+      ],
+      // after the install, as validate-krew-manifest does after its own
+      [
+        'license',
+        bad((p) => (p.spec!.platforms![0]!.files = [{ from: 'kubectl-entando.exe', to: '.' }]), 4),
+        /platforms\[0\] \(windows\/amd64\): no LICENSE among the installed files \(entando\/v[^/]+\/kubectl-entando.exe\)/,
+      ],
+      // hand-written: given --archive, Krew never looks at the uri (one naming a file the
+      // release does not have would install fine); another archive of the release fails
+      // Krew's sha256 check
+      [
+        'uri',
+        bad(
+          (p) =>
+            (p.spec!.platforms![0]!.uri = p.spec!.platforms![0]!.uri!.replace(
+              /\.tar\.gz$/,
+              '.tgz',
+            )),
+          0,
+        ),
+        /platforms\[0\] \(linux\/amd64\): uri names kubectl-entando_linux_amd64.tgz, not in /,
+      ],
+      [
+        'uri-other',
+        bad((p) => (p.spec!.platforms![0]!.uri = manifest.spec!.platforms![1]!.uri), 0),
+        /platforms\[0\] \(linux\/amd64\): krew install: .*checksum does not match/,
+      ],
+    ];
+    for (const [name, p, expected] of expectations) {
+      expect(await check(name, p), name).to.match(expected);
     }
+
+    // hand-written: a bin Krew installs but that is not executable (a tiny archive of our own)
+    const dir = path.join(tmp.dir, 'noexec');
+    fs.mkdirSync(dir);
+    const archive = path.join(dir, archiveName(TARGETS[0]!));
+    await writeTarGz(archive, [
+      { name: 'kubectl-entando', source: path.join(ROOT, 'package.json'), mode: 0o644 },
+      { name: 'LICENSE', source: path.join(ROOT, 'LICENSE'), mode: 0o644 },
+    ]);
+    const noexec = bad((p) => (p.spec!.platforms![0]!.sha256 = sha256File(archive)), 0);
+    expect(await check('noexec', noexec, dir)).to.match(
+      /platforms\[0\] \(linux\/amd64\): entando\/v[^/]+\/kubectl-entando is not executable/,
+    );
   });
 
   it('linux/amd64 (this host): the binary from the archive runs version and --help through kubectl with no Node on PATH', async () => {
