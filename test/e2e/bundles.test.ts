@@ -5,7 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KeycloakAdmin } from '../../src/components/keycloak/admin.js';
 import { connectCm, type CmSession } from '../../src/components/bundles/connect.js';
 import type { CmBundle } from '../../src/components/bundles/cm-client.js';
-import type { BundlesSummary } from '../../src/components/bundles/backup.js';
+import type { BundlesSummary, RecordedBundle } from '../../src/components/bundles/backup.js';
 import { collectState } from '../../sandbox/fixture/statelib.js';
 import { descriptorPath, readDescriptor, writeDescriptor } from '../../sandbox/cm/registry.js';
 import { runCli } from '../helpers/cli.js';
@@ -407,19 +407,26 @@ describe('e2e: bundles reinstalled through the component manager after a restore
     written.push(writeDescriptor(REGISTRY, { ...base, version, sandbox: hook }));
   }
 
-  it('a 409 from a concurrent operation is retried, then one line naming the bundle', async () => {
-    const widget = summary.bundles.find(
+  /** A recorded bundle that makes no plugin: a widget bundle. */
+  const widgetBundle = () =>
+    summary.bundles.find(
       (b) => b.installed && b.plugins.length === 0 && !b.code.startsWith('entando-epc-bootstrap'),
     )!;
-    const slow = '9.9.9-slow';
-    hookedVersion(widget.code, slow, { installDelaySeconds: 60 });
-    const crNs = widget.namespace === ns ? withRealm : `${withRealm}-ecr`;
-    await kubectl(TARGET, [
+
+  /** Offers `version` of bundle `b` (a tag on its EntandoDeBundle in `crNs`) and installs it. */
+  async function startInstall(
+    context: string,
+    appNs: string,
+    crNs: string,
+    b: RecordedBundle,
+    version: string,
+  ): Promise<void> {
+    await kubectl(context, [
       '-n',
       crNs,
       'patch',
       'entandodebundle',
-      widget.code,
+      b.code,
       '--type',
       'json',
       '-p',
@@ -427,16 +434,21 @@ describe('e2e: bundles reinstalled through the component manager after a restore
         {
           op: 'add',
           path: '/spec/tags/-',
-          value: { version: slow, tarball: widget.repoUrl, integrity: '', shasum: '' },
+          value: { version, tarball: b.repoUrl, integrity: '', shasum: '' },
         },
       ]),
     ]);
-    await cm(TARGET, withRealm, (s) =>
-      s.cm.call('POST', `/components/${widget.code}/install`, {
-        version: slow,
-        conflictStrategy: 'OVERRIDE',
-      }),
+    await cm(context, appNs, (s) =>
+      s.cm.call('POST', `/components/${b.code}/install`, { version, conflictStrategy: 'OVERRIDE' }),
     );
+  }
+
+  it('a 409 from a concurrent operation is retried, then one line naming the bundle', async () => {
+    const widget = widgetBundle();
+    const slow = '9.9.9-slow';
+    hookedVersion(widget.code, slow, { installDelaySeconds: 60 });
+    const crNs = widget.namespace === ns ? withRealm : `${withRealm}-ecr`;
+    await startInstall(TARGET, withRealm, crNs, widget, slow);
     const r = await again(['--wait-timeout', '20']);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(
@@ -464,9 +476,7 @@ describe('e2e: bundles reinstalled through the component manager after a restore
   });
 
   it('a bundle whose install rolls back fails its step, naming it and the CM message', async () => {
-    const widget = summary.bundles.find(
-      (b) => b.installed && b.plugins.length === 0 && !b.code.startsWith('entando-epc-bootstrap'),
-    )!;
+    const widget = widgetBundle();
     const b = readDescriptor(REGISTRY, widget.repoUrl!, widget.version!)!;
     // The recorded version changed meanwhile: a new widget (NEW, so CREATE even with SKIP) fails.
     const bid = /-([0-9a-f]{8})$/.exec(widget.code)![1];
@@ -496,9 +506,7 @@ describe('e2e: bundles reinstalled through the component manager after a restore
   });
 
   it('a bundle whose upgrade failed in the source: the restore plan and JSON name it, its recorded state and what the restore does instead', async () => {
-    const widget = summary.bundles.find(
-      (b) => b.installed && b.plugins.length === 0 && !b.code.startsWith('entando-epc-bootstrap'),
-    )!;
+    const widget = widgetBundle();
     const broken = '9.9.9-broken';
     const base = readDescriptor(REGISTRY, widget.repoUrl!, widget.version!)!;
     const bid = /-([0-9a-f]{8})$/.exec(widget.code)![1];
@@ -515,30 +523,7 @@ describe('e2e: bundles reinstalled through the component manager after a restore
         },
       }),
     );
-    const crNs = widget.namespace ?? ns;
-    await kubectl(SOURCE, [
-      '-n',
-      crNs,
-      'patch',
-      'entandodebundle',
-      widget.code,
-      '--type',
-      'json',
-      '-p',
-      JSON.stringify([
-        {
-          op: 'add',
-          path: '/spec/tags/-',
-          value: { version: broken, tarball: widget.repoUrl, integrity: '', shasum: '' },
-        },
-      ]),
-    ]);
-    await cm(SOURCE, ns, (s) =>
-      s.cm.call('POST', `/components/${widget.code}/install`, {
-        version: broken,
-        conflictStrategy: 'OVERRIDE',
-      }),
-    );
+    await startInstall(SOURCE, ns, widget.namespace ?? ns, widget, broken);
     const failed = await cm(SOURCE, ns, (s) =>
       waitFor(
         'the failed upgrade',

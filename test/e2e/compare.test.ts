@@ -303,8 +303,10 @@ describe('e2e: compare, two live apps after a backup and restore', function () {
     const host = ['--ingress-host', `${mappedNs}.sandbox.local`];
     const refused = await scenario.restore(file, TARGET, mappedNs, host);
     expect(refused.code, refused.stderr).to.equal(2);
-    expect(refused.stderr).to.include(`EntandoDeBundle ${repo}/`);
-    expect(refused.stderr).to.include(`pass --namespace-map ${repo}=<new namespace>`);
+    // The problems are listed with the plan (stdout), the refusal is the one line on stderr.
+    expect(refused.stderr).to.match(/^error: restore refused: 1 problem found before any change/);
+    expect(refused.stdout).to.include(`EntandoDeBundle ${repo}/`);
+    expect(refused.stdout).to.include(`pass --namespace-map ${repo}=<new namespace>`);
     const created = await client(TARGET).get({
       apiVersion: 'v1',
       kind: 'Namespace',
