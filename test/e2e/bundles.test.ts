@@ -238,9 +238,7 @@ describe('e2e: bundles reinstalled through the component manager after a restore
         (s) => s.object?.kind === 'EntandoPlugin' && s.object.name === p && s.phase === 'plugins',
       );
       expect(step?.action, p).to.equal('skip');
-      const data = plan.steps.find(
-        (s) => s.object?.name === p && s.phase === 'reinstalled-plugin-databases',
-      );
+      const data = plan.steps.find((s) => s.object?.name === p && s.phase === 'databases');
       expect(data?.priority, `${p} data after the reinstall`).to.be.greaterThan(
         reinstall[0]!.priority,
       );
