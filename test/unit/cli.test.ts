@@ -114,6 +114,35 @@ describe('CLI (in-process)', () => {
     expect(host.stderr).to.match(/not a valid DNS host name/);
   });
 
+  it('flag checks exit 2 with their message, before any cluster call', async () => {
+    const cases: [string[], string][] = [
+      [['backup', '--keycloak-heap', 'x'], '--keycloak-heap must look like 512m or 1g'],
+      [
+        ['backup', '--keycloak-timeout', '5'],
+        '--keycloak-timeout must be a whole number of seconds, at least 10',
+      ],
+      [['backup', '--file-streams', '65'], '--file-streams must be a whole number from 1 to 64'],
+      [['backup', '--parallel', '0'], '--parallel must be a whole number of at least 1'],
+      [['compare', '--parallel', '1.5'], '--parallel must be a whole number of at least 1'],
+      [['prune', tmp.dir], 'say what to keep: --keep-last N or --keep-within DURATION'],
+      [['prune', tmp.dir, '--keep-last', '0'], '--keep-last must be a whole number of at least 1'],
+      [
+        ['restore', archive, '--to-namespace', 'Bad_NS'],
+        "--to-namespace Bad_NS is not a valid namespace name (lower case letters, digits, '-')",
+      ],
+      [
+        ['restore', archive, '--namespace-map', 'a=b', '--namespace-map', 'a=c'],
+        '--namespace-map maps a twice (b and c): keep one',
+      ],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await runCli(argv);
+      expect(r.code, argv.join(' ')).to.equal(2);
+      expect(r.stderr).to.equal(`error: ${message}\n`);
+      expect(r.stdout).to.equal('');
+    }
+  });
+
   it('backup refuses a name list and prune would not find (file and S3), before any cluster call, with the name to use', async () => {
     // A cluster that cannot answer: the refusal must come before any call to it.
     const kubeconfig = path.join(tmp.dir, 'unreachable.kubeconfig');

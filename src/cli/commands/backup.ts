@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { encryptionKeys } from '../../archive/encryption.js';
+import { UserError } from '../../errors.js';
 import { DEFAULT_FILE_STREAMS } from '../../components/files/split.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
 import { describeBundles } from '../../components/bundles/describe.js';
@@ -103,17 +104,19 @@ export function backupCommand(ctx: CliContext): CommandModule<GlobalArgs, Backup
         })
         .check((a) => {
           if (!/^[1-9][0-9]*[mMgG]$/.test(String(a['keycloak-heap']))) {
-            throw new Error('--keycloak-heap must look like 512m or 1g');
+            throw new UserError('--keycloak-heap must look like 512m or 1g');
           }
           if (!Number.isInteger(a['keycloak-timeout']) || (a['keycloak-timeout'] as number) < 10) {
-            throw new Error('--keycloak-timeout must be a whole number of seconds, at least 10');
+            throw new UserError(
+              '--keycloak-timeout must be a whole number of seconds, at least 10',
+            );
           }
           const streams = a['file-streams'] as number;
           if (!Number.isInteger(streams) || streams < 1 || streams > 64) {
-            throw new Error('--file-streams must be a whole number from 1 to 64');
+            throw new UserError('--file-streams must be a whole number from 1 to 64');
           }
           if (!Number.isInteger(a.parallel) || (a.parallel as number) < 1) {
-            throw new Error('--parallel must be a whole number of at least 1');
+            throw new UserError('--parallel must be a whole number of at least 1');
           }
           return true;
         })

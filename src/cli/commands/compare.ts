@@ -56,7 +56,7 @@ export function compareCommand(ctx: CliContext): CommandModule<GlobalArgs, Compa
         })
         .check((a) => {
           if (!Number.isInteger(a.parallel) || (a.parallel as number) < 1) {
-            throw new Error('--parallel must be a whole number of at least 1');
+            throw new UserError('--parallel must be a whole number of at least 1');
           }
           return true;
         })

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { decryptionKeys } from '../../archive/encryption.js';
-import { OperationError, errorMessage } from '../../errors.js';
+import { OperationError, UserError, errorMessage } from '../../errors.js';
 import { catalog } from '../../storage/catalog.js';
 import { decidePrune, parseDuration } from '../../storage/retention.js';
 import type { CliContext } from '../context.js';
@@ -47,11 +47,11 @@ export function pruneCommand(ctx: CliContext): CommandModule<GlobalArgs, PruneAr
         .options(s3Options)
         .check((a) => {
           if (a['keep-last'] === undefined && a['keep-within'] === undefined) {
-            throw new Error('say what to keep: --keep-last N or --keep-within DURATION');
+            throw new UserError('say what to keep: --keep-last N or --keep-within DURATION');
           }
           const n = a['keep-last'];
           if (n !== undefined && (!Number.isInteger(n) || (n as number) < 1)) {
-            throw new Error('--keep-last must be a whole number of at least 1');
+            throw new UserError('--keep-last must be a whole number of at least 1');
           }
           return true;
         })
