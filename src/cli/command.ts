@@ -30,7 +30,7 @@ export interface Rendered {
   json: unknown;
   /** 1: the command ran but its answer is "no" (the compared sides differ). */
   exitCode?: number;
-  /** Thrown once the result is printed: a partial failure the result lists (exit 1). */
+  /** Thrown once the result is printed: a refusal it explains, a partial failure it lists. */
   failure?: Error;
 }
 
