@@ -1,5 +1,6 @@
 import { verifyRestore, verifyText, type VerifyOutcome } from '../../compare/verify-restore.js';
 import { bundlesLeftAlone } from '../../components/bundles/left-alone.js';
+import { COMPONENTS } from '../../components/index.js';
 import type { LoadedArchive } from '../../contract/component.js';
 import type { RestoreMapping } from '../../contract/mapping.js';
 import { OperationError, UserError } from '../../errors.js';
@@ -61,8 +62,8 @@ async function plan(
   const keys = ctx.decryptionKeys(args);
   const archive = await timings.time('verify pass (decrypt, tar headers)', () =>
     loadArchive(ctx.location(args.archive, args, output), keys, {
-      // The files step needs them; a dry run extracts nothing.
-      checkTrees: !args['dry-run'],
+      // The files step needs its trees checked; a dry run extracts nothing.
+      passesOf: args['dry-run'] ? [] : COMPONENTS,
     }),
   );
   const kube = resolveKube({
@@ -70,7 +71,13 @@ async function plan(
     context: args['to-context'] ?? args.context,
   });
   const target = new KubeClient(kube.config);
-  const request = { archive, target, targetContext: kube.contextName, ...choices(args) };
+  const request = {
+    components: COMPONENTS,
+    archive,
+    target,
+    targetContext: kube.contextName,
+    ...choices(args),
+  };
   const { plan, mapping, results } = await timings.time('plan and preflight', () =>
     planRestore({ ...request, namespaceMap }),
   );
@@ -79,7 +86,9 @@ async function plan(
 }
 
 /** The flags that shape the plan, as planRestore takes them. */
-function choices(args: RestoreArgs): Omit<PlanRequest, 'archive' | 'target' | 'targetContext'> {
+function choices(
+  args: RestoreArgs,
+): Omit<PlanRequest, 'components' | 'archive' | 'target' | 'targetContext'> {
   return {
     targetNamespace: args['to-namespace'] ?? args.namespace,
     ingressHost: args['ingress-host'],
