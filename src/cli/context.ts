@@ -1,10 +1,16 @@
 import type { Readable, Writable } from 'node:stream';
-import type { KeySources } from '../archive/encryption.js';
+import {
+  decryptionKeys,
+  encryptionKeys,
+  type DecryptionKeys,
+  type EncryptionKeys,
+  type KeySources,
+} from '../archive/encryption.js';
 import { Output, type OutputFormat } from '../report/output.js';
 import type { ArchiveFolder, ArchiveLocation } from '../storage/location.js';
 import { resolveFolder, resolveLocation } from '../storage/resolve.js';
 import type { S3Settings } from '../storage/s3-url.js';
-import type { S3Args } from './options.js';
+import type { DecryptArgs, EncryptArgs, S3Args } from './options.js';
 import type { ProgressChoice } from '../report/progress.js';
 
 /** What the process gives a command: streams, environment, a terminal to ask on (or not). */
@@ -32,6 +38,27 @@ export class CliContext {
       env: this.io.env,
       prompt: stdin?.isTTY ? (q) => promptHidden(stdin, this.io.stderr, q) : undefined,
     };
+  }
+
+  /** The keys that open an archive: --identity, --passphrase-file, else env or a prompt. */
+  decryptionKeys(args: DecryptArgs): DecryptionKeys {
+    return decryptionKeys(
+      { identity: args.identity, passphraseFile: args['passphrase-file'] },
+      this.keySources(),
+    );
+  }
+
+  /** The keys a backup is encrypted to; undefined with --no-encrypt. */
+  encryptionKeys(args: EncryptArgs): Promise<EncryptionKeys | undefined> {
+    return encryptionKeys(
+      {
+        recipient: args.recipient,
+        recipientsFile: args['recipients-file'],
+        passphraseFile: args['passphrase-file'],
+        noEncrypt: !args.encrypt,
+      },
+      this.keySources(),
+    );
   }
 
   /** How s3:// locations are reached: the flags, this run's environment, notices as warnings. */

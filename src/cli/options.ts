@@ -1,5 +1,5 @@
-import type { Options } from 'yargs';
-import type { ProgressChoice } from '../report/progress.js';
+import type { InferredOptionTypes, Options, PositionalOptions } from 'yargs';
+import { UserError } from '../errors.js';
 
 /** kubectl's own flags, shared by every command that talks to a cluster. */
 export const kubeOptions = {
@@ -95,20 +95,38 @@ export const s3Options = {
   },
 } as const satisfies Record<string, Options>;
 
-export interface S3Args {
-  's3-endpoint'?: string;
-  's3-path-style'?: boolean;
-}
+/** The flags every command has (outputOptions, declared once at the top). */
+export type GlobalArgs = InferredOptionTypes<typeof outputOptions>;
 
-export interface GlobalArgs {
-  output: 'text' | 'json';
-  quiet: boolean;
-  verbose: number;
-  progress: ProgressChoice;
-}
+/** The flags of an s3:// location (what CliContext needs to reach one). */
+export type S3Args = InferredOptionTypes<typeof s3Options>;
 
-export interface KubeArgs {
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string;
+/** The flags of the keys a backup is encrypted to. */
+export type EncryptArgs = InferredOptionTypes<typeof encryptOptions>;
+
+/** The flags of the keys that open an archive. */
+export type DecryptArgs = InferredOptionTypes<typeof decryptOptions>;
+
+/** The <archive> of restore, inspect and verify. */
+export const archivePositional = {
+  type: 'string',
+  demandOption: true,
+  describe: 'Archive file or s3://BUCKET/KEY',
+} as const satisfies PositionalOptions;
+
+/** The <location> of list and prune. */
+export const folderPositional = {
+  type: 'string',
+  demandOption: true,
+  describe: 'A directory or s3://BUCKET/PREFIX/',
+} as const satisfies PositionalOptions;
+
+/** The flags that pick a cluster and namespace. */
+export type KubeArgs = InferredOptionTypes<typeof kubeOptions>;
+
+/** --parallel of backup and compare: at least one stream at a time. */
+export function checkParallel(parallel: number): void {
+  if (!Number.isInteger(parallel) || parallel < 1) {
+    throw new UserError('--parallel must be a whole number of at least 1');
+  }
 }

@@ -2,8 +2,7 @@ import type { DecryptionKeys } from '../archive/encryption.js';
 import { isResourcePath } from '../archive/layout.js';
 import { verifyArchive } from '../archive/verify.js';
 import type { ArchiveRef } from '../storage/location.js';
-import type { ExistingPolicy, LoadedArchive } from '../contract/component.js';
-import { COMPONENTS } from '../components/index.js';
+import type { Component, ExistingPolicy, LoadedArchive } from '../contract/component.js';
 import { EntandoKind } from '../entando/kinds.js';
 import { OperationError, UserError } from '../errors.js';
 import { apiErrorMessage, KubeClient } from '../kube/client.js';
@@ -25,18 +24,18 @@ import { isStatus } from '../kube/client.js';
 import { ScaleWindows } from '../contract/scale-window.js';
 
 /**
- * Reads, decrypts and verifies the archive, keeping the captured objects in memory. With
- * `checkTrees`, the same pass checks the tar headers of the files trees (what a restore needs
- * before extracting them), so they are not read once more for it. An age archive is
+ * Reads, decrypts and verifies the archive, keeping the captured objects in memory. The archive
+ * passes of `passesOf` run in the same read (the files trees' tar headers, what a restore needs
+ * checked before extracting them), so the archive is not read once more for them. An age archive is
  * authenticated whole by its decryption, so its entries are not hashed (ReadOptions).
  */
 export async function loadArchive(
   file: ArchiveRef,
   keys: DecryptionKeys,
-  opts: { checkTrees?: boolean } = {},
+  opts: { passesOf?: readonly Component[] } = {},
 ): Promise<LoadedArchive> {
   const objects: KubeObject[] = [];
-  const passes = opts.checkTrees ? COMPONENTS.flatMap((c) => c.archivePass?.() ?? []) : [];
+  const passes = (opts.passesOf ?? []).flatMap((c) => c.archivePass?.() ?? []);
   const { manifest, locations, payloadPrefix } = await verifyArchive(
     file,
     keys,
@@ -62,6 +61,11 @@ export async function loadArchive(
 }
 
 export interface PlanRequest {
+  /**
+   * Every component, in backup order (src/components/index.ts, passed in by the CLI): restore
+   * orchestrates them through src/contract/ alone and never names one.
+   */
+  components: readonly Component[];
   archive: LoadedArchive;
   target: KubeClient;
   targetContext: string;
@@ -88,7 +92,7 @@ export function mappingFor(
   archive: LoadedArchive,
   req: Pick<
     PlanRequest,
-    'targetNamespace' | 'namespaceMap' | 'ingressHost' | 'keycloak' | 'bundles'
+    'components' | 'targetNamespace' | 'namespaceMap' | 'ingressHost' | 'keycloak' | 'bundles'
   >,
 ): RestoreMapping {
   const { targetNamespace, ingressHost } = req;
@@ -107,7 +111,7 @@ export function mappingFor(
   };
   // The components' parts (the realm's fate, then the bundles'), in their order.
   const choices = { keycloak: req.keycloak, bundles: req.bundles };
-  for (const c of COMPONENTS) Object.assign(mapping, c.restoreMapping?.(archive, choices));
+  for (const c of req.components) Object.assign(mapping, c.restoreMapping?.(archive, choices));
   return mapping;
 }
 
@@ -155,7 +159,7 @@ export async function planRestore(
     req.target,
     [
       ...lockNeeds(mapping.targetNamespace),
-      ...COMPONENTS.flatMap((c) =>
+      ...req.components.flatMap((c) =>
         c.restoreAccess({ archive: req.archive, mapping, existing: req.existing }),
       ),
     ],
@@ -165,7 +169,7 @@ export async function planRestore(
   const steps: PlanStep[] = [];
   const problems: string[] = [];
   const windows = new ScaleWindows();
-  for (const component of COMPONENTS) {
+  for (const component of req.components) {
     const planned = await component
       .plan({
         archive: req.archive,

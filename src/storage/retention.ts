@@ -1,5 +1,6 @@
-import { UserError } from '../errors.js';
+import { UserError, errorMessage } from '../errors.js';
 import { seriesOf, type CatalogRow } from './catalog.js';
+import type { ArchiveFolder } from './location.js';
 
 export interface RetentionPolicy {
   /** Keep the N newest archives of each series (app, namespace, context). */
@@ -76,4 +77,22 @@ export function decidePrune(
     });
   }
   return rows.map((row) => decisions.get(row)!);
+}
+
+/** Deletes the archives decided so, one at a time; one that cannot be is named and skipped. */
+export async function deletePruned(
+  folder: ArchiveFolder,
+  decisions: PruneDecision[],
+): Promise<{ deleted: PruneDecision[]; failed: string[] }> {
+  const deleted: PruneDecision[] = [];
+  const failed: string[] = [];
+  for (const d of decisions.filter((d) => d.action === 'delete')) {
+    try {
+      await folder.remove(d.row.stored);
+      deleted.push(d);
+    } catch (err) {
+      failed.push(`${d.row.stored.location.name}: ${errorMessage(err)}`);
+    }
+  }
+  return { deleted, failed };
 }

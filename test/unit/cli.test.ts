@@ -31,7 +31,13 @@ describe('CLI (in-process)', () => {
     );
     await w.addBuffer(
       resourcePath({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'x' }),
-      Buffer.from('{}'),
+      Buffer.from(
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { namespace: 'ns', name: 'x' },
+        }),
+      ),
     );
     w.manifest.components.resources = { counts: { ConfigMap: 1 }, objects: [] };
     await w.commit();
@@ -114,6 +120,35 @@ describe('CLI (in-process)', () => {
     expect(host.stderr).to.match(/not a valid DNS host name/);
   });
 
+  it('flag checks exit 2 with their message, before any cluster call', async () => {
+    const cases: [string[], string][] = [
+      [['backup', '--keycloak-heap', 'x'], '--keycloak-heap must look like 512m or 1g'],
+      [
+        ['backup', '--keycloak-timeout', '5'],
+        '--keycloak-timeout must be a whole number of seconds, at least 10',
+      ],
+      [['backup', '--file-streams', '65'], '--file-streams must be a whole number from 1 to 64'],
+      [['backup', '--parallel', '0'], '--parallel must be a whole number of at least 1'],
+      [['compare', '--parallel', '1.5'], '--parallel must be a whole number of at least 1'],
+      [['prune', tmp.dir], 'say what to keep: --keep-last N or --keep-within DURATION'],
+      [['prune', tmp.dir, '--keep-last', '0'], '--keep-last must be a whole number of at least 1'],
+      [
+        ['restore', archive, '--to-namespace', 'Bad_NS'],
+        "--to-namespace Bad_NS is not a valid namespace name (lower case letters, digits, '-')",
+      ],
+      [
+        ['restore', archive, '--namespace-map', 'a=b', '--namespace-map', 'a=c'],
+        '--namespace-map maps a twice (b and c): keep one',
+      ],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await runCli(argv);
+      expect(r.code, argv.join(' ')).to.equal(2);
+      expect(r.stderr).to.equal(`error: ${message}\n`);
+      expect(r.stdout).to.equal('');
+    }
+  });
+
   it('backup refuses a name list and prune would not find (file and S3), before any cluster call, with the name to use', async () => {
     // A cluster that cannot answer: the refusal must come before any call to it.
     const kubeconfig = path.join(tmp.dir, 'unreachable.kubeconfig');
@@ -149,6 +184,63 @@ describe('CLI (in-process)', () => {
     expect(s3.stderr).to.match(
       /^error: s3:\/\/backups\/qs\/nightly: .*name it s3:\/\/backups\/qs\/nightly\.tar\.age, /,
     );
+  });
+
+  it('restore --dry-run against an unreachable cluster: the plan, then refused (2); text and JSON', async () => {
+    const kubeconfig = path.join(tmp.dir, 'refusing.kubeconfig');
+    fs.writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]',
+        'users: [{name: u, user: {token: t}}]',
+        'contexts: [{name: x, context: {cluster: c, user: u, namespace: ns}}]',
+        'current-context: x',
+        '',
+      ].join('\n'),
+    );
+    const argv = ['restore', archive, '-i', keyFile, '--kubeconfig', kubeconfig, '--dry-run'];
+    const refused = 'error: restore refused: 1 problem found before any change (listed above)\n';
+    const text = await runCli([
+      ...argv,
+      '--to-namespace',
+      'qs2',
+      '--ingress-host',
+      'a.example.com',
+    ]);
+    expect(text.code).to.equal(2);
+    expect(text.stdout.split('\n').slice(0, 2)).to.deep.equal([
+      'plan: restore into x/qs2, host a.example.com',
+      'preflight problems:',
+    ]);
+    expect(text.stdout).to.match(/^ {2}- target cluster \(context x\) is not reachable/m);
+    expect(text.stderr).to.equal(refused);
+    const json = await runCli([...argv, '-o', 'json']);
+    expect(json.code).to.equal(2);
+    expect(json.stderr).to.equal(refused);
+    const doc = JSON.parse(json.stdout);
+    expect(doc).to.include({ dryRun: true, archive });
+    expect(doc.target).to.deep.equal({
+      context: 'x',
+      server: 'https://127.0.0.1:9',
+      namespace: 'ns',
+    });
+    expect(doc.steps).to.deep.equal([]);
+    expect(doc.problems).to.have.length(1);
+  });
+
+  it('prune --dry-run names what it would delete and deletes nothing', async () => {
+    const dir = path.join(tmp.dir, 'series');
+    fs.mkdirSync(dir);
+    for (const name of ['a.tar.age', 'b.tar.age']) fs.copyFileSync(archive, path.join(dir, name));
+    const r = await runCli(['prune', dir, '--keep-last', '1', '-i', keyFile, '--dry-run']);
+    expect(r.code, r.stderr).to.equal(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).to.have.length(2);
+    expect(lines[0]).to.match(/^would delete \S+\/[ab]\.tar\.age \(qs, created /);
+    expect(lines[1]).to.equal('dry run: would delete 1 of 2, kept 1, left alone 0');
+    expect(fs.readdirSync(dir).sort()).to.deep.equal(['a.tar.age', 'b.tar.age']);
   });
 
   it('keygen writes a 0600 identity that never overwrites', async () => {

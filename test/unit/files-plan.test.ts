@@ -8,6 +8,7 @@ import { ENTANDO_API } from '../../src/entando/kinds.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { Results } from '../../src/report/results.js';
 import { phase } from '../../src/restore/order.js';
+import { COMPONENTS } from '../../src/components/index.js';
 import { mappingFor, type PlanRequest } from '../../src/restore/restore.js';
 import { FakeKube } from '../helpers/fakes.js';
 
@@ -78,7 +79,7 @@ function planContext(
     parallel: 1,
     archive: loaded,
     existing: opts.existing ?? 'fail',
-    mapping: mappingFor(loaded, { targetNamespace: 'dst', ...req }),
+    mapping: mappingFor(loaded, { components: COMPONENTS, targetNamespace: 'dst', ...req }),
     target: (opts.target ?? new FakeKube()).client,
     results: new Results(),
     windows: opts.windows ?? new ScaleWindows(),

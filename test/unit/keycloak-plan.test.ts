@@ -11,6 +11,7 @@ import { ScaleWindows } from '../../src/contract/scale-window.js';
 import { ENTANDO_API } from '../../src/entando/kinds.js';
 import { Results } from '../../src/report/results.js';
 import { phase } from '../../src/restore/order.js';
+import { COMPONENTS } from '../../src/components/index.js';
 import { mappingFor, type PlanRequest } from '../../src/restore/restore.js';
 import { FakeKube } from '../helpers/fakes.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -82,7 +83,7 @@ function planContext(
     parallel: 1,
     archive,
     existing: 'fail',
-    mapping: mappingFor(archive, { targetNamespace: 'dst', ...req }),
+    mapping: mappingFor(archive, { components: COMPONENTS, targetNamespace: 'dst', ...req }),
     target: target.client,
     results: new Results(),
     windows: new ScaleWindows(),

@@ -175,7 +175,7 @@ function archive(): LoadedArchive {
 /** Every step the components plan for one set of choices, against an empty target. */
 async function plannedSteps(req: Partial<PlanRequest>): Promise<PlanStep[]> {
   const loaded = archive();
-  const mapping = mappingFor(loaded, { targetNamespace: 'dst', ...req });
+  const mapping = mappingFor(loaded, { components: COMPONENTS, targetNamespace: 'dst', ...req });
   const target = new FakeKube().client;
   const steps: PlanStep[] = [];
   const windows = new ScaleWindows();

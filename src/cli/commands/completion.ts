@@ -1,11 +1,5 @@
-import type { CommandModule } from 'yargs';
 import { UserError } from '../../errors.js';
-import type { CliContext } from '../context.js';
-import type { GlobalArgs } from '../options.js';
-
-interface CompletionArgs extends GlobalArgs {
-  shell: string;
-}
+import { defineCommand } from '../command.js';
 
 const COMMANDS = [
   'backup',
@@ -49,20 +43,26 @@ const FLAGS = [
  * Completion for `kubectl-entando` and, through kubectl's plugin completion (kubectl 1.26+
  * runs an executable named kubectl_complete-entando), for `kubectl entando`.
  */
-export function completionCommand(ctx: CliContext): CommandModule<GlobalArgs, CompletionArgs> {
-  return {
-    command: 'completion <shell>',
-    describe: 'Print a shell completion script (bash or zsh)',
-    builder: (y) =>
-      y
-        .positional('shell', { type: 'string', choices: ['bash', 'zsh'], demandOption: true })
-        .example('source <($0 completion bash)', 'enable completion in this shell') as never,
-    handler: (args) => {
-      if (args.shell !== 'bash' && args.shell !== 'zsh')
-        throw new UserError('completion: shell must be bash or zsh');
-      const words = `${COMMANDS.join(' ')} ${FLAGS.join(' ')}`;
-      const prefix = args.shell === 'zsh' ? 'autoload -U +X bashcompinit && bashcompinit\n' : '';
-      ctx.io.stdout.write(`${prefix}_kubectl_entando() {
+export const completionCommand = defineCommand({
+  command: 'completion <shell>',
+  describe: 'Print a shell completion script (bash or zsh)',
+  positionals: { shell: { type: 'string', choices: ['bash', 'zsh'], demandOption: true } },
+  options: {},
+  examples: [['source <($0 completion bash)', 'enable completion in this shell']],
+  validate: (args) => {
+    if (args.shell !== 'bash' && args.shell !== 'zsh')
+      throw new UserError('completion: shell must be bash or zsh');
+  },
+  // The script itself, not a result: no JSON form.
+  run: (args, ctx) => {
+    ctx.io.stdout.write(completionScript(args.shell));
+  },
+});
+
+function completionScript(shell: string): string {
+  const words = `${COMMANDS.join(' ')} ${FLAGS.join(' ')}`;
+  const prefix = shell === 'zsh' ? 'autoload -U +X bashcompinit && bashcompinit\n' : '';
+  return `${prefix}_kubectl_entando() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
   case "$prev" in
     -o|--output) COMPREPLY=( $(compgen -W "text json" -- "$cur") ); return ;;
@@ -73,7 +73,5 @@ export function completionCommand(ctx: CliContext): CommandModule<GlobalArgs, Co
   COMPREPLY=( $(compgen -W "${words}" -- "$cur") $(compgen -f -- "$cur") )
 }
 complete -F _kubectl_entando kubectl-entando
-`);
-    },
-  };
+`;
 }

@@ -1,63 +1,42 @@
-import type { CommandModule } from 'yargs';
-import { decryptionKeys } from '../../archive/encryption.js';
 import { readManifest } from '../../archive/manifest-tail.js';
+import type { Manifest } from '../../archive/manifest.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
 import { describeBundles } from '../../components/bundles/describe.js';
-import type { CliContext } from '../context.js';
-import { decryptOptions, s3Options, type GlobalArgs, type S3Args } from '../options.js';
+import { defineCommand } from '../command.js';
+import { archivePositional, decryptOptions, s3Options } from '../options.js';
 
-interface ArchiveArgs extends GlobalArgs, S3Args {
-  archive: string;
-  identity?: string[];
-  'passphrase-file'?: string;
-}
+export const inspectCommand = defineCommand({
+  command: 'inspect <archive>',
+  describe: 'Summarise what an archive holds (its manifest)',
+  positionals: { archive: archivePositional },
+  options: { ...decryptOptions, ...s3Options },
+  examples: [['$0 inspect qs.tar.age -i key.txt -o json', 'the manifest as JSON']],
+  run: async (args, ctx, output) => {
+    const keys = ctx.decryptionKeys(args);
+    const { manifest, encrypted } = await readManifest(
+      ctx.location(args.archive, args, output),
+      keys,
+    );
+    return { file: args.archive, encrypted, ...manifest };
+  },
+  render: (archive) => ({ text: inspectText(archive), json: archive }),
+});
 
-export function inspectCommand(ctx: CliContext): CommandModule<GlobalArgs, ArchiveArgs> {
-  return {
-    command: 'inspect <archive>',
-    describe: 'Summarise what an archive holds (its manifest)',
-    builder: (y) =>
-      y
-        .positional('archive', {
-          type: 'string',
-          demandOption: true,
-          describe: 'Archive file or s3://BUCKET/KEY',
-        })
-        .options(decryptOptions)
-        .options(s3Options)
-        .example('$0 inspect qs.tar.age -i key.txt -o json', 'the manifest as JSON') as never,
-    handler: async (args) => {
-      const output = ctx.output(args.output, args.quiet, args.verbose);
-      const keys = decryptionKeys(
-        { identity: args.identity, passphraseFile: args['passphrase-file'] },
-        ctx.keySources(),
-      );
-      const { manifest, encrypted } = await readManifest(
-        ctx.location(args.archive, args, output),
-        keys,
-      );
-      const s = manifest.source;
-      const counts = manifest.components.resources?.counts ?? {};
-      const bytes = manifest.entries.reduce((n, e) => n + e.size, 0);
-      const { keycloak, bundles } = manifest.components;
-      output.result(
-        [
-          `archive:    ${args.archive} (${encrypted ? 'age-encrypted' : 'NOT encrypted'}, format ${manifest.formatVersion})`,
-          `created:    ${manifest.createdAt} by ${manifest.tool.name} ${manifest.tool.version}`,
-          `source:     app ${s.app} in ${s.namespace}, context ${s.context}, server ${s.server}`,
-          `entando:    ${s.entandoVersion ?? 'unknown'}`,
-          `objects:    ${
-            Object.entries(counts)
-              .map(([k, n]) => `${k} ${n}`)
-              .join(', ') || 'none'
-          }`,
-          ...(keycloak ? [`keycloak:   ${describeKeycloak(keycloak)}`] : []),
-          ...(bundles ? describeBundles(bundles).map((l) => `bundles:    ${l}`) : []),
-          `entries:    ${manifest.entries.length}, ${bytes} bytes`,
-          ...manifest.warnings.map((w) => `warning:    ${w}`),
-        ],
-        { file: args.archive, encrypted, ...manifest },
-      );
-    },
-  };
+function inspectText(archive: Manifest & { file: string; encrypted: boolean }): string[] {
+  const s = archive.source;
+  const counts = archive.components.resources?.counts ?? {};
+  const bytes = archive.entries.reduce((n, e) => n + e.size, 0);
+  const { keycloak, bundles } = archive.components;
+  const objects = Object.entries(counts).map(([k, n]) => `${k} ${n}`);
+  return [
+    `archive:    ${archive.file} (${archive.encrypted ? 'age-encrypted' : 'NOT encrypted'}, format ${archive.formatVersion})`,
+    `created:    ${archive.createdAt} by ${archive.tool.name} ${archive.tool.version}`,
+    `source:     app ${s.app} in ${s.namespace}, context ${s.context}, server ${s.server}`,
+    `entando:    ${s.entandoVersion ?? 'unknown'}`,
+    `objects:    ${objects.join(', ') || 'none'}`,
+    ...(keycloak ? [`keycloak:   ${describeKeycloak(keycloak)}`] : []),
+    ...(bundles ? describeBundles(bundles).map((l) => `bundles:    ${l}`) : []),
+    `entries:    ${archive.entries.length}, ${bytes} bytes`,
+    ...archive.warnings.map((w) => `warning:    ${w}`),
+  ];
 }

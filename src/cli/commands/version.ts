@@ -1,24 +1,14 @@
-import type { CommandModule } from 'yargs';
 import { FORMAT_VERSION } from '../../archive/layout.js';
 import { TOOL } from '../../version.js';
-import type { CliContext } from '../context.js';
-import type { GlobalArgs } from '../options.js';
+import { defineCommand } from '../command.js';
 
-export function versionCommand(ctx: CliContext): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
-    command: 'version',
-    describe: 'Print the version of kubectl-entando',
-    handler: (args) => {
-      ctx
-        .output(args.output, args.quiet, args.verbose)
-        .result(
-          `${TOOL.name} ${TOOL.version} (archive format ${FORMAT_VERSION}, node ${process.versions.node})`,
-          {
-            ...TOOL,
-            archiveFormat: FORMAT_VERSION,
-            node: process.versions.node,
-          },
-        );
-    },
-  };
-}
+export const versionCommand = defineCommand({
+  command: 'version',
+  describe: 'Print the version of kubectl-entando',
+  options: {},
+  run: () => ({ ...TOOL, archiveFormat: FORMAT_VERSION, node: process.versions.node }),
+  render: (v) => ({
+    text: `${v.name} ${v.version} (archive format ${v.archiveFormat}, node ${v.node})`,
+    json: v,
+  }),
+});

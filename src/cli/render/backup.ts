@@ -1,0 +1,64 @@
+import type { BackupOutcome } from '../../backup/backup.js';
+import type { Manifest } from '../../archive/manifest.js';
+import { describeBundles } from '../../components/bundles/describe.js';
+import { describeKeycloak } from '../../components/keycloak/describe.js';
+import { figuresLine, type RunFigures } from '../../report/summary.js';
+import type { Rendered } from '../command.js';
+
+/** What a backup did, with the restore command to run next. */
+export interface BackupDone {
+  outcome: BackupOutcome;
+  /** context/namespace the app was backed up from. */
+  from: string;
+  figures: RunFigures;
+  next: string;
+}
+
+export function renderBackup({ outcome, from, figures, next }: BackupDone): Rendered {
+  const { manifest, results } = outcome;
+  const counts = manifest.components.resources?.counts ?? {};
+  const bytes = manifest.entries.reduce((n, e) => n + e.size, 0);
+  const databases = databaseRows(manifest);
+  const { keycloak, bundles } = manifest.components;
+  const warnings = results.warnings.length;
+  const text = [
+    `backed up ${manifest.source.app} from ${from} to ${outcome.file}`,
+    `  encryption: ${outcome.encryption}`,
+    ...Object.entries(counts).map(([kind, n]) => `  ${kind}: ${n}`),
+    ...databases.map(
+      (d) => `  database ${d.owner} ${d.qualifier}: ${d.dbms} ${d.schema}, ${d.bytes} bytes`,
+    ),
+    ...(keycloak ? [`  keycloak: ${describeKeycloak(keycloak)}`] : []),
+    ...(bundles ? describeBundles(bundles).map((l) => `  bundles: ${l}`) : []),
+    `  entries: ${manifest.entries.length}, ${bytes} bytes`,
+    ...(warnings ? [`  warnings: ${warnings}`] : []),
+    `  ${figuresLine(figures)}`,
+    `next: ${next}`,
+  ];
+  const json = {
+    file: outcome.file,
+    encryption: outcome.encryption,
+    source: manifest.source,
+    counts,
+    databases,
+    keycloak,
+    bundles,
+    entries: manifest.entries.length,
+    bytes,
+    warnings: results.warnings,
+    seconds: figures.seconds,
+    bytesPerSecond: Math.round(figures.bytesPerSecond),
+    next,
+  };
+  return { text, json };
+}
+
+function databaseRows(manifest: Manifest) {
+  return (manifest.components.databases?.datasources ?? []).map((d) => ({
+    owner: d.owner.name,
+    qualifier: d.qualifier,
+    dbms: d.dbms,
+    schema: d.schema,
+    bytes: d.bytes,
+  }));
+}
