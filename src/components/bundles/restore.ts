@@ -105,7 +105,11 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
       phase: 'bundles-reinstall',
       action: 'run',
       object: bundleRef(b),
-      changes: [`install ${b.version} (conflictStrategy SKIP)`],
+      // A failed last job is named on the step itself: the text plan shows changes per step.
+      changes: [
+        `install ${b.version} (conflictStrategy SKIP)`,
+        ...(failed ? [`not repeated: ${failed.why}`] : []),
+      ],
       reason: `${isBootstrap(b) ? 'the post-init bootstrap bundle: post-init skips it on a restored database; ' : ''}reinstalled at its installed version with SKIP: the restored widgets and pages are kept${plugins.length ? `, plugin${plugins.length > 1 ? 's' : ''} ${plugins.join(', ')} made again (EntandoPlugin, link, Keycloak client, database from the restored secret)` : ''}${failed ? `; ${failed.why}` : ''}`,
       run: (c) => reinstallStep(c, appRef, b, timeoutMs),
     });
