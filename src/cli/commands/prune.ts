@@ -2,15 +2,14 @@ import type { CommandModule } from 'yargs';
 import { decryptionKeys } from '../../archive/encryption.js';
 import { OperationError, errorMessage } from '../../errors.js';
 import { catalog } from '../../storage/catalog.js';
-import { decidePrune, parseDuration } from '../../storage/retention.js';
+import { applyRetention, verifiesWhole } from '../../storage/retention.js';
 import type { CliContext } from '../context.js';
 import { decryptOptions, s3Options, type GlobalArgs, type S3Args } from '../options.js';
+import * as retention from '../retention-options.js';
 import { rowJson } from './list.js';
 
-interface PruneArgs extends GlobalArgs, S3Args {
+interface PruneArgs extends GlobalArgs, S3Args, retention.RetentionArgs {
   location: string;
-  'keep-last'?: number;
-  'keep-within'?: string;
   app?: string;
   'dry-run': boolean;
   identity?: string[];
@@ -29,14 +28,7 @@ export function pruneCommand(ctx: CliContext): CommandModule<GlobalArgs, PruneAr
           demandOption: true,
           describe: 'A directory or s3://BUCKET/PREFIX/',
         })
-        .option('keep-last', {
-          type: 'number',
-          describe: 'Keep the N newest archives of each app (per context and namespace)',
-        })
-        .option('keep-within', {
-          type: 'string',
-          describe: 'Keep archives created within this long, e.g. 30d, 12h, 2w, 1d12h',
-        })
+        .options(retention.retentionOptions)
         .option('app', { type: 'string', describe: 'Only prune archives of this app' })
         .option('dry-run', {
           type: 'boolean',
@@ -45,33 +37,22 @@ export function pruneCommand(ctx: CliContext): CommandModule<GlobalArgs, PruneAr
         })
         .options(decryptOptions)
         .options(s3Options)
-        .check((a) => {
-          if (a['keep-last'] === undefined && a['keep-within'] === undefined) {
-            throw new Error('say what to keep: --keep-last N or --keep-within DURATION');
-          }
-          const n = a['keep-last'];
-          if (n !== undefined && (!Number.isInteger(n) || (n as number) < 1)) {
-            throw new Error('--keep-last must be a whole number of at least 1');
-          }
-          return true;
-        })
+        .check((a) => retention.checkRetention(a as never))
         .example('$0 prune s3://backups/entando/ --keep-last 7 -i key.txt', 'a week of dailies')
         .example('$0 prune ./backups --keep-within 30d --dry-run', 'what would go') as never,
     handler: async (args) => {
       const output = ctx.output(args.output, args.quiet, args.verbose);
-      const keepWithinMs =
-        args['keep-within'] !== undefined ? parseDuration(args['keep-within']) : undefined;
       const keys = decryptionKeys(
         { identity: args.identity, passphraseFile: args['passphrase-file'] },
         ctx.keySources(),
       );
       const folder = ctx.folder(args.location, args, output);
       const rows = await catalog(folder, keys);
-      const decisions = decidePrune(
-        rows,
-        { keepLast: args['keep-last'], keepWithinMs, app: args.app },
-        new Date(),
-      );
+      const { decisions, warnings } = await applyRetention(rows, retention.retentionPolicy(args), {
+        now: new Date(),
+        isWhole: verifiesWhole(keys, (r) => output.progress(`verifying ${r.stored.location.name}`)),
+      });
+      warnings.forEach((w) => output.warn(w));
       const lines: string[] = [];
       const failed: string[] = [];
       for (const d of decisions) {
@@ -80,11 +61,12 @@ export function pruneCommand(ctx: CliContext): CommandModule<GlobalArgs, PruneAr
           if (!d.row.source) output.warn(`left alone: ${name} (${d.reason})`);
           continue;
         }
+        const what = `${name} (${d.row.source!.app}, created ${d.row.createdAt!.toISOString()})`;
         if (d.action === 'keep') {
-          output.debug(`keep ${name} (${d.reason})`);
+          if (args['dry-run']) lines.push(`would keep ${what}: ${d.reason}`);
+          else output.debug(`keep ${name} (${d.reason})`);
           continue;
         }
-        const what = `${name} (${d.row.source!.app}, created ${d.row.createdAt!.toISOString()})`;
         if (args['dry-run']) {
           lines.push(`would delete ${what}`);
           continue;
@@ -110,6 +92,7 @@ export function pruneCommand(ctx: CliContext): CommandModule<GlobalArgs, PruneAr
           reason: d.reason,
         })),
         failed,
+        warnings,
       });
       if (failed.length > 0)
         throw new OperationError(`prune: could not delete ${failed.join('; ')}`);
