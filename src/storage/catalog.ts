@@ -1,5 +1,5 @@
 import type { DecryptionKeys } from '../archive/encryption.js';
-import { ArchiveError } from '../archive/errors.js';
+import { ArchiveError, type ArchiveProblem } from '../archive/errors.js';
 import { readManifest } from '../archive/manifest-tail.js';
 import type { ArchiveSource } from '../archive/manifest.js';
 import { errorMessage } from '../errors.js';
@@ -15,6 +15,8 @@ export interface CatalogRow {
   encrypted?: boolean;
   /** Why the archive could not be identified as one of ours (it is then never pruned). */
   problem?: string;
+  /** The kind of that problem, when it is an archive's (no-key: encrypted, no key given). */
+  problemKind?: ArchiveProblem;
 }
 
 /**
@@ -40,7 +42,8 @@ export async function catalog(
     } catch (err) {
       // Users' own mistakes about the store (credentials, permissions) are not per-archive.
       if (!(err instanceof ArchiveError) && isStoreLevel(err)) throw err;
-      return { stored: s, problem: errorMessage(err) };
+      const problemKind = err instanceof ArchiveError ? err.problem : undefined;
+      return { stored: s, problem: errorMessage(err), ...(problemKind && { problemKind }) };
     }
   });
 }

@@ -223,7 +223,11 @@ describe('e2e: archives in S3 (the sandbox SeaweedFS), streamed both ways', func
     expect(dry.code, dry.stderr).to.equal(0);
     expect(dry.stdout).to.match(/would delete .*a-10d\.tar\.age/);
     expect(dry.stdout).to.match(/would delete .*a-5d\.tar\.age/);
-    expect(dry.stdout).to.not.match(/b-20d/); // beta has only two
+    expect(dry.stdout).to.not.match(/would delete .*b-20d/); // beta has only two
+    expect(dry.stdout).to.match(/would keep .*b-20d\.tar\.age .*: last archive\n/);
+    expect(dry.stdout).to.match(
+      /would keep .*a-0d\.tar\.age .*: last archive, newest archive that verified whole/,
+    );
     expect(await keysUnder(s3, `${prefix}retention/`)).to.have.length(9);
 
     const byApp = await runCli(

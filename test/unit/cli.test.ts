@@ -130,8 +130,14 @@ describe('CLI (in-process)', () => {
       [['backup', '--file-streams', '65'], '--file-streams must be a whole number from 1 to 64'],
       [['backup', '--parallel', '0'], '--parallel must be a whole number of at least 1'],
       [['compare', '--parallel', '1.5'], '--parallel must be a whole number of at least 1'],
-      [['prune', tmp.dir], 'say what to keep: --keep-last N or --keep-within DURATION'],
-      [['prune', tmp.dir, '--keep-last', '0'], '--keep-last must be a whole number of at least 1'],
+      [
+        ['prune', tmp.dir],
+        'say what to keep: --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly N or --keep-within DURATION',
+      ],
+      [
+        ['prune', tmp.dir, '--keep-last', '0'],
+        '--keep-last must be a whole number of at least 1, or -1 (unlimited) for all',
+      ],
       [
         ['restore', archive, '--to-namespace', 'Bad_NS'],
         "--to-namespace Bad_NS is not a valid namespace name (lower case letters, digits, '-')",
@@ -237,9 +243,10 @@ describe('CLI (in-process)', () => {
     const r = await runCli(['prune', dir, '--keep-last', '1', '-i', keyFile, '--dry-run']);
     expect(r.code, r.stderr).to.equal(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines).to.have.length(2);
-    expect(lines[0]).to.match(/^would delete \S+\/[ab]\.tar\.age \(qs, created /);
-    expect(lines[1]).to.equal('dry run: would delete 1 of 2, kept 1, left alone 0');
+    expect(lines).to.have.length(3);
+    expect(lines[0]).to.match(/^would keep \S+\/[ab]\.tar\.age \(qs, created .*\): /);
+    expect(lines[1]).to.match(/^would delete \S+\/[ab]\.tar\.age \(qs, created /);
+    expect(lines[2]).to.equal('dry run: would delete 1 of 2, kept 1, left alone 0');
     expect(fs.readdirSync(dir).sort()).to.deep.equal(['a.tar.age', 'b.tar.age']);
   });
 

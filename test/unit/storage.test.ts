@@ -12,7 +12,7 @@ import { OperationError, UserError } from '../../src/errors.js';
 import type { CatalogRow } from '../../src/storage/catalog.js';
 import { FileLocation } from '../../src/storage/file.js';
 import { resolveFolder, resolveLocation } from '../../src/storage/resolve.js';
-import { decidePrune, parseDuration } from '../../src/storage/retention.js';
+import { applyRetention, parseDuration } from '../../src/storage/retention.js';
 import { s3Error } from '../../src/storage/s3-errors.js';
 import { S3Folder, S3Location } from '../../src/storage/s3-url.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -141,12 +141,19 @@ describe('storage: the manifest from the tail', () => {
 
 describe('storage: retention', () => {
   it('parses durations', () => {
-    expect(parseDuration('30d')).to.equal(30 * 86_400_000);
-    expect(parseDuration('1d12h')).to.equal(36 * 3_600_000);
-    expect(parseDuration('2w')).to.equal(14 * 86_400_000);
-    expect(parseDuration('90m')).to.equal(90 * 60_000);
-    for (const bad of ['', '30', 'd', '1.5d', '3 d', '1y', '-1d'])
+    const ms = (text: string) => parseDuration(text).ms;
+    expect(ms('30d')).to.equal(30 * 86_400_000);
+    expect(ms('1d12h')).to.equal(36 * 3_600_000);
+    expect(ms('2w')).to.equal(14 * 86_400_000);
+    expect(ms('90m')).to.equal(90 * 60_000);
+    expect(parseDuration('1y6mo2d')).to.deep.equal({
+      text: '1y6mo2d',
+      months: 18,
+      ms: 2 * 86_400_000,
+    });
+    for (const bad of ['', '30', 'd', '1.5d', '3 d', '1Y', '-1d', '1mon'])
       expect(() => parseDuration(bad), bad).to.throw(UserError, /not a duration/);
+    expect(() => parseDuration('0d')).to.throw(UserError, /longer than nothing/);
   });
 
   const now = new Date('2026-06-01T00:00:00Z');
@@ -174,16 +181,18 @@ describe('storage: retention', () => {
     row('b6', 'b', 6),
     row('junk', undefined, 0),
   ];
-  const cases: [string, Parameters<typeof decidePrune>[1], string[]][] = [
-    ['keep-last 2: per series', { keepLast: 2 }, ['a3', 'a9']],
-    ['keep-last 1, app a', { keepLast: 1, app: 'a' }, ['a3', 'a9', 'a2']],
-    ['keep-within 4d', { keepWithinMs: 4 * 86_400_000 }, ['a9', 'a-other-ns', 'b5', 'b6']],
-    ['both: kept by either', { keepLast: 1, keepWithinMs: 2.5 * 86_400_000 }, ['a3', 'a9', 'b6']],
-    ['keep-last larger than any series', { keepLast: 10 }, []],
+  const cases: [string, Parameters<typeof applyRetention>[1], string[]][] = [
+    ['keep-last 2: per series', { last: 2 }, ['a3', 'a9']],
+    ['keep-last 1, app a', { last: 1, app: 'a' }, ['a3', 'a9', 'a2']],
+    // Within 4 days of each series' newest (a1, a-other-ns, b5), not of now.
+    ['keep-within 4d', { within: parseDuration('4d') }, ['a9']],
+    ['both: kept by either', { last: 1, within: parseDuration('1d12h') }, ['a3', 'a9']],
+    ['keep-last larger than any series', { last: 10 }, []],
   ];
   for (const [name, policy, deleted] of cases) {
-    it(`decides: ${name}; never what it cannot identify`, () => {
-      const d = decidePrune(rows, policy, now);
+    it(`decides: ${name}; never what it cannot identify`, async () => {
+      const whole = async () => ({ whole: true }) as const;
+      const { decisions: d } = await applyRetention(rows, policy, { now, isWhole: whole });
       expect(
         d.filter((x) => x.action === 'delete').map((x) => x.row.stored.location.name),
       ).to.deep.equal(deleted);

@@ -1,15 +1,16 @@
-import { OperationError, UserError } from '../../errors.js';
+import { OperationError } from '../../errors.js';
 import { catalog } from '../../storage/catalog.js';
 import {
-  decidePrune,
+  applyRetention,
   deletePruned,
-  parseDuration,
+  verifiesWhole,
   type PruneDecision,
 } from '../../storage/retention.js';
 import { defineCommand } from '../command.js';
 import type { Output } from '../../report/output.js';
 import { decryptOptions, folderPositional, s3Options } from '../options.js';
 import { rowJson } from '../render/catalog.js';
+import { checkRetention, retentionOptions, retentionPolicy } from '../retention-options.js';
 
 export const pruneCommand = defineCommand({
   command: 'prune <location>',
@@ -17,14 +18,7 @@ export const pruneCommand = defineCommand({
     'Delete old archives of a directory or s3:// prefix, keeping the newest per app (retention)',
   positionals: { location: folderPositional },
   options: {
-    'keep-last': {
-      type: 'number',
-      describe: 'Keep the N newest archives of each app (per context and namespace)',
-    },
-    'keep-within': {
-      type: 'string',
-      describe: 'Keep archives created within this long, e.g. 30d, 12h, 2w, 1d12h',
-    },
+    ...retentionOptions,
     app: { type: 'string', describe: 'Only prune archives of this app' },
     'dry-run': {
       type: 'boolean',
@@ -36,38 +30,39 @@ export const pruneCommand = defineCommand({
   },
   examples: [
     ['$0 prune s3://backups/entando/ --keep-last 7 -i key.txt', 'a week of dailies'],
-    ['$0 prune ./backups --keep-within 30d --dry-run', 'what would go'],
+    ['$0 prune ./backups --keep-daily 7 --keep-weekly 4 --keep-monthly 12 -i key.txt', 'GFS'],
+    ['$0 prune ./backups --keep-within 30d --dry-run -i key.txt', 'what would go'],
   ],
   validate: (args) => {
-    if (args['keep-last'] === undefined && args['keep-within'] === undefined) {
-      throw new UserError('say what to keep: --keep-last N or --keep-within DURATION');
-    }
-    const n = args['keep-last'];
-    if (n !== undefined && (!Number.isInteger(n) || n < 1)) {
-      throw new UserError('--keep-last must be a whole number of at least 1');
-    }
+    checkRetention(args);
   },
   run: async (args, ctx, output) => {
-    const keepWithin = args['keep-within'];
-    const keepWithinMs = keepWithin !== undefined ? parseDuration(keepWithin) : undefined;
     const keys = ctx.decryptionKeys(args);
     const folder = ctx.folder(args.location, args, output);
-    const policy = { keepLast: args['keep-last'], keepWithinMs, app: args.app };
-    const decisions = decidePrune(await catalog(folder, keys), policy, new Date());
-    noteKept(decisions, output);
-    if (args['dry-run']) return { decisions, deleted: [], failed: [] };
-    return { decisions, ...(await deletePruned(folder, decisions)) };
+    const { decisions, warnings } = await applyRetention(
+      await catalog(folder, keys),
+      retentionPolicy(args),
+      {
+        now: new Date(),
+        isWhole: verifiesWhole(keys, (r) => output.progress(`verifying ${r.stored.location.name}`)),
+      },
+    );
+    warnings.forEach((w) => output.warn(w));
+    noteKept(decisions, output, args['dry-run']);
+    if (args['dry-run']) return { decisions, warnings, deleted: [], failed: [] };
+    return { decisions, warnings, ...(await deletePruned(folder, decisions)) };
   },
-  render: ({ decisions, deleted, failed }, args) => {
+  render: ({ decisions, warnings, deleted, failed }, args) => {
     const dryRun = args['dry-run'];
     const deleting = decisions.filter((d) => d.action === 'delete');
-    const kept = decisions.filter((d) => d.action === 'keep').length;
+    const kept = decisions.filter((d) => d.action === 'keep');
     return {
       text: [
+        ...(dryRun ? kept.map((d) => `would keep ${what(d)}: ${d.reason}`) : []),
         ...(dryRun ? deleting : deleted).map(
           (d) => `${dryRun ? 'would delete' : 'deleted'} ${what(d)}`,
         ),
-        `${dryRun ? 'dry run: would delete' : 'deleted'} ${deleting.length - failed.length} of ${decisions.length}, kept ${kept}, left alone ${decisions.length - deleting.length - kept}`,
+        `${dryRun ? 'dry run: would delete' : 'deleted'} ${deleting.length - failed.length} of ${decisions.length}, kept ${kept.length}, left alone ${decisions.length - deleting.length - kept.length}`,
       ],
       json: {
         location: args.location,
@@ -78,6 +73,7 @@ export const pruneCommand = defineCommand({
           reason: d.reason,
         })),
         failed,
+        warnings,
       },
       failure:
         failed.length > 0
@@ -87,12 +83,12 @@ export const pruneCommand = defineCommand({
   },
 });
 
-/** Unreadable archives as warnings, kept ones with -v. */
-function noteKept(decisions: PruneDecision[], output: Output): void {
+/** Unreadable archives as warnings, kept ones with -v (a dry run lists them). */
+function noteKept(decisions: PruneDecision[], output: Output, dryRun: boolean): void {
   for (const d of decisions) {
     const name = d.row.stored.location.name;
     if (d.action === 'skip' && !d.row.source) output.warn(`left alone: ${name} (${d.reason})`);
-    if (d.action === 'keep') output.debug(`keep ${name} (${d.reason})`);
+    if (d.action === 'keep' && !dryRun) output.debug(`keep ${name} (${d.reason})`);
   }
 }
 
