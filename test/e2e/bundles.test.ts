@@ -576,5 +576,24 @@ describe('e2e: bundles reinstalled through the component manager after a restore
     ]);
     expect(text.code, text.stderr).to.equal(0);
     expect(text.stdout).to.include(`its last job ended ${failed}`);
+
+    // The restore itself: its summary names the bundle, and it is back at its installed version.
+    const done = await scenario.restore(second, TARGET, into, [
+      '--namespace-map',
+      `${ns}-ecr=${into}-ecr`,
+      '--ingress-host',
+      host(into),
+    ]);
+    expect(done.code, done.stderr).to.equal(0);
+    expect(done.stdout).to.include('bundles not reinstalled as recorded (1):');
+    expect(done.stdout).to.match(
+      new RegExp(
+        `\\n {4}${widget.code} \\([^)]*\\): installed at ${widget.version} in the source, its last job ended ${failed}`,
+      ),
+    );
+    const back = await cm(TARGET, into, (s) => s.cm.components());
+    expect(back.find((x) => x.code === widget.code)?.installedJob?.componentVersion).to.equal(
+      widget.version,
+    );
   });
 });
