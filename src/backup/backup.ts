@@ -19,6 +19,7 @@ import { whenAborted } from '../util/abort.js';
 import { appDeployments } from '../components/resources/deployments.js';
 import { findApp } from '../components/resources/find-app.js';
 import { ENTANDO_API, entandoVersion, IMAGE_INFO } from '../entando/kinds.js';
+import { tenancyLoss, tenancyOf, type TenancyFacts } from '../entando/tenants.js';
 import { missingAccess } from '../kube/access.js';
 import { AppLock, lockNeeds } from '../kube/app-lock.js';
 import type { KubeObject } from '../kube/object.js';
@@ -79,6 +80,7 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   const app = await findApp(kube, ns, req.appName);
   await refuseMissingAccess(kube, components, { namespace: ns, app, options }, where);
   const appName = app.metadata.name;
+  refuseTenancyLoss(await tenancyOf(kube, app), `${ns}/${appName}`, options, req.output);
   // Two backups of one app, or a backup while a restore writes it: the second is refused.
   const lock = await AppLock.acquire(kube, ns, appName, 'backup');
   try {
@@ -237,6 +239,29 @@ async function undoLeftScaleDown(
 ): Promise<void> {
   const undone = await resumeInterrupted(kube, ns, (m) => output.progress(m), deployments);
   for (const s of undone) await guard.waitForPods(ns, s.name, s.replicas, 300_000);
+}
+
+/**
+ * This version carries a multi-tenant app's primary tenant only: refused before anything is
+ * written, unless asked for (then a warning), so that no archive silently lacks tenants' data.
+ */
+function refuseTenancyLoss(
+  facts: TenancyFacts,
+  app: string,
+  options: BackupOptions,
+  output: Output,
+): void {
+  const loss = tenancyLoss(facts);
+  if (!loss) return;
+  if (options.primaryTenantOnly) {
+    output.warn(
+      `EntandoApp ${app} is multi-tenant: not in this archive (--primary-tenant-only): ${loss}`,
+    );
+    return;
+  }
+  throw new UserError(
+    `backup refused: EntandoApp ${app} is multi-tenant and this version does not carry ${loss}; pass --primary-tenant-only to back up the primary tenant's databases, realm and /entando-data alone`,
+  );
 }
 
 /** Where the archive goes: a file or S3 object, or a folder for the default name (the cwd). */

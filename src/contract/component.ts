@@ -39,6 +39,8 @@ export interface BackupOptions {
   keycloakTimeoutSeconds?: number;
   /** Back up even while a bundle job is unfinished (a warning instead of a refusal). */
   allowUnfinishedBundleJobs?: boolean;
+  /** Back up a multi-tenant app's primary tenant alone (a warning instead of a refusal). */
+  primaryTenantOnly?: boolean;
 }
 
 export const DEFAULT_BACKUP_OPTIONS: BackupOptions = {

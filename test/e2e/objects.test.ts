@@ -6,7 +6,7 @@ import { decryptionKeys } from '../../src/archive/encryption.js';
 import { prepareObject } from '../../src/components/resources/transforms/index.js';
 import { cleanObject } from '../../src/components/resources/clean.js';
 import { runCli } from '../helpers/cli.js';
-import { Scenario } from '../helpers/scenario.js';
+import { kubectl, Scenario } from '../helpers/scenario.js';
 import {
   applyFixture,
   client,
@@ -224,5 +224,41 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
     expect(
       await client(TARGET).get({ apiVersion: 'v1', kind: 'Namespace', name: otherNs }),
     ).to.equal(undefined);
+  });
+
+  it('a multi-tenant app (secondary tenants, CDS) is refused, naming what would be lost; --primary-tenant-only backs up the rest with a warning', async () => {
+    const tenants = JSON.stringify([
+      { tenantCode: 'tenant1', dbUrl: 'jdbc:postgresql://db/t1' },
+      { tenantCode: 'tenant2', dbUrl: 'jdbc:postgresql://db/t2' },
+    ]);
+    const setTenants = (value: string) =>
+      kubectl(SOURCE, [
+        '-n',
+        sourceNs,
+        'patch',
+        'secret',
+        'entando-tenants-secret',
+        '--type',
+        'merge',
+        '-p',
+        JSON.stringify({ data: { ENTANDO_TENANTS: Buffer.from(value).toString('base64') } }),
+      ]);
+    await setTenants(tenants);
+    try {
+      const file = s.file('tenants.tar.age');
+      const refused = await s.backup(SOURCE, sourceNs, file);
+      expect(refused.code, refused.stderr).to.equal(2);
+      expect(refused.stderr).to.equal(
+        `error: backup refused: EntandoApp ${sourceNs}/quickstart is multi-tenant and this version does not carry its secondary tenants tenant1, tenant2 (Secret entando-tenants-secret): their schemas, realms and CDS files; pass --primary-tenant-only to back up the primary tenant's databases, realm and /entando-data alone\n`,
+      );
+      expect(fs.existsSync(file), 'no archive').to.equal(false);
+      const primary = await s.backup(SOURCE, sourceNs, file, ['--primary-tenant-only']);
+      expect(primary.code, primary.stderr).to.equal(0);
+      expect(primary.stderr).to.include(
+        `EntandoApp ${sourceNs}/quickstart is multi-tenant: not in this archive (--primary-tenant-only): its secondary tenants tenant1, tenant2`,
+      );
+    } finally {
+      await setTenants('[]');
+    }
   });
 });

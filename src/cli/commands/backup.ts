@@ -60,6 +60,12 @@ const options = {
     default: 1800,
     describe: 'Seconds the realm export may take',
   },
+  'primary-tenant-only': {
+    type: 'boolean',
+    default: false,
+    describe:
+      "Back up a multi-tenant app (ENTANDO_TENANTS, CDS_ENABLED) although this version carries only its primary tenant's databases, realm and /entando-data (a warning naming what is left out instead of a refusal)",
+  },
   'allow-unfinished-bundle-jobs': {
     type: 'boolean',
     default: false,
@@ -159,5 +165,6 @@ function backupOptions(args: InferredOptionTypes<typeof options>): BackupOptions
     keycloakHeap: args['keycloak-heap'],
     keycloakTimeoutSeconds: args['keycloak-timeout'],
     allowUnfinishedBundleJobs: args['allow-unfinished-bundle-jobs'],
+    primaryTenantOnly: args['primary-tenant-only'],
   };
 }

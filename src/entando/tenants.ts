@@ -1,0 +1,180 @@
+import { OperationError } from '../errors.js';
+import { TENANTS_SECRET } from './kinds.js';
+import type { KubeClient } from '../kube/client.js';
+import type { KubeObject } from '../kube/object.js';
+
+/**
+ * What makes an app multi-tenant (Entando 7.2/7.3), read the ways the app engine receives it:
+ * `ENTANDO_TENANTS` (a JSON array with one object per secondary tenant, `tenantCode` each) from
+ * the Secret `entando-tenants-secret`, or from the env of `<app>-deployment` (a literal value,
+ * `secretKeyRef`, `configMapKeyRef`, `envFrom`) or of the EntandoApp's
+ * `spec.environmentVariables`; and `CDS_ENABLED=true`, with which even the primary tenant's
+ * files live in CDS instead of `/entando-data` (see /work/shared/entando/TENANTS.md §0-1).
+ */
+export interface TenancyFacts {
+  /** Secondary tenants' codes, each with where it was read. */
+  tenants: { code: string; from: string }[];
+  /** Where `CDS_ENABLED=true` was found, if anywhere. */
+  cdsEnabled?: string;
+}
+
+interface EnvVar {
+  name?: string;
+  value?: string;
+  valueFrom?: {
+    secretKeyRef?: { name?: string; key?: string };
+    configMapKeyRef?: { name?: string; key?: string };
+  };
+}
+interface EnvFrom {
+  secretRef?: { name?: string };
+  configMapRef?: { name?: string };
+  prefix?: string;
+}
+
+const TENANTS_KEY = 'ENTANDO_TENANTS';
+
+/** The tenant codes of an ENTANDO_TENANTS value; a value that is not such JSON says so. */
+export function tenantCodes(value: string, from: string): string[] {
+  if (value.trim() === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new OperationError(
+      `${from}: ${TENANTS_KEY} is not JSON: the app engine could not read its tenants either; fix it and back up again`,
+    );
+  }
+  if (!Array.isArray(parsed)) {
+    throw new OperationError(`${from}: ${TENANTS_KEY} is not a JSON array of tenants`);
+  }
+  return parsed.map((t, i) => {
+    const code = (t as { tenantCode?: unknown } | null)?.tenantCode;
+    return typeof code === 'string' && code ? code : `#${i + 1} (no tenantCode)`;
+  });
+}
+
+/** One key of a Secret (data, base64, or stringData) or ConfigMap, if there. */
+async function keyOf(
+  kube: KubeClient,
+  kind: 'Secret' | 'ConfigMap',
+  namespace: string,
+  name: string,
+  key: string,
+): Promise<string | undefined> {
+  const obj = await kube.get({ apiVersion: 'v1', kind, namespace, name });
+  if (!obj) return undefined;
+  const data = obj.data as Record<string, string> | undefined;
+  if (kind === 'Secret') {
+    const stringData = (obj as { stringData?: Record<string, string> }).stringData;
+    if (stringData?.[key] !== undefined) return stringData[key];
+    return data?.[key] === undefined
+      ? undefined
+      : Buffer.from(data[key], 'base64').toString('utf8');
+  }
+  return data?.[key];
+}
+
+/** The value of env var `name` in `env`/`envFrom` of one container (or the CR), if set. */
+async function envValue(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  env: EnvVar[],
+  envFrom: EnvFrom[],
+): Promise<{ value: string; from: string } | undefined> {
+  for (const e of env) {
+    if (e.name !== name) continue;
+    if (e.value !== undefined) return { value: e.value, from: `env ${name}` };
+    const s = e.valueFrom?.secretKeyRef;
+    const c = e.valueFrom?.configMapKeyRef;
+    const ref = s
+      ? (['Secret', s.name, s.key] as const)
+      : c
+        ? (['ConfigMap', c.name, c.key] as const)
+        : undefined;
+    if (ref?.[1] && ref[2]) {
+      const value = await keyOf(kube, ref[0], namespace, ref[1], ref[2]);
+      if (value !== undefined) return { value, from: `${ref[0]} ${ref[1]} key ${ref[2]}` };
+    }
+  }
+  for (const f of envFrom) {
+    const prefix = f.prefix ?? '';
+    if (!name.startsWith(prefix)) continue;
+    const ref = f.secretRef?.name
+      ? (['Secret', f.secretRef.name] as const)
+      : f.configMapRef?.name
+        ? (['ConfigMap', f.configMapRef.name] as const)
+        : undefined;
+    if (!ref) continue;
+    const value = await keyOf(kube, ref[0], namespace, ref[1], name.slice(prefix.length));
+    if (value !== undefined) return { value, from: `${ref[0]} ${ref[1]} (envFrom)` };
+  }
+  return undefined;
+}
+
+/** Reads the tenants and CDS use of `app` (see TenancyFacts); read-only. */
+export async function tenancyOf(kube: KubeClient, app: KubeObject): Promise<TenancyFacts> {
+  const ns = app.metadata.namespace!;
+  const sources: { env: EnvVar[]; envFrom: EnvFrom[]; where: string }[] = [];
+  const crEnv = (app.spec as { environmentVariables?: EnvVar[] } | undefined)?.environmentVariables;
+  if (crEnv)
+    sources.push({ env: crEnv, envFrom: [], where: 'EntandoApp spec.environmentVariables' });
+  const deployment = await kube.get({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    namespace: ns,
+    name: `${app.metadata.name}-deployment`,
+  });
+  const containers =
+    (
+      deployment?.spec as
+        | {
+            template?: {
+              spec?: { containers?: { env?: EnvVar[]; envFrom?: EnvFrom[]; name?: string }[] };
+            };
+          }
+        | undefined
+    )?.template?.spec?.containers ?? [];
+  for (const c of containers) {
+    sources.push({
+      env: c.env ?? [],
+      envFrom: c.envFrom ?? [],
+      where: `${app.metadata.name}-deployment`,
+    });
+  }
+  const facts: TenancyFacts = { tenants: [] };
+  const seen = new Set<string>();
+  const add = (codes: string[], from: string) => {
+    for (const code of codes) {
+      if (!seen.has(code)) facts.tenants.push({ code, from });
+      seen.add(code);
+    }
+  };
+  const secretValue = await keyOf(kube, 'Secret', ns, TENANTS_SECRET, TENANTS_KEY);
+  if (secretValue !== undefined)
+    add(tenantCodes(secretValue, `Secret ${TENANTS_SECRET}`), `Secret ${TENANTS_SECRET}`);
+  for (const s of sources) {
+    const tenants = await envValue(kube, ns, TENANTS_KEY, s.env, s.envFrom);
+    if (tenants)
+      add(tenantCodes(tenants.value, `${s.where}: ${tenants.from}`), `${s.where}: ${tenants.from}`);
+    const cds = await envValue(kube, ns, 'CDS_ENABLED', s.env, s.envFrom);
+    if (cds && cds.value.trim().toLowerCase() === 'true' && !facts.cdsEnabled) {
+      facts.cdsEnabled = `${s.where}: ${cds.from}`;
+    }
+  }
+  return facts;
+}
+
+/** What a backup of this version would leave out of a multi-tenant app, or undefined. */
+export function tenancyLoss(f: TenancyFacts): string | undefined {
+  const parts: string[] = [];
+  if (f.tenants.length > 0) {
+    parts.push(
+      `its secondary tenant${f.tenants.length > 1 ? 's' : ''} ${f.tenants.map((t) => t.code).join(', ')} (${[...new Set(f.tenants.map((t) => t.from))].join('; ')}): their schemas, realms and CDS files`,
+    );
+  }
+  if (f.cdsEnabled)
+    parts.push(`the primary tenant's files in CDS (CDS_ENABLED=true in ${f.cdsEnabled})`);
+  return parts.length > 0 ? parts.join(', and ') : undefined;
+}
