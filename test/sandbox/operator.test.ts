@@ -123,6 +123,27 @@ describe('operator stand-in (sandbox)', function () {
       { env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' } },
     ).then((r) => r.stdout.trim());
 
+  /** One statement in the sandbox MariaDB as `user`, tab-separated rows without headers. */
+  const mariadb = (user: string, password: string, sql: string, database?: string) =>
+    run(
+      'mariadb',
+      [
+        '--no-defaults',
+        '-h',
+        dbms.mysql.host,
+        '-P',
+        String(dbms.mysql.port),
+        '-u',
+        user,
+        '-N',
+        '-B',
+        ...(database ? [database] : []),
+        '-e',
+        sql,
+      ],
+      { env: { ...process.env, MYSQL_PWD: password } },
+    ).then((r) => r.stdout.trim());
+
   before(async () => {
     if (!existsSync(KUBECONFIG) || !existsSync(DBMS_JSON)) {
       throw new Error(
@@ -242,25 +263,13 @@ describe('operator stand-in (sandbox)', function () {
     await successful('myapp');
     const s = await secret('myapp-dedb-secret');
     const user = unb64(s.data?.username);
-    const { stdout } = await run(
-      'mariadb',
-      [
-        '--no-defaults',
-        '-h',
-        dbms.mysql.host,
-        '-P',
-        String(dbms.mysql.port),
-        '-u',
-        user,
-        '-N',
-        '-B',
-        user,
-        '-e',
-        'SELECT CURRENT_USER(), DATABASE()',
-      ],
-      { env: { ...process.env, MYSQL_PWD: unb64(s.data?.password) } },
+    const stdout = await mariadb(
+      user,
+      unb64(s.data?.password),
+      'SELECT CURRENT_USER(), DATABASE()',
+      user,
     );
-    expect(stdout.trim()).to.equal(`${user}@%\t${user}`);
+    expect(stdout).to.equal(`${user}@%\t${user}`);
     const dep = await core.listNamespacedPod({
       namespace: ns,
       labelSelector: 'entando.org/deployment=default-mysql-dbms-in-namespace-deployment',
@@ -329,23 +338,11 @@ describe('operator stand-in (sandbox)', function () {
         `SELECT (SELECT count(*) FROM pg_roles WHERE rolname IN (${list(pgNames)})) + (SELECT count(*) FROM pg_namespace WHERE nspname IN (${list(pgNames)}))`,
       ).then(Number);
     const myLeft = () =>
-      run(
-        'mariadb',
-        [
-          '--no-defaults',
-          '-h',
-          dbms.mysql.host,
-          '-P',
-          String(dbms.mysql.port),
-          '-u',
-          dbms.mysql.adminUser,
-          '-N',
-          '-B',
-          '-e',
-          `SELECT (SELECT count(*) FROM information_schema.schemata WHERE schema_name IN (${list(mysqlUsers)})) + (SELECT count(*) FROM mysql.user WHERE user IN (${list(mysqlUsers)}))`,
-        ],
-        { env: { ...process.env, MYSQL_PWD: dbms.mysql.adminPassword } },
-      ).then((r) => Number(r.stdout.trim()));
+      mariadb(
+        dbms.mysql.adminUser,
+        dbms.mysql.adminPassword,
+        `SELECT (SELECT count(*) FROM information_schema.schemata WHERE schema_name IN (${list(mysqlUsers)})) + (SELECT count(*) FROM mysql.user WHERE user IN (${list(mysqlUsers)}))`,
+      ).then(Number);
     expect(await pgLeft(), 'roles and schemas before').to.equal(2);
     expect(await myLeft(), 'databases and users before').to.equal(9);
     await core.deleteNamespace({ name: ns });

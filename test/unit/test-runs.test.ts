@@ -14,6 +14,14 @@ async function liveProcess() {
   return { pid, start: processStart(pid)!, kill: () => child.kill('SIGKILL'), child };
 }
 
+/** Writes the lock at `file` as held by process `p` for the bundles suite. */
+function holdBy(file: string, p: { pid: number; start: string }): void {
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ pid: p.pid, start: p.start, suite: 'e2e bundles', since: 'then' }),
+  );
+}
+
 describe('test runs: what an interrupted run left is found, its lock taken over', () => {
   let tmp: ReturnType<typeof tempDir>;
   before(() => (tmp = tempDir()));
@@ -43,10 +51,7 @@ describe('test runs: what an interrupted run left is found, its lock taken over'
   it('a lock whose holder is gone, or that names none, is taken over and said so', async () => {
     const file = path.join(tmp.dir, 'gone.lock');
     const p = await liveProcess();
-    fs.writeFileSync(
-      file,
-      JSON.stringify({ pid: p.pid, start: p.start, suite: 'e2e bundles', since: 'then' }),
-    );
+    holdBy(file, p);
     expect(lockState(file).state).to.equal('held');
     p.kill();
     await new Promise((r) => p.child.once('exit', r));
@@ -75,10 +80,7 @@ describe('test runs: what an interrupted run left is found, its lock taken over'
   it('a lock held by a live process is waited for, naming its holder, then taken when it ends', async () => {
     const file = path.join(tmp.dir, 'held.lock');
     const p = await liveProcess();
-    fs.writeFileSync(
-      file,
-      JSON.stringify({ pid: p.pid, start: p.start, suite: 'e2e bundles', since: 'then' }),
-    );
+    holdBy(file, p);
     const said: string[] = [];
     let taken = false;
     const waiting = takeSuiteLock(file, 'e2e keycloak', {
@@ -101,10 +103,7 @@ describe('test runs: what an interrupted run left is found, its lock taken over'
     const file = path.join(tmp.dir, 'timeout.lock');
     const p = await liveProcess();
     try {
-      fs.writeFileSync(
-        file,
-        JSON.stringify({ pid: p.pid, start: p.start, suite: 'e2e bundles', since: 'then' }),
-      );
+      holdBy(file, p);
       let err: unknown;
       await takeSuiteLock(file, 'x', { timeoutMs: 100, pollMs: 20, say: () => {} }).catch(
         (e: unknown) => (err = e),
