@@ -20,7 +20,7 @@ import { appDeployments } from '../components/resources/deployments.js';
 import { findApp } from '../components/resources/find-app.js';
 import { ENTANDO_API, entandoVersion, IMAGE_INFO } from '../entando/kinds.js';
 import { tenancyLoss, tenancyOf, type TenancyFacts } from '../entando/tenants.js';
-import { missingAccess } from '../kube/access.js';
+import { missingAccess, type AccessNeed } from '../kube/access.js';
 import { AppLock, lockNeeds } from '../kube/app-lock.js';
 import type { KubeObject } from '../kube/object.js';
 import { OperationError, UserError } from '../errors.js';
@@ -209,6 +209,17 @@ async function readWhileRunning(
   }
 }
 
+/**
+ * Every permission a backup of `ctx.app` needs: the app lock's and each component's. The
+ * preflight checks them; a schedule's Role grants exactly them.
+ */
+export function backupAccessNeeds(
+  ctx: BackupAccessContext,
+  components: readonly Component[] = COMPONENTS,
+): AccessNeed[] {
+  return [...lockNeeds(ctx.namespace), ...components.flatMap((c) => c.backupAccess(ctx))];
+}
+
 /** Every permission the components need that the user lacks, in one refusal (exit 2). */
 async function refuseMissingAccess(
   kube: KubeClient,
@@ -216,11 +227,7 @@ async function refuseMissingAccess(
   ctx: BackupAccessContext,
   where: string,
 ): Promise<void> {
-  const lines = await missingAccess(
-    kube,
-    [...lockNeeds(ctx.namespace), ...components.flatMap((c) => c.backupAccess(ctx))],
-    where,
-  );
+  const lines = await missingAccess(kube, backupAccessNeeds(ctx, components), where);
   if (lines.length > 0) {
     throw new UserError(`backup refused before reading anything: ${lines.join('; ')}`);
   }

@@ -9,6 +9,7 @@ import { keygenCommand } from './commands/keygen.js';
 import { listCommand } from './commands/list.js';
 import { pruneCommand } from './commands/prune.js';
 import { restoreCommand } from './commands/restore.js';
+import { scheduleCommand } from './commands/schedule.js';
 import { verifyCommand } from './commands/verify.js';
 import { versionCommand } from './commands/version.js';
 import { CliContext, type CliIo } from './context.js';
@@ -35,12 +36,13 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     .command(compareCommand(ctx))
     .command(listCommand(ctx))
     .command(pruneCommand(ctx))
+    .command(scheduleCommand(ctx))
     .command(keygenCommand(ctx))
     .command(versionCommand(ctx))
     .command(completionCommand(ctx))
     .demandCommand(
       1,
-      'name a command: backup, restore, inspect, verify, compare, list, prune, keygen, version or completion',
+      'name a command: backup, restore, inspect, verify, compare, list, prune, schedule, keygen, version or completion',
     )
     .strict()
     .recommendCommands()

@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import net from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { UserError, errorMessage } from '../errors.js';
 
@@ -72,10 +74,78 @@ export function loadMergedKubeConfig(files: string[], explicit: boolean): KubeCo
   return config;
 }
 
-/** Resolves context, namespace and server for one cluster, as kubectl would. */
+/**
+ * Resolves context, namespace and server for one cluster, as kubectl would: the kubeconfig
+ * files, else, when none exists and the process runs in a pod (KUBERNETES_SERVICE_HOST and
+ * _PORT set), the pod's service account (inClusterConfig).
+ */
 export function resolveKube(opts: KubeconfigOptions, env = process.env): ResolvedKube {
-  const config = loadMergedKubeConfig(kubeconfigFiles(opts.kubeconfig, env), !!opts.kubeconfig);
+  const files = kubeconfigFiles(opts.kubeconfig, env);
+  if (!opts.kubeconfig && !opts.context && inPod(env) && !files.some((f) => fs.existsSync(f))) {
+    return inClusterKube(env, opts.namespace);
+  }
+  const config = loadMergedKubeConfig(files, !!opts.kubeconfig);
   return selectContext(config, opts.context, opts.namespace);
+}
+
+/** Where a pod finds its service account's token, CA and namespace (kubelet's mount). */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** Overrides SERVICE_ACCOUNT_DIR, for a node that mounts the token elsewhere (the sandbox). */
+export const SERVICE_ACCOUNT_DIR_ENV = 'KUBECTL_ENTANDO_SERVICEACCOUNT_DIR';
+
+export const IN_CLUSTER_CONTEXT = 'in-cluster';
+
+function inPod(env: NodeJS.ProcessEnv): boolean {
+  return !!env.KUBERNETES_SERVICE_HOST && !!env.KUBERNETES_SERVICE_PORT;
+}
+
+/**
+ * The pod's service account, as client-go's rest.InClusterConfig: the API server at
+ * KUBERNETES_SERVICE_HOST:PORT, verified with the mounted ca.crt, authenticated with the
+ * mounted token (re-read as the kubelet rotates it), the namespace from the mounted file.
+ */
+export function inClusterKube(env: NodeJS.ProcessEnv, namespace?: string): ResolvedKube {
+  const dir = env[SERVICE_ACCOUNT_DIR_ENV] || SERVICE_ACCOUNT_DIR;
+  const token = path.join(dir, 'token');
+  const ca = path.join(dir, 'ca.crt');
+  for (const f of [token, ca]) {
+    if (!fs.existsSync(f)) {
+      throw new UserError(
+        `no kubeconfig found, and this pod has no service account token (${f} is missing): mount one (automountServiceAccountToken: true) or pass --kubeconfig`,
+      );
+    }
+  }
+  const host = env.KUBERNETES_SERVICE_HOST!;
+  const port = env.KUBERNETES_SERVICE_PORT!;
+  const server = `https://${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+  const nsFile = path.join(dir, 'namespace');
+  const podNamespace = fs.existsSync(nsFile) ? fs.readFileSync(nsFile, 'utf8').trim() : '';
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: IN_CLUSTER_CONTEXT, server, caFile: ca, skipTLSVerify: false }],
+    users: [
+      {
+        name: IN_CLUSTER_CONTEXT,
+        authProvider: { name: 'tokenFile', config: { tokenFile: token } },
+      },
+    ],
+    contexts: [
+      {
+        name: IN_CLUSTER_CONTEXT,
+        cluster: IN_CLUSTER_CONTEXT,
+        user: IN_CLUSTER_CONTEXT,
+        namespace: podNamespace || undefined,
+      },
+    ],
+    currentContext: IN_CLUSTER_CONTEXT,
+  });
+  return {
+    config,
+    contextName: IN_CLUSTER_CONTEXT,
+    namespace: namespace || podNamespace || 'default',
+    server,
+  };
 }
 
 export function selectContext(

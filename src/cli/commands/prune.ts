@@ -3,9 +3,14 @@ import { catalog } from '../../storage/catalog.js';
 import {
   applyRetention,
   deletePruned,
+  LAST_GOOD,
   verifiesWhole,
   type PruneDecision,
+  type RetentionPolicy,
 } from '../../storage/retention.js';
+import { BY_NAME_GOOD, catalogByName, parseSeries, startsAsAge } from '../../storage/by-name.js';
+import type { DecryptionKeys } from '../../archive/encryption.js';
+import type { ArchiveFolder } from '../../storage/location.js';
 import { defineCommand } from '../command.js';
 import type { Output } from '../../report/output.js';
 import { decryptOptions, folderPositional, s3Options } from '../options.js';
@@ -20,6 +25,11 @@ export const pruneCommand = defineCommand({
   options: {
     ...retentionOptions,
     app: { type: 'string', describe: 'Only prune archives of this app' },
+    'by-name': {
+      type: 'string',
+      describe:
+        'NAMESPACE/APP: without a key, identify archives by their default name APP-NAMESPACE-<time>.tar.age and check only their age header (the in-cluster schedule; docs/schedules.md)',
+    },
     'dry-run': {
       type: 'boolean',
       default: false,
@@ -35,18 +45,13 @@ export const pruneCommand = defineCommand({
   ],
   validate: (args) => {
     checkRetention(args);
+    if (args['by-name']) parseSeries(args['by-name']);
   },
   run: async (args, ctx, output) => {
-    const keys = ctx.decryptionKeys(args);
     const folder = ctx.folder(args.location, args, output);
-    const { decisions, warnings } = await applyRetention(
-      await catalog(folder, keys),
-      retentionPolicy(args),
-      {
-        now: new Date(),
-        isWhole: verifiesWhole(keys, (r) => output.progress(`verifying ${r.stored.location.name}`)),
-      },
-    );
+    const { decisions, warnings } = args['by-name']
+      ? await pruneByName(folder, args['by-name'], retentionPolicy(args))
+      : await pruneVerified(folder, ctx.decryptionKeys(args), retentionPolicy(args), output);
     warnings.forEach((w) => output.warn(w));
     noteKept(decisions, output, args['dry-run']);
     if (args['dry-run']) return { decisions, warnings, deleted: [], failed: [] };
@@ -82,6 +87,32 @@ export const pruneCommand = defineCommand({
     };
   },
 });
+
+/** prune's own rule: manifests read and the newest of each series verified with the key. */
+async function pruneVerified(
+  folder: ArchiveFolder,
+  keys: DecryptionKeys,
+  policy: RetentionPolicy,
+  output: Output,
+) {
+  return applyRetention(await catalog(folder, keys), policy, {
+    now: new Date(),
+    isWhole: verifiesWhole(keys, (r) => output.progress(`verifying ${r.stored.location.name}`)),
+  });
+}
+
+/** The schedule's, without a key: by name, the age header checked (docs/schedules.md). */
+async function pruneByName(folder: ArchiveFolder, series: string, policy: RetentionPolicy) {
+  const result = await applyRetention(await catalogByName(folder, parseSeries(series)), policy, {
+    now: new Date(),
+    isWhole: startsAsAge,
+  });
+  for (const d of result.decisions.filter((d) => d.reasons.includes(LAST_GOOD))) {
+    d.reasons = d.reasons.map((r) => (r === LAST_GOOD ? BY_NAME_GOOD : r));
+    d.reason = d.reasons.join(', ');
+  }
+  return result;
+}
 
 /** Unreadable archives as warnings, kept ones with -v (a dry run lists them). */
 function noteKept(decisions: PruneDecision[], output: Output, dryRun: boolean): void {
