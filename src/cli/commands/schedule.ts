@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { dump as dumpYaml } from 'js-yaml';
 import { parseRecipient } from '../../archive/age/index.js';
 import { RECIPIENTS_ENV } from '../../archive/encryption.js';
 import { UserError, errorMessage } from '../../errors.js';
@@ -286,24 +285,26 @@ const createCommand = defineCommand({
       const { resolveKube } = await import('../../kube/kubeconfig.js');
       const namespace = resolveKube(args, ctx.io.env).namespace;
       const app = { apiVersion: ENTANDO_API, kind: 'EntandoApp', metadata: { name: args.app! } };
-      return { dryRun: true, objects: scheduleObjects(spec(app, namespace)) };
+      const objects = scheduleObjects(spec(app, namespace));
+      // js-yaml loaded only here: every other command starts without it.
+      const { dump } = await import('js-yaml');
+      const yaml = objects
+        .map(redacted)
+        .map((o) => `---\n${dump(o, { noRefs: true, lineWidth: -1 }).trimEnd()}`);
+      return { dryRun: true, objects, yaml };
     }
     const { kube, ns } = await client(args, ctx);
     const { findApp } = await import('../../components/resources/find-app.js');
     const app = await findApp(kube, ns, args.app);
     const { createSchedule } = await manage();
     const objects = await createSchedule(kube, args.name, ns, scheduleObjects(spec(app, ns)));
-    return { dryRun: false, objects };
+    return { dryRun: false, objects, yaml: [] };
   },
-  render: ({ dryRun, objects }, args) => {
-    const shown = objects.map(redacted);
+  render: ({ dryRun, objects, yaml }, args) => {
     if (dryRun) {
       return {
-        text: [
-          '# dry run: nothing was sent to a cluster. Secret values are not shown.',
-          ...shown.map((o) => `---\n${dumpYaml(o, { noRefs: true, lineWidth: -1 }).trimEnd()}`),
-        ],
-        json: { apiVersion: 'v1', kind: 'List', items: shown },
+        text: ['# dry run: nothing was sent to a cluster. Secret values are not shown.', ...yaml],
+        json: { apiVersion: 'v1', kind: 'List', items: objects.map(redacted) },
       };
     }
     return {
