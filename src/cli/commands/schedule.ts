@@ -17,7 +17,7 @@ import { formatTable as table } from '../../report/table.js';
 import { TOOL } from '../../version.js';
 import { defineCommand } from '../command.js';
 import type { CliContext } from '../context.js';
-import { kubeOptions, s3Options, type KubeArgs } from '../options.js';
+import { encryptOptions, kubeOptions, s3Options, type KubeArgs } from '../options.js';
 import { checkRetention, retentionOptions, type RetentionArgs } from '../retention-options.js';
 import type { GlobalArgs } from '../options.js';
 
@@ -68,18 +68,8 @@ const createOptions = {
     describe:
       'EntandoApp to back up (default: the only one in the namespace; needed with --dry-run)',
   },
-  recipient: {
-    alias: 'r',
-    type: 'string',
-    array: true,
-    describe: 'age recipient (age1...) to encrypt to; repeatable (env ENTANDO_BACKUP_RECIPIENTS)',
-  },
-  'recipients-file': {
-    alias: 'R',
-    type: 'string',
-    array: true,
-    describe: 'File of age recipients, one per line; repeatable',
-  },
+  recipient: encryptOptions.recipient,
+  'recipients-file': encryptOptions['recipients-file'],
   // Declared to refuse them in one line: a schedule never holds what opens an archive.
   identity: { alias: 'i', type: 'string', array: true, hidden: true },
   'passphrase-file': { type: 'string', hidden: true },
