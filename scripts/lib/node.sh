@@ -8,6 +8,7 @@
 #                                   and wait until its Node is Ready
 #   node_down <cluster> <dir>       stop it and every pod process it started
 #   node_status <cluster> <dir>     one line of status; non-zero if not running
+#   node_image_install              put this checkout's built CLI where pods find `kubectl-entando`
 #
 # Layout under <dir> (the cluster directory):
 #   run/node.pid  logs/node.log  node/ (pod state, TLS)  pv/ (provisioned volumes)
@@ -31,6 +32,35 @@ node_src_hash() {
         LC_ALL=C sort -z | xargs -0 sha256sum
     } | sha256sum | cut -c1-16
   )
+}
+
+# node_image_dir: the sandbox's stand-in for this checkout's container image. Its bin/ is on the
+# agent's PATH, so a pod whose command is `kubectl-entando` (a schedule's CronJob) runs this
+# checkout's CLI. Outside the repository on purpose: a pod's emptyDir at /tmp hides a checkout
+# under /tmp.
+node_image_dir() {
+  echo "$NODE_CACHE/image/$(printf %s "$NODE_REPO_ROOT" | sha256sum | cut -c1-12)"
+}
+
+# node_image_install: copy Node and dist/kubectl-entando.cjs there, with a launcher that runs
+# them as the image's entrypoint would (HOME of the distroless nonroot user: no kubeconfig).
+node_image_install() {
+  local dir node cjs
+  dir=$(node_image_dir)
+  node=$(readlink -f "$NODE_REPO_ROOT/node_modules/.bin/node")
+  cjs="$NODE_REPO_ROOT/dist/kubectl-entando.cjs"
+  [ -x "$node" ] || node_die "no $NODE_REPO_ROOT/node_modules/.bin/node: run scripts/setup"
+  [ -s "$cjs" ] || node_die "no $cjs: run npm run build"
+  mkdir -p "$dir/bin"
+  if ! cmp -s "$node" "$dir/node"; then
+    cp "$node" "$dir/node.tmp" && mv -f "$dir/node.tmp" "$dir/node"
+  fi
+  cp "$cjs" "$dir/kubectl-entando.cjs.tmp" && mv -f "$dir/kubectl-entando.cjs.tmp" "$dir/kubectl-entando.cjs"
+  printf '#!/bin/sh\nHOME=/home/nonroot exec "%s/node" "%s/kubectl-entando.cjs" "$@"\n' \
+    "$dir" "$dir" >"$dir/bin/kubectl-entando.tmp"
+  chmod 755 "$dir/bin/kubectl-entando.tmp"
+  mv -f "$dir/bin/kubectl-entando.tmp" "$dir/bin/kubectl-entando"
+  echo "$dir"
 }
 
 # node_bin: path of the cached binary for the current sources.
@@ -95,7 +125,7 @@ node_up() {
     fi
     printf '\n==== %s starting sandbox-node\n' "$(date -u +%FT%TZ)" >>"$dir/logs/node.log"
     # Own session and process group; do not hand scripts/sandbox's lock (fd 9) on.
-    setsid "$bin" \
+    setsid env PATH="$(node_image_dir)/bin:$PATH" "$bin" \
       --kubeconfig "$dir/admin.kubeconfig" \
       --node-name "sandbox-$c" \
       --listen "127.0.0.1:$port" \

@@ -116,7 +116,7 @@ export interface RunRow {
   started?: string;
   finished?: string;
   outcome: 'succeeded' | 'failed' | 'running';
-  /** Why it failed: the Job's condition. */
+  /** Why it failed: the failed container's `error:` line, else the Job's condition. */
   reason?: string;
   /** Where the backup went: the backup container's JSON result, when its log can be read. */
   archive?: string;
@@ -157,22 +157,43 @@ export function archiveFromLog(log: string): string | undefined {
   return undefined;
 }
 
+/** The tool's one-line `error: ...` (the last one) in a container's log. */
+export function errorFromLog(log: string): string | undefined {
+  const lines = log.split('\n').filter((l) => l.startsWith('error: '));
+  return lines.at(-1)?.slice('error: '.length);
+}
+
+/** The container of a pod that ended with a non-zero exit (init containers first). */
+export function failedContainer(pod: KubeObject): string | undefined {
+  type Status = { name: string; state?: { terminated?: { exitCode?: number } } };
+  const status = (pod.status ?? {}) as {
+    initContainerStatuses?: Status[];
+    containerStatuses?: Status[];
+  };
+  const all = [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])];
+  return all.find((c) => (c.state?.terminated?.exitCode ?? 0) !== 0)?.name;
+}
+
 export async function describeSchedule(kube: KubeClient, ns: string, name: string, now: Date) {
   const cron = await cronJobOf(kube, ns, name);
   const jobs = await kube.list('batch/v1', 'Job', ns, selector(name));
   const pods = await kube.list('v1', 'Pod', ns, selector(name));
   const core = kube.config.makeApiClient(CoreV1Api);
+  const logOf = (pod: KubeObject, container: string) =>
+    core
+      .readNamespacedPodLog({ name: pod.metadata.name, namespace: ns, container })
+      .then(String)
+      .catch(() => '');
   const runs: RunRow[] = [];
   for (const job of jobs) {
     const status = (job.status ?? {}) as { startTime?: string };
     const pod = pods.find((p) => p.metadata.labels?.['job-name'] === job.metadata.name);
-    let archive: string | undefined;
-    if (pod) {
-      archive = await core
-        .readNamespacedPodLog({ name: pod.metadata.name, namespace: ns, container: 'backup' })
-        .then((log) => archiveFromLog(String(log)))
-        .catch(() => undefined);
-    }
+    const outcome = jobOutcome(job);
+    const archive = pod ? archiveFromLog(await logOf(pod, 'backup')) : undefined;
+    const failed = pod && outcome.outcome === 'failed' ? failedContainer(pod) : undefined;
+    // The tool's own words say why (S3 denied, app locked...); the Job's condition only
+    // says that a pod failed.
+    const said = pod && failed ? errorFromLog(await logOf(pod, failed)) : undefined;
     runs.push({
       job: job.metadata.name,
       trigger:
@@ -180,7 +201,8 @@ export async function describeSchedule(kube: KubeClient, ns: string, name: strin
           ? 'manual'
           : 'scheduled',
       started: status.startTime,
-      ...jobOutcome(job),
+      ...outcome,
+      ...(said && { reason: `${failed}: ${said}` }),
       ...(archive && { archive }),
     });
   }

@@ -7,7 +7,13 @@ import { backupAccessNeeds } from '../../src/backup/backup.js';
 import { DEFAULT_BACKUP_OPTIONS } from '../../src/components/component.js';
 import { describeNeed, type AccessNeed } from '../../src/kube/access.js';
 import type { KubeObject } from '../../src/kube/object.js';
-import { archiveFromLog, jobOutcome, scheduleRow } from '../../src/schedule/manage.js';
+import {
+  archiveFromLog,
+  errorFromLog,
+  failedContainer,
+  jobOutcome,
+  scheduleRow,
+} from '../../src/schedule/manage.js';
 import {
   SCHEDULE_LABEL,
   scheduleObjects,
@@ -203,6 +209,26 @@ describe('schedule describe: outcome, archive, next run', () => {
     const log = 'warning: x\n{"file":"s3://b/qs/qs-entando-20260531T020000Z.tar.age","bytes":1}\n';
     expect(archiveFromLog(log)).to.equal('s3://b/qs/qs-entando-20260531T020000Z.tar.age');
     expect(archiveFromLog('error: refused\n')).to.equal(undefined);
+  });
+
+  it("a failed run's reason: the failed container's last error line", () => {
+    const log = 'warning: slow\nerror: first\nerror: S3 refused the credentials (403)\n';
+    expect(errorFromLog(log)).to.equal('S3 refused the credentials (403)');
+    expect(errorFromLog('{"file":"x"}\n')).to.equal(undefined);
+    const pod = (init: number, main?: number): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      status: {
+        initContainerStatuses: [{ name: 'backup', state: { terminated: { exitCode: init } } }],
+        containerStatuses: [
+          { name: 'prune', state: main === undefined ? {} : { terminated: { exitCode: main } } },
+        ],
+      },
+    });
+    expect(failedContainer(pod(1))).to.equal('backup');
+    expect(failedContainer(pod(0, 2))).to.equal('prune');
+    expect(failedContainer(pod(0, 0))).to.equal(undefined);
   });
 
   it('the next run from the cron expression; none when suspended', () => {

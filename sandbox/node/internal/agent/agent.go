@@ -46,6 +46,9 @@ type Agent struct {
 	cfg    Config
 	client kubernetes.Interface
 	port   int32
+	// apiHost and apiPort are where pods reach the apiserver (KUBERNETES_SERVICE_*).
+	apiHost string
+	apiPort string
 
 	podLister corelisters.PodLister
 	pvcLister corelisters.PersistentVolumeClaimLister
@@ -104,10 +107,16 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	apiHost, apiPort, err := apiserverAddress(rc.Host)
+	if err != nil {
+		return nil, err
+	}
 	return &Agent{
 		cfg:      cfg,
 		client:   client,
 		port:     port,
+		apiHost:  apiHost,
+		apiPort:  apiPort,
 		pods:     map[types.UID]*podRuntime{},
 		deleting: map[types.UID]bool{},
 		podQueue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),

@@ -189,3 +189,19 @@ func TestRunExecMountsAndWorkdir(t *testing.T) {
 		t.Fatal("write to a read-only mount succeeded")
 	}
 }
+
+func TestApiserverAddress(t *testing.T) {
+	for _, c := range []struct{ in, host, port string }{
+		{"https://127.0.0.1:16443", "127.0.0.1", "16443"},
+		{"https://kubernetes.example", "kubernetes.example", "443"},
+		{"https://[::1]:6443", "::1", "6443"},
+	} {
+		h, p, err := apiserverAddress(c.in)
+		if err != nil || h != c.host || p != c.port {
+			t.Errorf("apiserverAddress(%q) = %q, %q, %v; want %q, %q", c.in, h, p, err, c.host, c.port)
+		}
+	}
+	if _, _, err := apiserverAddress("not a url"); err == nil {
+		t.Error("apiserverAddress accepted a server without a host")
+	}
+}

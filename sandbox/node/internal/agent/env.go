@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -50,6 +52,13 @@ func (a *Agent) containerEnv(ctx context.Context, pod *corev1.Pod, c *corev1.Con
 	env.set("PATH", hostPath())
 	env.set("HOSTNAME", pod.Name)
 	env.set("HOME", "/root")
+	// A kubelet gives every container the kubernetes Service's address. Its cluster IP is
+	// not routable here (no kube-proxy), so pods get the apiserver's own loopback address,
+	// which its certificate names: in-cluster clients work unchanged.
+	env.set("KUBERNETES_SERVICE_HOST", a.apiHost)
+	env.set("KUBERNETES_SERVICE_PORT", a.apiPort)
+	env.set("KUBERNETES_SERVICE_PORT_HTTPS", a.apiPort)
+	env.set("KUBERNETES_PORT", "tcp://"+net.JoinHostPort(a.apiHost, a.apiPort))
 
 	cms := map[string]map[string]string{}
 	secrets := map[string]map[string]string{}
@@ -255,4 +264,17 @@ func resourceValue(c *corev1.Container, ref *corev1.ResourceFieldSelector) strin
 		return "68719476736"
 	}
 	return "0"
+}
+
+// apiserverAddress splits the kubeconfig's server URL into host and port (443 if none).
+func apiserverAddress(server string) (string, string, error) {
+	u, err := url.Parse(server)
+	if err != nil || u.Hostname() == "" {
+		return "", "", fmt.Errorf("kubeconfig server %q: not a URL", server)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	return u.Hostname(), port, nil
 }
