@@ -3,6 +3,7 @@ import { ArchiveError } from '../archive/errors.js';
 import { ExitCode, OperationError, UserError, errorMessage } from '../errors.js';
 import { backupCommand } from './commands/backup.js';
 import { compareCommand } from './commands/compare.js';
+import { drillCommand } from './commands/drill.js';
 import { completionCommand } from './commands/completion.js';
 import { inspectCommand } from './commands/inspect.js';
 import { keygenCommand } from './commands/keygen.js';
@@ -34,6 +35,7 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     .command(inspectCommand(ctx))
     .command(verifyCommand(ctx))
     .command(compareCommand(ctx))
+    .command(drillCommand(ctx))
     .command(listCommand(ctx))
     .command(pruneCommand(ctx))
     .command(scheduleCommand(ctx))
@@ -42,7 +44,7 @@ export async function run(argv: string[], io: CliIo = processIo()): Promise<numb
     .command(completionCommand(ctx))
     .demandCommand(
       1,
-      'name a command: backup, restore, inspect, verify, compare, list, prune, schedule, keygen, version or completion',
+      'name a command: backup, restore, inspect, verify, compare, drill, list, prune, schedule, keygen, version or completion',
     )
     .strict()
     .recommendCommands()

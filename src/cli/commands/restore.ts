@@ -9,7 +9,7 @@ const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[
 
 const positionals = { archive: archivePositional };
 
-const options = {
+export const restoreOptions = {
   ...kubeOptions,
   ...decryptOptions,
   ...s3Options,
@@ -88,13 +88,13 @@ const options = {
   },
 } as const;
 
-export type RestoreArgs = ArgsOf<typeof positionals, typeof options>;
+export type RestoreArgs = ArgsOf<typeof positionals, typeof restoreOptions>;
 
 export const restoreCommand = defineCommand({
   command: 'restore <archive>',
   describe: 'Rebuild an app from an archive in a cluster and namespace (plan first)',
   positionals,
-  options,
+  options: restoreOptions,
   examples: [
     [
       '$0 restore qs.tar.age -i key.txt --to-context prod --to-namespace qs2 --ingress-host qs2.example.com --dry-run',

@@ -43,7 +43,7 @@ export async function runRestore(
 }
 
 /** A restore planned against its target, the preflight run. */
-interface Planned {
+export interface Planned {
   archive: LoadedArchive;
   target: KubeClient;
   plan: Plan;
@@ -58,7 +58,6 @@ async function plan(
   output: Output,
   timings: Timings,
 ): Promise<Planned> {
-  const namespaceMap = parseNamespaceMap(args['namespace-map'] ?? []);
   const keys = ctx.decryptionKeys(args);
   const archive = await timings.time('verify pass (decrypt, tar headers)', () =>
     loadArchive(ctx.location(args.archive, args, output), keys, {
@@ -66,6 +65,16 @@ async function plan(
       passesOf: args['dry-run'] ? [] : COMPONENTS,
     }),
   );
+  return planLoaded(archive, args, timings);
+}
+
+/** The plan of an archive already loaded (restore, and drill's throw-away restore). */
+export async function planLoaded(
+  archive: LoadedArchive,
+  args: RestoreArgs,
+  timings: Timings,
+): Promise<Planned> {
+  const namespaceMap = parseNamespaceMap(args['namespace-map'] ?? []);
   const kube = resolveKube({
     kubeconfig: args.kubeconfig,
     context: args['to-context'] ?? args.context,
@@ -143,7 +152,7 @@ async function confirm(
 }
 
 /** Runs the plan with byte progress; a failed step fails the restore (exit 1). */
-async function apply(
+export async function apply(
   { plan, archive, target, mapping, results }: Planned,
   ctx: CliContext,
   output: Output,
@@ -169,7 +178,7 @@ async function apply(
 }
 
 /** --verify: the restored app compared with the archive. */
-async function verify(
+export async function verify(
   { archive, target, mapping }: Planned,
   args: RestoreArgs,
   ctx: CliContext,
