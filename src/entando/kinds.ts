@@ -45,6 +45,9 @@ export function serverStatuses(cr: { [field: string]: unknown }): Record<string,
 /** Entando release whose CRDs the restore needs on the target (the ones we test against). */
 export const ENTANDO_RELEASE_HINT = 'Entando 7.x (e.g. 7.3.0: apply its cluster-resources.yaml)';
 
+/** The Keycloak the operator deploys per namespace, unless `spec.keycloakToUse` names another. */
+export const DEFAULT_SSO = 'default-sso-in-namespace';
+
 export const OPERATOR_CONFIG = 'entando-operator-config';
 export const IMAGE_INFO = 'entando-docker-image-info';
 export const TENANTS_SECRET = 'entando-tenants-secret';
