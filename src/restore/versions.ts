@@ -75,11 +75,17 @@ export function compareAll(
       sourceFrom: fromOf(source),
       targetFrom: fromOf(target.keycloak),
       verdict: 'not-compared',
-      note: `the realm is not imported (--keycloak ${mapping.keycloak ?? 'none'})`,
+      note: mapping.keycloak
+        ? `the realm is not imported (--keycloak ${mapping.keycloak})`
+        : 'the archive holds no realm',
     });
   }
   for (const server of recorded.dbms ?? []) {
-    compareDbms(out, server, target.dbms.get(server.server) ?? missing);
+    compareDbms(
+      out,
+      server,
+      target.dbms.get(server.server) ?? { version: 'unknown', why: 'not read in the target' },
+    );
   }
   return out;
 }
@@ -93,10 +99,8 @@ function unknownCheck(
   target: VersionFact,
 ): boolean {
   if (known(source) && known(target)) return false;
-  const side = !known(source)
-    ? `the source's (${fromOf(source)})`
-    : `the target's (${fromOf(target)})`;
-  const note = `not compared: ${label} version of ${side} is not known; check it yourself`;
+  const [side, fact] = known(source) ? ["the target's", target] : ["the source's", source];
+  const note = `not compared: ${side} ${label} version is not known (${fromOf(fact)}); check it yourself`;
   out.checks.push({
     what,
     source: source.version,
@@ -111,7 +115,7 @@ function unknownCheck(
 }
 
 function compareEntando(out: VersionsOutcome, source: VersionFact, target: VersionFact): void {
-  if (unknownCheck(out, 'entando', 'the Entando', source, target)) return;
+  if (unknownCheck(out, 'entando', 'Entando', source, target)) return;
   const order = compareVersions(target.version, source.version)!;
   const base = {
     what: 'entando',
@@ -137,7 +141,7 @@ function compareEntando(out: VersionsOutcome, source: VersionFact, target: Versi
 }
 
 function compareKeycloak(out: VersionsOutcome, source: VersionFact, target: VersionFact): void {
-  if (unknownCheck(out, 'keycloak', 'the Keycloak', source, target)) return;
+  if (unknownCheck(out, 'keycloak', 'Keycloak', source, target)) return;
   const from = keycloakBasis(source.version);
   const to = keycloakBasis(target.version);
   const order = compareVersions(to, from, 1)!;
@@ -183,7 +187,7 @@ function compareDbms(out: VersionsOutcome, server: DbmsVersionFact, target: Vers
     tag && versionNumbers(tag)
       ? { version: tag.replace(/^[vV]/, ''), from: `image ${server.image}` }
       : server;
-  if (unknownCheck(out, what, `the ${PRODUCT[server.dbms]}`, source, target)) return;
+  if (unknownCheck(out, what, PRODUCT[server.dbms], source, target)) return;
   const depth = dbmsMajorDepth(server.dbms, source.version);
   const order = compareVersions(target.version, source.version, depth)!;
   const name = PRODUCT[server.dbms];

@@ -219,7 +219,7 @@ describe('restore: the source versions against the target', () => {
       [`postgresql ${PG}`]: 'unknown',
     });
     expect(results.warnings.map((w) => w.message)).to.include(
-      "keycloak: not compared: the Keycloak version of the target's (no ConfigMap dst/entando-docker-image-info of the target) is not known; check it yourself",
+      "keycloak: not compared: the target's Keycloak version is not known (no ConfigMap dst/entando-docker-image-info of the target); check it yourself",
     );
   });
 
