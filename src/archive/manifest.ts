@@ -1,4 +1,4 @@
-import type { EntryMeta, ManifestComponents } from '../contract/manifest.js';
+import type { EntryMeta, ManifestComponents, RecordedVersions } from '../contract/manifest.js';
 import { FORMAT_VERSION } from './layout.js';
 
 export interface ManifestEntry {
@@ -29,6 +29,8 @@ export interface Manifest {
   source: ArchiveSource;
   /** Per-component summaries, e.g. resources: { counts: { Secret: 9 } }; each may be absent. */
   components: ManifestComponents;
+  /** The source's Entando, Keycloak and DBMS versions (absent in an older archive). */
+  versions?: RecordedVersions;
   warnings: string[];
   entries: ManifestEntry[];
 }
@@ -47,6 +49,11 @@ export function newManifest(
     warnings: [],
     entries: [],
   };
+}
+
+/** The manifest's `versions`, made when first written to. */
+export function versionsOf(manifest: Manifest): RecordedVersions {
+  return (manifest.versions ??= {});
 }
 
 /** Checks the shape of a manifest read back from an archive; returns a reason when invalid. */

@@ -18,7 +18,8 @@ import { Limiter } from '../util/limit.js';
 import { whenAborted } from '../util/abort.js';
 import { appDeployments } from '../components/resources/deployments.js';
 import { findApp } from '../components/resources/find-app.js';
-import { ENTANDO_API, entandoVersion, IMAGE_INFO } from '../entando/kinds.js';
+import { ENTANDO_API, IMAGE_INFO } from '../entando/kinds.js';
+import { entandoFact, entandoVersion } from '../entando/release-versions.js';
 import { tenancyLoss, tenancyOf, type TenancyFacts } from '../entando/tenants.js';
 import { missingAccess, type AccessNeed } from '../kube/access.js';
 import { AppLock, lockNeeds } from '../kube/app-lock.js';
@@ -108,6 +109,7 @@ async function backupLocked(
     namespace: ns,
     name: IMAGE_INFO,
   });
+  const imageData = imageInfo?.data as Record<string, string> | undefined;
   const manifest = newManifest(
     TOOL,
     {
@@ -115,10 +117,12 @@ async function backupLocked(
       context: req.kube.contextName,
       namespace: ns,
       app: appName,
-      entandoVersion: entandoVersion(imageInfo?.data as Record<string, string> | undefined),
+      entandoVersion: entandoVersion(imageData),
     },
     now,
   );
+  // Keycloak's and the DBMS's are added by their components.
+  manifest.versions = { entando: entandoFact(imageData, `ConfigMap ${ns}/${IMAGE_INFO}`) };
   const results = new Results();
   const progress = req.output.streamProgress();
   const encryptor = req.keys ? await req.keys.encryptor() : undefined;

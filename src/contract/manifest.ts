@@ -14,6 +14,41 @@ export interface ManifestComponents {
   bundles?: BundlesSummary;
 }
 
+/**
+ * A version of the source read at backup (`versions` of the manifest): `version` is `unknown`
+ * when it could not be read, and `why` says why; a backup never fails for want of one.
+ */
+export interface VersionFact {
+  version: string;
+  /** Where it was read (a ConfigMap entry, an image, a server's answer). */
+  from?: string;
+  /** Why it is unknown. */
+  why?: string;
+}
+
+/** One database server the dumps came from, and what it runs. */
+export interface DbmsVersionFact extends VersionFact {
+  /** host:port, as the datasources name it. */
+  server: string;
+  dbms: 'postgresql' | 'mysql';
+  /** What the server says it is: postgresql, mysql or mariadb (from its version banner). */
+  product?: string;
+  /**
+   * The image of an in-cluster DBMS pod: what a target's is compared with, since before a
+   * restore the target's operator has deployed none (its image info says which it will).
+   */
+  image?: string;
+  /** dbms-pod: the in-namespace DBMS the target's operator makes again; client-pod: external. */
+  location: 'dbms-pod' | 'client-pod';
+}
+
+/** `versions` of the manifest: what a restore compares with its target before any change. */
+export interface RecordedVersions {
+  entando?: VersionFact;
+  keycloak?: VersionFact;
+  dbms?: DbmsVersionFact[];
+}
+
 /** The owner of data: an Entando CR (app, plugin, Keycloak server). */
 export interface DataOwner {
   kind: string;

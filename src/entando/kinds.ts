@@ -45,6 +45,9 @@ export function serverStatuses(cr: { [field: string]: unknown }): Record<string,
 /** Entando release whose CRDs the restore needs on the target (the ones we test against). */
 export const ENTANDO_RELEASE_HINT = 'Entando 7.x (e.g. 7.3.0: apply its cluster-resources.yaml)';
 
+/** The Keycloak the operator deploys per namespace, unless `spec.keycloakToUse` names another. */
+export const DEFAULT_SSO = 'default-sso-in-namespace';
+
 export const OPERATOR_CONFIG = 'entando-operator-config';
 export const IMAGE_INFO = 'entando-docker-image-info';
 export const TENANTS_SECRET = 'entando-tenants-secret';
@@ -52,23 +55,3 @@ export const PLUGIN_SERVICE_ACCOUNT = 'entando-plugin';
 export const PULL_SECRETS_KEY = 'entando.k8s.operator.image.pull.secrets';
 export const CA_SECRET_KEY = 'entando.ca.secret.name';
 export const TLS_SECRET_KEY = 'entando.tls.secret.name';
-
-/** The Entando version of an install, read from the app engine's entry in the image info. */
-export function entandoVersion(imageInfo: Record<string, string> | undefined): string | undefined {
-  if (!imageInfo) return undefined;
-  for (const key of [
-    'entando-de-app-wildfly-6-4',
-    'entando-de-app-eap-6-4',
-    'entando-de-app-tomcat-6-4',
-  ]) {
-    const raw = imageInfo[key];
-    if (!raw) continue;
-    try {
-      const version = (JSON.parse(raw) as { version?: string }).version;
-      if (version) return version;
-    } catch {
-      // a hand-edited entry: try the next one
-    }
-  }
-  return undefined;
-}

@@ -1,9 +1,12 @@
 import type { PlanStep } from '../contract/plan.js';
+import type { VersionCheck } from './versions.js';
 
 export interface Plan {
   steps: PlanStep[];
   /** Problems found before any change; a plan with problems is not executed. */
   problems: string[];
+  /** The archive's Entando, Keycloak and DBMS versions against the target's. */
+  versions?: VersionCheck[];
   /**
    * The executor's last act (from its `finally`): undoes what steps left behind (a scale-down
    * of a step never run) and waits for what they left starting; returns what went wrong.
@@ -20,6 +23,7 @@ export function orderSteps(steps: PlanStep[]): PlanStep[] {
 export function planToJson(plan: Plan): unknown {
   return {
     problems: plan.problems,
+    ...(plan.versions ? { versions: plan.versions } : {}),
     steps: plan.steps.map((s) => ({
       priority: s.priority,
       phase: s.phase,

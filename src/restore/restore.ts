@@ -22,6 +22,7 @@ import { missingAccess } from '../kube/access.js';
 import { AppLock, lockNeeds } from '../kube/app-lock.js';
 import { isStatus } from '../kube/client.js';
 import { ScaleWindows } from '../contract/scale-window.js';
+import { checkVersions } from './versions.js';
 
 /**
  * Reads, decrypts and verifies the archive, keeping the captured objects in memory. The archive
@@ -201,11 +202,19 @@ export async function planRestore(
       .filter((o) => o.kind === EntandoKind.Plugin)
       .map((o) => o.metadata.name),
   };
+  // The source's versions against the target's: a downgrade is refused before any change.
+  const versions = await checkVersions(req.target, req.archive, mapping);
+  for (const w of versions.warnings) results.warn('versions', w);
+  problems.unshift(...versions.problems);
   problems.push(...(await preflight(req.target, ordered, mapping, owners)));
   problems.push(...results.errors.map((e) => `${e.where}: ${e.message}`));
   results.errors.length = 0;
   const release = () => windows.closeAll();
-  return { plan: { steps: ordered, problems, release }, mapping, results };
+  return {
+    plan: { steps: ordered, problems, release, versions: versions.checks },
+    mapping,
+    results,
+  };
 }
 
 /**

@@ -40,6 +40,21 @@ describe('CLI (in-process)', () => {
       ),
     );
     w.manifest.components.resources = { counts: { ConfigMap: 1 }, objects: [] };
+    w.manifest.versions = {
+      entando: { version: '7.3.0', from: 'ConfigMap ns/entando-docker-image-info' },
+      keycloak: { version: 'unknown', why: 'not read: --keycloak skip' },
+      dbms: [
+        {
+          server: 'db:5432',
+          dbms: 'postgresql',
+          location: 'dbms-pod',
+          version: '14.8',
+          product: 'postgresql',
+          image: 'entando/entando-postgres-rocky:v14.8',
+          from: 'SELECT version(); in pod ns/db-0',
+        },
+      ],
+    };
     await w.commit();
   });
   after(() => tmp.cleanup());
@@ -74,11 +89,18 @@ describe('CLI (in-process)', () => {
       .and.match(/app qs in ns/)
       .and.match(/ConfigMap 1/)
       .and.match(/entando:\s+7.3.0/);
+    const versions = text.stdout.split('\n').filter((l) => l.startsWith('versions:'));
+    expect(versions).to.deep.equal([
+      'versions:   entando 7.3.0 (ConfigMap ns/entando-docker-image-info)',
+      'versions:   keycloak unknown (not read: --keycloak skip)',
+      'versions:   postgresql db:5432 14.8 (postgresql; image entando/entando-postgres-rocky:v14.8; SELECT version(); in pod ns/db-0)',
+    ]);
     const json = JSON.parse(
       (await runCli(['inspect', archive, '-i', keyFile, '-o', 'json'])).stdout,
     );
     expect(json.source.app).to.equal('qs');
     expect(json.entries).to.have.length(1);
+    expect(json.versions.dbms[0].version).to.equal('14.8');
   });
 
   it('verify: ok, wrong key (2), tampered (1), not an archive (2), no key (2)', async () => {

@@ -1,5 +1,6 @@
 import { readManifest } from '../../archive/manifest-tail.js';
 import type { Manifest } from '../../archive/manifest.js';
+import type { VersionFact } from '../../contract/manifest.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
 import { describeBundles } from '../../components/bundles/describe.js';
 import { defineCommand } from '../command.js';
@@ -22,6 +23,24 @@ export const inspectCommand = defineCommand({
   render: (archive) => ({ text: inspectText(archive), json: archive }),
 });
 
+/** The recorded versions, one line each, with where each was read (or why it is unknown). */
+function versionLines(archive: Manifest): string[] {
+  const v = archive.versions;
+  if (!v) return ['not recorded (an archive of an older kubectl-entando)'];
+  const line = (what: string, f: VersionFact, extra: string[] = []) =>
+    `${what} ${f.version} (${[...extra, f.from ?? f.why].filter(Boolean).join('; ')})`;
+  return [
+    ...(v.entando ? [line('entando', v.entando)] : []),
+    ...(v.keycloak ? [line('keycloak', v.keycloak)] : []),
+    ...(v.dbms ?? []).map((d) =>
+      line(`${d.dbms} ${d.server}`, d, [
+        ...(d.product ? [d.product] : []),
+        ...(d.image ? [`image ${d.image}`] : []),
+      ]),
+    ),
+  ];
+}
+
 function inspectText(archive: Manifest & { file: string; encrypted: boolean }): string[] {
   const s = archive.source;
   const counts = archive.components.resources?.counts ?? {};
@@ -33,6 +52,7 @@ function inspectText(archive: Manifest & { file: string; encrypted: boolean }): 
     `created:    ${archive.createdAt} by ${archive.tool.name} ${archive.tool.version}`,
     `source:     app ${s.app} in ${s.namespace}, context ${s.context}, server ${s.server}`,
     `entando:    ${s.entandoVersion ?? 'unknown'}`,
+    ...versionLines(archive).map((l) => `versions:   ${l}`),
     `objects:    ${objects.join(', ') || 'none'}`,
     ...(keycloak ? [`keycloak:   ${describeKeycloak(keycloak)}`] : []),
     ...(bundles ? describeBundles(bundles).map((l) => `bundles:    ${l}`) : []),

@@ -75,12 +75,22 @@ function renderPlan(plan: Plan, summary: RestoreSummary): Rendered {
   };
 }
 
+/** The version comparison, one line per part: source -> target, and what it means. */
+function versionLines(plan: Plan): string[] {
+  if (!plan.versions?.length) return [];
+  return [
+    '  versions (source -> target):',
+    ...plan.versions.map((v) => `      ${v.what}: ${v.source} -> ${v.target}: ${v.note}`),
+  ];
+}
+
 export function planText(
   plan: Plan,
   target: { context: string; namespace: string; host?: string },
 ): string[] {
   const lines = [
     `plan: restore into ${target.context}/${target.namespace}${target.host ? `, host ${target.host}` : ''}`,
+    ...versionLines(plan),
   ];
   let phase = '';
   for (const step of plan.steps) {

@@ -6,7 +6,7 @@ import type { KubeClient } from '../../kube/client.js';
 import type { KubeObject } from '../../kube/object.js';
 import { podExec, type PodExecResult } from '../../kube/pod-exec.js';
 import type { Datasource, Dbms } from './discovery.js';
-import { serviceOfHost } from './jdbc.js';
+import { serviceOfHost } from '../../kube/service-host.js';
 
 /** Where a datasource's native tools run: the DBMS's own pod, or a short-lived client pod. */
 export interface DbExecutor {

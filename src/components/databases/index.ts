@@ -9,6 +9,10 @@ import { ClientPods, executorFor } from './executor.js';
 import { oracleError } from './oracle.js';
 import { planDatabaseSteps } from './restore.js';
 import { needs, podWorkNeeds } from '../../kube/access.js';
+import type { DbmsVersionFact } from '../../contract/manifest.js';
+import { versionsOf } from '../../archive/manifest.js';
+import type { DbExecutor } from './executor.js';
+import { dbmsImage, readDbmsVersion, serverOf } from './version.js';
 
 export const COMPONENT = 'databases';
 
@@ -69,9 +73,22 @@ export const databasesComponent: Component = {
       ctx.options.dbClientImage,
       (m) => ctx.output.progress(m),
     );
+    // One version read per server, by the first of its dumps to finish.
+    const versions = new Map<string, Promise<DbmsVersionFact>>();
+    const versionOf = (exec: DbExecutor, ds: Datasource) => {
+      if (!versions.has(serverOf(ds))) {
+        const read = dbmsImage(ctx.kube, exec).then((image) =>
+          readDbmsVersion(exec, ds, image, ctx.signal),
+        );
+        versions.set(serverOf(ds), read);
+      }
+      return versions.get(serverOf(ds))!;
+    };
     try {
       const settled = await Promise.allSettled(
-        found.datasources.map((ds) => ctx.streams.run(() => backupOne(ctx, ds, clients))),
+        found.datasources.map((ds) =>
+          ctx.streams.run(() => backupOne(ctx, ds, clients, versionOf)),
+        ),
       );
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
@@ -87,6 +104,7 @@ export const databasesComponent: Component = {
           bytes: entry.size,
         });
       }
+      versionsOf(ctx.archive.manifest).dbms = await Promise.all(versions.values());
     } finally {
       await clients.dispose();
     }
@@ -120,6 +138,7 @@ async function backupOne(
   ctx: BackupContext,
   ds: Datasource,
   clients: ClientPods,
+  versionOf: (exec: DbExecutor, ds: Datasource) => Promise<DbmsVersionFact>,
 ): Promise<{ meta: DatabaseEntryMeta; entry: ManifestEntry }> {
   if (ctx.signal.aborted) throw new OperationError('interrupted');
   const exec = await executorFor(ctx.kube, ctx.namespace, ds, clients);
@@ -137,5 +156,7 @@ async function backupOne(
     throw err;
   });
   ctx.progress.finish(label);
+  // Before the client pod is disposed of: the query runs where the dump did.
+  await versionOf(exec, ds);
   return { meta, entry };
 }

@@ -67,18 +67,5 @@ function parseOracle(rest: string): JdbcTarget {
   return { dbms: 'oracle', host, port: port ? Number(port) : undefined, service };
 }
 
-/**
- * The in-cluster Service a host name points at, if it is one: `svc`, `svc.ns`, `svc.ns.svc`,
- * `svc.ns.svc.<cluster domain>`. `namespace` is the one the name is resolved from.
- */
-export function serviceOfHost(
-  host: string,
-  namespace: string,
-): { name: string; namespace: string } | undefined {
-  if (/^[0-9.]+$/.test(host) || host.includes(':')) return undefined;
-  const labels = host.toLowerCase().split('.');
-  if (labels.length === 1) return { name: labels[0], namespace };
-  if (labels.length === 2) return { name: labels[0], namespace: labels[1] };
-  if (labels[2] === 'svc') return { name: labels[0], namespace: labels[1] };
-  return undefined;
-}
+// Where an in-cluster host points: a kube fact, shared with the restore's version check.
+export { serviceOfHost } from '../../kube/service-host.js';

@@ -10,7 +10,8 @@ import { exportCommand, sidePortOffset } from './side-server-scripts.js';
 import { runSideServer } from './side-server.js';
 import { connectKeycloak, locateKeycloak, realmOf, type KeycloakSession } from './locate.js';
 import { RealmAssembler } from './realm-assembler.js';
-import type { KeycloakSummary } from '../../contract/manifest.js';
+import type { KeycloakSummary, VersionFact } from '../../contract/manifest.js';
+import { versionsOf } from '../../archive/manifest.js';
 
 export type { KeycloakSummary } from '../../contract/manifest.js';
 
@@ -27,9 +28,11 @@ export async function backupKeycloak(ctx: BackupContext): Promise<void> {
   const realm = realmOf(ctx.app);
   const summary: KeycloakSummary = { mode: 'none', realm };
   ctx.archive.manifest.components[COMPONENT] = summary;
+  const versions = versionsOf(ctx.archive.manifest);
   if (ctx.options.keycloak === 'skip') {
     summary.mode = 'skipped';
     summary.reason = '--keycloak skip';
+    versions.keycloak = { version: 'unknown', why: 'not read: --keycloak skip' };
     return;
   }
   const where = await locateKeycloak(ctx.kube, ctx.app);
@@ -37,6 +40,7 @@ export async function backupKeycloak(ctx: BackupContext): Promise<void> {
     summary.mode = where.kind;
     summary.reason = where.reason;
     if (where.kind === 'external') summary.server = refOf(where.server!);
+    versions.keycloak = { version: 'unknown', why: `not read: ${where.reason}` };
     ctx.results.warn(
       'keycloak',
       `${where.reason}: realm ${realm} is not in this archive (no Keycloak pod to export it from); a restore keeps using that Keycloak, whose clients' secrets are in the archive`,
@@ -73,7 +77,9 @@ async function exportRealm(
       `realm ${realm} not found in ${where}: check spec.keycloakToUse.realm of the EntandoApp, or back up without the realm with --keycloak skip`,
     );
   }
-  summary.keycloakVersion = await session.admin.serverVersion();
+  const version = await serverVersion(session.admin, where);
+  versionsOf(ctx.archive.manifest).keycloak = version;
+  if (version.version !== 'unknown') summary.keycloakVersion = version.version;
   const liveUsers = await session.admin.get<number>(
     `/realms/${encodeURIComponent(realm)}/users/count`,
   );
@@ -112,6 +118,20 @@ async function exportRealm(
     );
   }
   ctx.output.debug(`realm ${realm}: ${JSON.stringify(scanner.counts)}`);
+}
+
+/** The server's own version (serverinfo); never a reason to fail the backup. */
+export async function serverVersion(
+  admin: Pick<KeycloakAdmin, 'serverVersion'>,
+  where: string,
+): Promise<VersionFact> {
+  try {
+    const version = await admin.serverVersion();
+    if (version) return { version, from: `serverinfo of ${where}` };
+    return { version: 'unknown', why: `serverinfo of ${where} names no version` };
+  } catch (err) {
+    return { version: 'unknown', why: `serverinfo of ${where}: ${(err as Error).message}` };
+  }
 }
 
 /** The Keycloak's public URL: its status, else its ingress host (`/auth`, as the image serves). */

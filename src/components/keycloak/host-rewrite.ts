@@ -1,3 +1,6 @@
+import { keycloakBasis } from '../../entando/release-versions.js';
+import { compareVersions } from '../../util/version-tag.js';
+
 /**
  * A realm restored under another host: every redirect URI and web origin (and post-logout
  * redirect URI) of every client that names the old host gets the same one with the new host
@@ -45,24 +48,18 @@ export function addHostToClients(clients: RealmClient[], from: string, to: strin
   return changes;
 }
 
-/** Major.minor of a Keycloak version string ('18.0.2', '15.1.1.redhat-00001'). */
-function major(version: string | undefined): number | undefined {
-  const m = /^(\d+)\./.exec(version ?? '');
-  return m ? Number(m[1]) : undefined;
-}
-
 /**
  * Whether a realm exported by Keycloak `from` can be imported into Keycloak `to`: same or newer
- * (an import upgrades a representation, never downgrades it). Undefined when it can; else why not.
+ * major (an import upgrades a representation, never downgrades it); RH-SSO's product versions
+ * count as the Keycloak they are based on. Undefined when it can (or either is not known);
+ * else why not. Checked again here, against the running server, after the plan's check.
  */
 export function importRefusal(
   from: string | undefined,
   to: string | undefined,
 ): string | undefined {
-  const a = major(from);
-  const b = major(to);
-  if (a === undefined || b === undefined) return undefined;
-  if (b < a) {
+  if (!from || !to) return undefined;
+  if (compareVersions(keycloakBasis(to), keycloakBasis(from), 1) === -1) {
     return `the realm was exported by Keycloak ${from} and the target runs ${to}: Keycloak imports realms of its own or an older version only; upgrade the target's Keycloak, or restore with --keycloak keep or --keycloak skip`;
   }
   return undefined;

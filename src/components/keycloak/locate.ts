@@ -5,7 +5,7 @@
  * `/auth`); `spec.keycloakToUse` names another. A server with `provisioningStrategy: UseExternal`
  * (or none at all: the operator's `keycloak-admin-secret`) is external: no pod to export from.
  */
-import { ENTANDO_API, EntandoKind, serverStatuses } from '../../entando/kinds.js';
+import { DEFAULT_SSO, ENTANDO_API, EntandoKind, serverStatuses } from '../../entando/kinds.js';
 import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
@@ -13,7 +13,7 @@ import { forwardPort, type LocalForward } from '../../kube/port-forward.js';
 import { runningPod } from '../files/discover.js';
 import { KeycloakAdmin } from './admin.js';
 
-export const DEFAULT_SSO = 'default-sso-in-namespace';
+export { DEFAULT_SSO };
 export const DEFAULT_REALM = 'entando';
 
 export type KeycloakLocation =
