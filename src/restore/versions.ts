@@ -2,7 +2,7 @@
  * The archive's versions (recorded at backup) against the target's, before any change: the
  * same is nothing to say; a newer target migrates forward (a note in the plan); an older
  * Entando, Keycloak major or DBMS major is refused (a preflight problem: an older server
- * cannot read what a newer one wrote); a version not known on either side is a warning.
+ * cannot read what a newer one wrote); a version not known on either side is shown, not judged.
  */
 import type { LoadedArchive } from '../contract/component.js';
 import type { DbmsVersionFact, VersionFact } from '../contract/manifest.js';
@@ -90,7 +90,11 @@ export function compareAll(
   return out;
 }
 
-/** Unknown on a side: a check and a warning, never a refusal. */
+/**
+ * Unknown on a side: a check the plan shows with its note, never a refusal. Not a warning: a
+ * target namespace without the operator's image info (a cluster-wide operator, a new
+ * namespace) is the common case, and a warning on every such restore would be noise.
+ */
 function unknownCheck(
   out: VersionsOutcome,
   what: string,
@@ -110,7 +114,6 @@ function unknownCheck(
     verdict: 'unknown',
     note,
   });
-  out.warnings.push(`${what}: ${note}`);
   return true;
 }
 
