@@ -33,11 +33,26 @@ export function needs(kind: string, verbs: string[], namespace?: string): Access
   return verbs.map((verb) => ({ verb, ...res, namespace }));
 }
 
+/**
+ * A stream into a pod (`exec`, `portforward`). Over SPDY it is a POST, authorized as `create`;
+ * over WebSocket (client-node, kubectl >= 1.31) a GET, authorized as `get` and, from Kubernetes
+ * 1.35 (AuthorizePodWebsocketUpgradeCreatePermission), `create` too: both, for every cluster.
+ */
+export function streamNeeds(subresource: 'exec' | 'portforward', namespace: string): AccessNeed[] {
+  return ['create', 'get'].map((verb) => ({
+    verb,
+    group: '',
+    resource: 'pods',
+    subresource,
+    namespace,
+  }));
+}
+
 /** Exec into pods, and the pods and deployments a data stream finds and scales. */
 export function podWorkNeeds(namespace: string, opts: { scale?: boolean; pods?: boolean } = {}) {
   return [
     ...needs('Pod', ['get', 'list'], namespace),
-    { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace },
+    ...streamNeeds('exec', namespace),
     ...needs('Deployment', opts.scale ? ['get', 'list', 'patch'] : ['get', 'list'], namespace),
     ...(opts.pods ? needs('Pod', ['create', 'delete'], namespace) : []),
   ];

@@ -67,6 +67,12 @@ export async function createSchedule(
   return made;
 }
 
+/** A time of an object's status as ISO text: client-node hands Dates, a raw list strings. */
+export function isoTime(v: unknown): string | undefined {
+  if (v instanceof Date) return v.toISOString();
+  return typeof v === 'string' ? v : undefined;
+}
+
 export interface ScheduleRow {
   name: string;
   cron: string;
@@ -82,7 +88,10 @@ export interface ScheduleRow {
 
 export function scheduleRow(cron: KubeObject, now: Date): ScheduleRow {
   const spec = cron.spec as { schedule: string; suspend?: boolean };
-  const status = (cron.status ?? {}) as { lastScheduleTime?: string; lastSuccessfulTime?: string };
+  const status = (cron.status ?? {}) as {
+    lastScheduleTime?: unknown;
+    lastSuccessfulTime?: unknown;
+  };
   const a = cron.metadata.annotations ?? {};
   const suspended = spec.suspend === true;
   let next: Date | undefined;
@@ -98,8 +107,8 @@ export function scheduleRow(cron: KubeObject, now: Date): ScheduleRow {
     app: a[ANNOTATIONS.app] ?? '',
     to: a[ANNOTATIONS.to] ?? '',
     retention: a[ANNOTATIONS.retention] ?? '',
-    lastScheduled: status.lastScheduleTime,
-    lastSuccessful: status.lastSuccessfulTime,
+    lastScheduled: isoTime(status.lastScheduleTime),
+    lastSuccessful: isoTime(status.lastSuccessfulTime),
     nextRun: next?.toISOString(),
   };
 }
@@ -126,7 +135,7 @@ export interface RunRow {
 export function jobOutcome(job: KubeObject): Pick<RunRow, 'outcome' | 'reason' | 'finished'> {
   const status = (job.status ?? {}) as {
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
-    completionTime?: string;
+    completionTime?: unknown;
     succeeded?: number;
     failed?: number;
   };
@@ -134,7 +143,7 @@ export function jobOutcome(job: KubeObject): Pick<RunRow, 'outcome' | 'reason' |
     (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
   );
   if (done?.type === 'Complete' || (!done && (status.succeeded ?? 0) > 0)) {
-    return { outcome: 'succeeded', finished: status.completionTime };
+    return { outcome: 'succeeded', finished: isoTime(status.completionTime) };
   }
   if (done?.type === 'Failed' || (status.failed ?? 0) > 0) {
     const why = done ? [done.reason, done.message].filter(Boolean).join(': ') : 'a pod failed';
@@ -186,7 +195,7 @@ export async function describeSchedule(kube: KubeClient, ns: string, name: strin
       .catch(() => '');
   const runs: RunRow[] = [];
   for (const job of jobs) {
-    const status = (job.status ?? {}) as { startTime?: string };
+    const status = (job.status ?? {}) as { startTime?: unknown };
     const pod = pods.find((p) => p.metadata.labels?.['job-name'] === job.metadata.name);
     const outcome = jobOutcome(job);
     const archive = pod ? archiveFromLog(await logOf(pod, 'backup')) : undefined;
@@ -200,7 +209,7 @@ export async function describeSchedule(kube: KubeClient, ns: string, name: strin
         job.metadata.annotations?.['cronjob.kubernetes.io/instantiate'] === 'manual'
           ? 'manual'
           : 'scheduled',
-      started: status.startTime,
+      started: isoTime(status.startTime),
       ...outcome,
       ...(said && { reason: `${failed}: ${said}` }),
       ...(archive && { archive }),

@@ -203,6 +203,11 @@ describe('schedule describe: outcome, archive, next run', () => {
       ),
     ).to.deep.equal({ outcome: 'failed', reason: 'DeadlineExceeded: too long' });
     expect(jobOutcome(job({ active: 1 }))).to.deep.equal({ outcome: 'running' });
+    // client-node hands times as Dates: ISO text, as a raw list has them.
+    const done = new Date('2026-12-07T02:00:05Z');
+    expect(
+      jobOutcome(job({ conditions: [{ type: 'Complete', status: 'True' }], completionTime: done })),
+    ).to.deep.equal({ outcome: 'succeeded', finished: '2026-12-07T02:00:05.000Z' });
   });
 
   it("the archive from the backup's last JSON line", () => {

@@ -58,6 +58,7 @@ async function plan(
   output: Output,
   timings: Timings,
 ): Promise<Planned> {
+  parseNamespaceMap(args['namespace-map'] ?? []); // a bad map is refused before any read
   const keys = ctx.decryptionKeys(args);
   const archive = await timings.time('verify pass (decrypt, tar headers)', () =>
     loadArchive(ctx.location(args.archive, args, output), keys, {

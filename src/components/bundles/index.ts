@@ -1,5 +1,5 @@
 import type { BackupContext, Component, PlanContext } from '../component.js';
-import { needs, type AccessNeed } from '../../kube/access.js';
+import { needs, streamNeeds, type AccessNeed } from '../../kube/access.js';
 import { EntandoKind } from '../../entando/kinds.js';
 import { spec } from '../../kube/object.js';
 import { backupBundles, COMPONENT } from './backup.js';
@@ -10,7 +10,7 @@ import { bundlesModeFor } from './mode.js';
 function cmNeeds(ns: string, keycloakNs: string): AccessNeed[] {
   const forward = (n: string): AccessNeed[] => [
     { verb: 'list', group: '', resource: 'pods', namespace: n },
-    { verb: 'create', group: '', resource: 'pods', subresource: 'portforward', namespace: n },
+    ...streamNeeds('portforward', n),
   ];
   return [
     ...forward(ns),

@@ -2,7 +2,7 @@ import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupKeycloak, COMPONENT } from './backup.js';
 import { planKeycloakSteps } from './restore-plan.js';
 import { keycloakMapping } from './mode.js';
-import { needs, podWorkNeeds, type AccessNeed } from '../../kube/access.js';
+import { needs, podWorkNeeds, streamNeeds, type AccessNeed } from '../../kube/access.js';
 import { EntandoKind } from '../../entando/kinds.js';
 import { spec } from '../../kube/object.js';
 
@@ -11,7 +11,7 @@ import { spec } from '../../kube/object.js';
 function realmWorkNeeds(ns: string): AccessNeed[] {
   return [
     ...podWorkNeeds(ns),
-    { verb: 'create', group: '', resource: 'pods', subresource: 'portforward', namespace: ns },
+    ...streamNeeds('portforward', ns),
     ...needs(EntandoKind.KeycloakServer, ['get'], ns),
     ...needs('Secret', ['get'], ns),
   ];
