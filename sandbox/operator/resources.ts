@@ -261,9 +261,20 @@ function datasourceEnv(
   ];
 }
 
-function ssoEnv(cr: EntandoResource, secretName: string, prefix: string): EnvVar[] {
+/**
+ * The SSO client env. `<prefix>_REALM` only where the operator writes one (KEYCLOAK_REALM of the
+ * app engine); the CM's realm is in its issuer URI (ComponentManagerDeployableContainer.java).
+ */
+function ssoEnv(
+  cr: EntandoResource,
+  secretName: string,
+  prefix: string,
+  withRealm = true,
+): EnvVar[] {
   return [
-    { name: `${prefix}_REALM`, value: cr.spec?.keycloakToUse?.realm ?? 'entando' },
+    ...(withRealm
+      ? [{ name: `${prefix}_REALM`, value: cr.spec?.keycloakToUse?.realm ?? 'entando' }]
+      : []),
     { name: `${prefix}_CLIENT_ID`, valueFrom: secretRef(secretName, 'clientId') },
     { name: `${prefix}_CLIENT_SECRET`, valueFrom: secretRef(secretName, 'clientSecret') },
   ];
@@ -317,7 +328,7 @@ export function appObjects(
       usernames.dedb,
       'jdbc:h2:file:/entando-data/databases/de.db;DB_CLOSE_ON_EXIT=FALSE',
     ),
-    ...ssoEnv(cr, `${app}-de-secret`, 'SPRING_SECURITY_OAUTH2_CLIENT_REGISTRATION_OIDC'),
+    ...ssoEnv(cr, `${app}-de-secret`, 'SPRING_SECURITY_OAUTH2_CLIENT_REGISTRATION_OIDC', false),
     { name: 'ENTANDO_APP_NAME', value: app },
     {
       name: 'ENTANDO_URL',
