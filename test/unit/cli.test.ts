@@ -39,7 +39,27 @@ describe('CLI (in-process)', () => {
         }),
       ),
     );
-    w.manifest.components.resources = { counts: { ConfigMap: 1 }, objects: [] };
+    w.manifest.components.resources = {
+      counts: { ConfigMap: 1 },
+      objects: [],
+      handAddedEnv: [
+        {
+          qualifier: 'main',
+          deployment: 'qs-deployment',
+          container: 'server-container',
+          env: [
+            { name: 'CDS_ENABLED', value: 'true' },
+            {
+              name: 'ENTANDO_TENANTS',
+              valueFrom: {
+                secretKeyRef: { name: 'entando-tenants-secret', key: 'ENTANDO_TENANTS' },
+              },
+            },
+          ],
+          envFrom: [{ configMapRef: { name: 'solr-env' } }],
+        },
+      ],
+    };
     await w.commit();
   });
   after(() => tmp.cleanup());
@@ -73,7 +93,10 @@ describe('CLI (in-process)', () => {
       .to.match(/age-encrypted/)
       .and.match(/app qs in ns/)
       .and.match(/ConfigMap 1/)
-      .and.match(/entando:\s+7.3.0/);
+      .and.match(/entando:\s+7.3.0/)
+      .and.contain(
+        'hand env:   qs-deployment/server-container: CDS_ENABLED, ENTANDO_TENANTS (Secret entando-tenants-secret key ENTANDO_TENANTS), envFrom ConfigMap solr-env',
+      );
     const json = JSON.parse(
       (await runCli(['inspect', archive, '-i', keyFile, '-o', 'json'])).stdout,
     );
