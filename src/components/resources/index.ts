@@ -6,6 +6,7 @@ import { captureAppObjects } from './capture.js';
 import { planObjectSteps } from './plan.js';
 import { resourcesBackupAccess, resourcesRestoreAccess } from './access.js';
 import { recordHandAddedEnv } from './hand-env.js';
+import { planHandEnvSteps } from './hand-env-restore.js';
 
 export type { ResourcesSummary } from '../../contract/manifest.js';
 
@@ -29,7 +30,10 @@ export const resourcesComponent: Component = {
   },
 
   async plan(ctx: PlanContext) {
-    return planObjectSteps(ctx, ctx.archive.objects as KubeObject[]);
+    return [
+      ...(await planObjectSteps(ctx, ctx.archive.objects as KubeObject[])),
+      ...(await planHandEnvSteps(ctx)),
+    ];
   },
   backupAccess: resourcesBackupAccess,
   restoreAccess: resourcesRestoreAccess,
