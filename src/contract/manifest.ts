@@ -1,4 +1,5 @@
 import type { ObjectRef } from '../kube/object.js';
+import type { EnvEntry, EnvFromEntry } from '../entando/generated-env.js';
 
 /**
  * What the manifest says about each component (`components.<name>`) and about the entries
@@ -59,6 +60,22 @@ export interface DataOwner {
 export interface ResourcesSummary {
   counts: Record<string, number>;
   objects: { ref: ObjectRef; why: string }[];
+  /**
+   * Env added by hand to the app engine's and component manager's containers (tenants, CDS,
+   * Solr, Redis...), which the operator does not make: re-applied after it made them. Absent
+   * in archives of versions that did not record it; only servers with some are listed.
+   */
+  handAddedEnv?: HandAddedEnv[];
+}
+
+/** The hand-added env of one container, entries as written (references, never their values). */
+export interface HandAddedEnv {
+  /** serverStatuses key: main (app engine) or cm (component manager). */
+  qualifier: 'main' | 'cm';
+  deployment: string;
+  container: string;
+  env: EnvEntry[];
+  envFrom: EnvFromEntry[];
 }
 
 /** Per-entry facts a database restore needs (and a reader of the manifest wants); never a password. */

@@ -159,6 +159,12 @@ const TABLE = [
     priority: 111,
     reason: 'the files of the plugins a bundle reinstall made, after their databases',
   },
+  {
+    name: 'app-env',
+    priority: 120,
+    reason:
+      'the env added by hand to the app engine and component manager (tenants, CDS, Solr, Redis), once the operator has processed the app and made its deployments (it drops such env when it rewrites them), and last, so that the restart it causes comes once, with every restored part in place',
+  },
 ] as const satisfies readonly Phase[];
 
 /** The name of a phase of the table. */

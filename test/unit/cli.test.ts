@@ -39,7 +39,6 @@ describe('CLI (in-process)', () => {
         }),
       ),
     );
-    w.manifest.components.resources = { counts: { ConfigMap: 1 }, objects: [] };
     w.manifest.versions = {
       entando: { version: '7.3.0', from: 'ConfigMap ns/entando-docker-image-info' },
       keycloak: { version: 'unknown', why: 'not read: --keycloak skip' },
@@ -52,6 +51,27 @@ describe('CLI (in-process)', () => {
           product: 'postgresql',
           image: 'entando/entando-postgres-rocky:v14.8',
           from: 'SELECT version(); in pod ns/db-0',
+        },
+      ],
+    };
+    w.manifest.components.resources = {
+      counts: { ConfigMap: 1 },
+      objects: [],
+      handAddedEnv: [
+        {
+          qualifier: 'main',
+          deployment: 'qs-deployment',
+          container: 'server-container',
+          env: [
+            { name: 'CDS_ENABLED', value: 'true' },
+            {
+              name: 'ENTANDO_TENANTS',
+              valueFrom: {
+                secretKeyRef: { name: 'entando-tenants-secret', key: 'ENTANDO_TENANTS' },
+              },
+            },
+          ],
+          envFrom: [{ configMapRef: { name: 'solr-env' } }],
         },
       ],
     };
@@ -88,7 +108,10 @@ describe('CLI (in-process)', () => {
       .to.match(/age-encrypted/)
       .and.match(/app qs in ns/)
       .and.match(/ConfigMap 1/)
-      .and.match(/entando:\s+7.3.0/);
+      .and.match(/entando:\s+7.3.0/)
+      .and.contain(
+        'hand env:   qs-deployment/server-container: CDS_ENABLED, ENTANDO_TENANTS (Secret entando-tenants-secret key ENTANDO_TENANTS), envFrom ConfigMap solr-env',
+      );
     const versions = text.stdout.split('\n').filter((l) => l.startsWith('versions:'));
     expect(versions).to.deep.equal([
       'versions:   entando 7.3.0 (ConfigMap ns/entando-docker-image-info)',

@@ -41,6 +41,7 @@ const BEFORE: [PhaseName, number][] = [
   ['bundles-reinstall', 105],
   ['reinstalled-plugin-databases', 110],
   ['reinstalled-plugin-files', 111],
+  ['app-env', 120],
 ];
 
 /** The table as docs/restore-order.md shows it. */
@@ -150,6 +151,19 @@ function archive(): LoadedArchive {
       createdAt: '2024-01-01T00:00:00.000Z',
       source: { server: 's', context: 'c', namespace: 'src', app: 'qs' },
       components: {
+        resources: {
+          counts: {},
+          objects: [],
+          handAddedEnv: [
+            {
+              qualifier: 'main',
+              deployment: 'qs-deployment',
+              container: 'server-container',
+              env: [{ name: 'CDS_ENABLED', value: 'true' }],
+              envFrom: [],
+            },
+          ],
+        },
         keycloak: {
           mode: 'realm',
           realm: 'entando',

@@ -3,6 +3,7 @@ import type { Manifest } from '../../archive/manifest.js';
 import type { VersionFact } from '../../contract/manifest.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
 import { describeBundles } from '../../components/bundles/describe.js';
+import { describeHandAddedEnv } from '../../components/resources/hand-env.js';
 import { defineCommand } from '../command.js';
 import { archivePositional, decryptOptions, s3Options } from '../options.js';
 
@@ -47,6 +48,7 @@ function inspectText(archive: Manifest & { file: string; encrypted: boolean }): 
   const bytes = archive.entries.reduce((n, e) => n + e.size, 0);
   const { keycloak, bundles } = archive.components;
   const objects = Object.entries(counts).map(([k, n]) => `${k} ${n}`);
+  const handEnv = describeHandAddedEnv(archive.components.resources?.handAddedEnv ?? []);
   return [
     `archive:    ${archive.file} (${archive.encrypted ? 'age-encrypted' : 'NOT encrypted'}, format ${archive.formatVersion})`,
     `created:    ${archive.createdAt} by ${archive.tool.name} ${archive.tool.version}`,
@@ -54,6 +56,7 @@ function inspectText(archive: Manifest & { file: string; encrypted: boolean }): 
     `entando:    ${s.entandoVersion ?? 'unknown'}`,
     ...versionLines(archive).map((l) => `versions:   ${l}`),
     `objects:    ${objects.join(', ') || 'none'}`,
+    ...handEnv.map((l) => `hand env:   ${l}`),
     ...(keycloak ? [`keycloak:   ${describeKeycloak(keycloak)}`] : []),
     ...(bundles ? describeBundles(bundles).map((l) => `bundles:    ${l}`) : []),
     `entries:    ${archive.entries.length}, ${bytes} bytes`,

@@ -2,6 +2,7 @@ import type { BackupOutcome } from '../../backup/backup.js';
 import type { Manifest } from '../../archive/manifest.js';
 import { describeBundles } from '../../components/bundles/describe.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
+import { describeHandAddedEnv } from '../../components/resources/hand-env.js';
 import { figuresLine, type RunFigures } from '../../report/summary.js';
 import type { Rendered } from '../command.js';
 
@@ -30,6 +31,9 @@ export function renderBackup({ outcome, from, figures, next }: BackupDone): Rend
     ),
     ...(keycloak ? [`  keycloak: ${describeKeycloak(keycloak)}`] : []),
     ...(bundles ? describeBundles(bundles).map((l) => `  bundles: ${l}`) : []),
+    ...describeHandAddedEnv(manifest.components.resources?.handAddedEnv ?? []).map(
+      (l) => `  hand-added env: ${l}`,
+    ),
     `  entries: ${manifest.entries.length}, ${bytes} bytes`,
     ...(warnings ? [`  warnings: ${warnings}`] : []),
     `  ${figuresLine(figures)}`,

@@ -57,5 +57,9 @@ export function resourcesRestoreAccess(
     const owned = archived.metadata.ownerReferences?.some((r) => r.apiVersion === ENTANDO_API);
     if (owned) out.push(...needs(prepared.object.kind, ['patch'], ns));
   }
+  // The hand-added env is merged into the Deployments the operator made.
+  if (ctx.archive.manifest.components.resources?.handAddedEnv?.length) {
+    out.push(...needs('Deployment', ['get', 'patch'], ctx.mapping.targetNamespace));
+  }
   return out;
 }

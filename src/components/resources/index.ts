@@ -5,6 +5,8 @@ import type { ResourcesSummary } from '../../contract/manifest.js';
 import { captureAppObjects } from './capture.js';
 import { planObjectSteps } from './plan.js';
 import { resourcesBackupAccess, resourcesRestoreAccess } from './access.js';
+import { recordHandAddedEnv } from './hand-env.js';
+import { planHandEnvSteps } from './hand-env-restore.js';
 
 export type { ResourcesSummary } from '../../contract/manifest.js';
 
@@ -22,11 +24,16 @@ export const resourcesComponent: Component = {
       summary.objects.push({ ref, why });
       ctx.output.debug(`captured ${describeRef(ref)} (${why})`);
     }
+    const handAddedEnv = await recordHandAddedEnv(ctx.kube, ctx.app);
+    if (handAddedEnv.length > 0) summary.handAddedEnv = handAddedEnv;
     ctx.archive.manifest.components.resources = summary;
   },
 
   async plan(ctx: PlanContext) {
-    return planObjectSteps(ctx, ctx.archive.objects as KubeObject[]);
+    return [
+      ...(await planObjectSteps(ctx, ctx.archive.objects as KubeObject[])),
+      ...(await planHandEnvSteps(ctx)),
+    ];
   },
   backupAccess: resourcesBackupAccess,
   restoreAccess: resourcesRestoreAccess,
