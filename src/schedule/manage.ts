@@ -152,15 +152,21 @@ export function jobOutcome(job: KubeObject): Pick<RunRow, 'outcome' | 'reason' |
   return { outcome: 'running' };
 }
 
-/** The `file` of the last JSON line of a backup's output (its `-o json` result). */
+/**
+ * The `file` of the backup's `-o json` result in its log: the last JSON document, printed
+ * indented (`{` and `}` alone on their lines) or on one line; warnings may come before it.
+ */
 export function archiveFromLog(log: string): string | undefined {
-  const lines = log.split('\n').filter((l) => l.trim().startsWith('{'));
-  for (const line of lines.reverse()) {
+  const lines = log.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (!lines[i].startsWith('{')) continue;
+    const end = lines[i].trim() === '{' ? lines.indexOf('}', i) : i;
+    if (end < 0) continue;
     try {
-      const parsed = JSON.parse(line) as { file?: unknown };
+      const parsed = JSON.parse(lines.slice(i, end + 1).join('\n')) as { file?: unknown };
       if (typeof parsed.file === 'string') return parsed.file;
     } catch {
-      // not the result line
+      // not the result
     }
   }
   return undefined;

@@ -214,6 +214,13 @@ describe('schedule describe: outcome, archive, next run', () => {
     const log = 'warning: x\n{"file":"s3://b/qs/qs-entando-20260531T020000Z.tar.age","bytes":1}\n';
     expect(archiveFromLog(log)).to.equal('s3://b/qs/qs-entando-20260531T020000Z.tar.age');
     expect(archiveFromLog('error: refused\n')).to.equal(undefined);
+    // As the tool prints it: indented, after warnings.
+    const printed = JSON.stringify(
+      { file: 's3://b/qs/a.tar.age', bytes: 1, nested: { x: 1 } },
+      null,
+      2,
+    );
+    expect(archiveFromLog(`warning: slow\n${printed}\n`)).to.equal('s3://b/qs/a.tar.age');
   });
 
   it("a failed run's reason: the failed container's last error line", () => {
