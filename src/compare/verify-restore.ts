@@ -22,6 +22,7 @@ import {
   type Verdict,
 } from './rows.js';
 import { collectTables, compareTables } from './tables.js';
+import { markReinstalled } from './reinstalled.js';
 
 import { VERIFY_SCOPE } from './scope.js';
 
@@ -81,13 +82,17 @@ export async function verifyRestore(
   const results = new Results();
   opts.progress?.('verify: objects');
   const live = await captureAppObjects(target, app, results);
-  const rows: CompareRow[] = compareObjects(
+  const objectRows = compareObjects(
     sourceSnapshot(archive.objects, mapping),
     targetSnapshot(
       live.map((c) => c.object),
       mapping.targetNamespace,
     ),
   );
+  const rows: CompareRow[] =
+    mapping.bundles?.mode === 'reinstall'
+      ? markReinstalled(objectRows, archive.manifest.components.bundles, app.metadata.name)
+      : objectRows;
   opts.progress?.('verify: tables');
   const tables = await collectTables(target, app, { ...opts, quick: true });
   rows.push(
