@@ -93,7 +93,10 @@ END $kubectl_entando$;`,
 /** A failure's text without the password (a DBMS may quote the statement). */
 function redacted(err: OperationError, secrets: string[]): OperationError {
   let message = err.message;
-  for (const s of secrets) if (s) message = message.split(s).join('***');
+  // Longest first: a quoted form contains the plain one.
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (s) message = message.split(s).join('***');
+  }
   return new OperationError(message);
 }
 
@@ -117,7 +120,15 @@ export async function ensureTenantSchema(
     const command =
       ds.dbms === 'postgresql' ? psqlCommand(as, dir, false) : mysqlCommand(as, dir, false);
     const r = await exec.exec(command, { stdin: [ensureTenantSql(ds, admin.username)], signal });
-    if (r.exitCode !== 0) throw redacted(execFailure(what, exec.where, r), [ds.password]);
+    if (r.exitCode !== 0) {
+      // As written and as quoted in the SQL (a DBMS may quote the statement back).
+      const forms = [
+        ds.password,
+        pgLiteral(ds.password).slice(1, -1),
+        myLiteral(ds.password).slice(1, -1),
+      ];
+      throw redacted(execFailure(what, exec.where, r), forms);
+    }
   });
 }
 
