@@ -58,7 +58,11 @@ export async function archivedTenants(archive: LoadedArchive): Promise<TenantCon
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: `${appName}-deployment`, namespace },
-      spec: { template: { spec: { containers: [{ name: main.container, ...main }] } } },
+      spec: {
+        template: {
+          spec: { containers: [{ name: main.container, env: main.env, envFrom: main.envFrom }] },
+        },
+      },
     });
   }
   const reader = {
