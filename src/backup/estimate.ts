@@ -74,7 +74,9 @@ export async function estimateStreams(
 ): Promise<void> {
   const namespace = app.metadata.namespace!;
   const tasks: Promise<void>[] = [];
-  const found = await discoverDatasources(kube, app).catch(() => undefined);
+  const found = await discoverDatasources(kube, app, {
+    tenants: options.tenantSchemas !== false,
+  }).catch(() => undefined);
   for (const ds of found?.datasources ?? []) {
     if (ds.dbms === 'oracle') continue;
     const label = `database ${entryName(ds)}`;

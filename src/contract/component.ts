@@ -39,8 +39,16 @@ export interface BackupOptions {
   keycloakTimeoutSeconds?: number;
   /** Back up even while a bundle job is unfinished (a warning instead of a refusal). */
   allowUnfinishedBundleJobs?: boolean;
-  /** Back up a multi-tenant app's primary tenant alone (a warning instead of a refusal). */
+  /**
+   * Back up a multi-tenant app without what is not carried of its secondary tenants yet (their
+   * realms and CDS files): a warning instead of a refusal. Their schemas are carried all the same.
+   */
   primaryTenantOnly?: boolean;
+  /**
+   * Dump the secondary tenants' schemas (from ENTANDO_TENANTS) with the app's. Internal, no
+   * flag: on unless a caller turns it off (then the refusal counts the schemas as lost).
+   */
+  tenantSchemas?: boolean;
 }
 
 export const DEFAULT_BACKUP_OPTIONS: BackupOptions = {
@@ -48,6 +56,7 @@ export const DEFAULT_BACKUP_OPTIONS: BackupOptions = {
   parallel: 4,
   includeIndices: false,
   keycloak: 'realm',
+  tenantSchemas: true,
 };
 
 export interface BackupContext {

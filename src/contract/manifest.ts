@@ -50,10 +50,16 @@ export interface RecordedVersions {
   dbms?: DbmsVersionFact[];
 }
 
-/** The owner of data: an Entando CR (app, plugin, Keycloak server). */
+/**
+ * The owner of data: an Entando CR (app, plugin, Keycloak server), or with `tenant` a secondary
+ * tenant of the EntandoApp `name` (its schemas from ENTANDO_TENANTS, made by hand, not by the
+ * operator: restored in their own phase, user and schema made when missing).
+ */
 export interface DataOwner {
   kind: string;
   name: string;
+  /** The tenantCode of a secondary tenant (absent: the CR's own data, the primary tenant's). */
+  tenant?: string;
 }
 
 /** `components.resources`: what was captured, and why. */
@@ -99,9 +105,23 @@ export interface DatabaseEntryMeta {
   format: 'pg_dump-plain' | 'mysqldump';
 }
 
+/**
+ * A tenant's datasource naming the same host, port, database and schema as one dumped before it
+ * (the primary's, or another tenant's): not dumped again, loaded once with that one.
+ */
+export interface SharedDatasource {
+  owner: DataOwner;
+  qualifier: string;
+  username: string;
+  /** The entry that holds the schema. */
+  sameAs: string;
+}
+
 /** `components.databases`. */
 export interface DatabasesSummary {
   datasources: (Omit<DatabaseEntryMeta, 'component'> & { entry: string; bytes: number })[];
+  /** Tenants' datasources dumped once under another's entry; absent in older archives. */
+  shared?: SharedDatasource[];
   /** Derby/H2 datasources, copied as files by the files component. */
   embedded: { owner: DataOwner; qualifier: string; engine: string }[];
 }

@@ -1,6 +1,9 @@
 import { OperationError } from '../errors.js';
 import { TENANTS_SECRET } from './kinds.js';
 import type { KubeClient } from '../kube/client.js';
+
+/** The only cluster read the tenants need: an archive's objects can stand in for it. */
+export type TenantsReader = Pick<KubeClient, 'get'>;
 import type { KubeObject } from '../kube/object.js';
 
 /**
@@ -34,8 +37,20 @@ interface EnvFrom {
 
 const TENANTS_KEY = 'ENTANDO_TENANTS';
 
-/** The tenant codes of an ENTANDO_TENANTS value; a value that is not such JSON says so. */
-export function tenantCodes(value: string, from: string): string[] {
+/**
+ * One secondary tenant's JSON object, its values as the app engine reads them: strings (it
+ * parses a `List<Map<String,String>>`, so `true` is "true"). Holds passwords: kept in memory
+ * only, never written to a manifest or a log.
+ */
+export interface TenantConfig {
+  code: string;
+  /** Where the value was read (`Secret entando-tenants-secret key ENTANDO_TENANTS`...). */
+  from: string;
+  fields: Record<string, string>;
+}
+
+/** The tenants of an ENTANDO_TENANTS value; a value that is not such JSON says so. */
+export function parseTenants(value: string, from: string): TenantConfig[] {
   if (value.trim() === '') return [];
   let parsed: unknown;
   try {
@@ -49,14 +64,25 @@ export function tenantCodes(value: string, from: string): string[] {
     throw new OperationError(`${from}: ${TENANTS_KEY} is not a JSON array of tenants`);
   }
   return parsed.map((t, i) => {
-    const code = (t as { tenantCode?: unknown } | null)?.tenantCode;
-    return typeof code === 'string' && code ? code : `#${i + 1} (no tenantCode)`;
+    const fields: Record<string, string> = {};
+    if (t && typeof t === 'object' && !Array.isArray(t)) {
+      for (const [k, v] of Object.entries(t as Record<string, unknown>)) {
+        if (v !== null && v !== undefined) fields[k] = typeof v === 'string' ? v : String(v);
+      }
+    }
+    const code = fields.tenantCode ? fields.tenantCode : `#${i + 1} (no tenantCode)`;
+    return { code, from, fields };
   });
+}
+
+/** The tenant codes of an ENTANDO_TENANTS value. */
+export function tenantCodes(value: string, from: string): string[] {
+  return parseTenants(value, from).map((t) => t.code);
 }
 
 /** One key of a Secret (data, base64, or stringData) or ConfigMap, if there. */
 async function keyOf(
-  kube: KubeClient,
+  kube: TenantsReader,
   kind: 'Secret' | 'ConfigMap',
   namespace: string,
   name: string,
@@ -77,7 +103,7 @@ async function keyOf(
 
 /** The value of env var `name` in `env`/`envFrom` of one container (or the CR), if set. */
 async function envValue(
-  kube: KubeClient,
+  kube: TenantsReader,
   namespace: string,
   name: string,
   env: EnvVar[],
@@ -114,7 +140,18 @@ async function envValue(
 }
 
 /** Reads the tenants and CDS use of `app` (see TenancyFacts); read-only. */
-export async function tenancyOf(kube: KubeClient, app: KubeObject): Promise<TenancyFacts> {
+export async function tenancyOf(kube: TenantsReader, app: KubeObject): Promise<TenancyFacts> {
+  return (await readTenants(kube, app)).facts;
+}
+
+/**
+ * The tenants of `app` with their JSON objects, and its CDS use. A tenant code found in several
+ * places is taken from the first: the Secret, then the CR's env, then the deployment's.
+ */
+export async function readTenants(
+  kube: TenantsReader,
+  app: KubeObject,
+): Promise<{ facts: TenancyFacts; configs: TenantConfig[] }> {
   const ns = app.metadata.namespace!;
   const sources: { env: EnvVar[]; envFrom: EnvFrom[]; where: string }[] = [];
   const crEnv = (app.spec as { environmentVariables?: EnvVar[] } | undefined)?.environmentVariables;
@@ -144,34 +181,43 @@ export async function tenancyOf(kube: KubeClient, app: KubeObject): Promise<Tena
     });
   }
   const facts: TenancyFacts = { tenants: [] };
+  const configs: TenantConfig[] = [];
   const seen = new Set<string>();
-  const add = (codes: string[], from: string) => {
-    for (const code of codes) {
-      if (!seen.has(code)) facts.tenants.push({ code, from });
-      seen.add(code);
+  const add = (found: TenantConfig[]) => {
+    for (const t of found) {
+      if (!seen.has(t.code)) {
+        facts.tenants.push({ code: t.code, from: t.from });
+        configs.push(t);
+      }
+      seen.add(t.code);
     }
   };
   const secretValue = await keyOf(kube, 'Secret', ns, TENANTS_SECRET, TENANTS_KEY);
-  if (secretValue !== undefined)
-    add(tenantCodes(secretValue, `Secret ${TENANTS_SECRET}`), `Secret ${TENANTS_SECRET}`);
+  if (secretValue !== undefined) add(parseTenants(secretValue, `Secret ${TENANTS_SECRET}`));
   for (const s of sources) {
     const tenants = await envValue(kube, ns, TENANTS_KEY, s.env, s.envFrom);
-    if (tenants)
-      add(tenantCodes(tenants.value, `${s.where}: ${tenants.from}`), `${s.where}: ${tenants.from}`);
+    if (tenants) add(parseTenants(tenants.value, `${s.where}: ${tenants.from}`));
     const cds = await envValue(kube, ns, 'CDS_ENABLED', s.env, s.envFrom);
     if (cds && cds.value.trim().toLowerCase() === 'true' && !facts.cdsEnabled) {
       facts.cdsEnabled = `${s.where}: ${cds.from}`;
     }
   }
-  return facts;
+  return { facts, configs };
 }
 
-/** What a backup of this version would leave out of a multi-tenant app, or undefined. */
-export function tenancyLoss(f: TenancyFacts): string | undefined {
+/**
+ * What a backup of this version would leave out of a multi-tenant app, or undefined. The
+ * tenants' database schemas are carried (components/databases/tenants.ts) unless `schemas` is
+ * false; their realms and CDS files are not yet.
+ */
+export function tenancyLoss(f: TenancyFacts, carried = { schemas: true }): string | undefined {
   const parts: string[] = [];
   if (f.tenants.length > 0) {
+    const what = carried.schemas
+      ? 'their realms and CDS files'
+      : 'their schemas, realms and CDS files';
     parts.push(
-      `its secondary tenant${f.tenants.length > 1 ? 's' : ''} ${f.tenants.map((t) => t.code).join(', ')} (${[...new Set(f.tenants.map((t) => t.from))].join('; ')}): their schemas, realms and CDS files`,
+      `its secondary tenant${f.tenants.length > 1 ? 's' : ''} ${f.tenants.map((t) => t.code).join(', ')} (${[...new Set(f.tenants.map((t) => t.from))].join('; ')}): ${what}`,
     );
   }
   if (f.cdsEnabled)

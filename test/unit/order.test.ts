@@ -27,6 +27,8 @@ const BEFORE: [PhaseName, number][] = [
   ['app', 60],
   ['app-adopt', 61],
   ['app-databases', 70],
+  // Added after: the secondary tenants' schemas, right after the app's.
+  ['tenant-databases', 71],
   ['app-files', 72],
   ['plugins', 80],
   ['plugins-adopt', 81],
@@ -92,14 +94,20 @@ const obj = (
   ...(spec ? { spec } : {}),
 });
 
-const dataEntry = (component: 'databases' | 'files', kind: string, name: string) => ({
-  path: `data/${component}/${name}`,
+const dataEntry = (
+  component: 'databases' | 'files',
+  kind: string,
+  name: string,
+  tenant?: string,
+) => ({
+  path: `data/${component}/${name}${tenant ? `.${tenant}` : ''}`,
   size: 10,
   sha256: '0'.repeat(64),
   meta: {
     component,
-    owner: { kind, name },
-    qualifier: 'server',
+    owner: { kind, name, ...(tenant ? { tenant } : {}) },
+    qualifier: tenant ? `${tenant}-db` : 'server',
+    ...(tenant ? { host: 'db.src.svc', port: 5432, username: tenant } : {}),
     dbms: 'postgresql',
     schema: name,
     mountPath: '/entando-data',
@@ -129,6 +137,7 @@ function archive(): LoadedArchive {
   const entries = [
     dataEntry('databases', 'EntandoKeycloakServer', 'qs-kc'),
     dataEntry('databases', 'EntandoApp', 'qs'),
+    dataEntry('databases', 'EntandoApp', 'qs', 't1'),
     dataEntry('databases', 'EntandoPlugin', 'p1'),
     dataEntry('databases', 'EntandoPlugin', 'p2'),
     dataEntry('files', 'EntandoApp', 'qs'),
@@ -227,7 +236,7 @@ describe('restore order: one table of named phases', () => {
     expect(phase('app-files').priority).to.equal(72);
     expect(() => phase('no-such-phase' as PhaseName)).to.throw(/no phase named no-such-phase/);
     expect(phaseAt(phase('keycloak').priority)?.name).to.equal('keycloak');
-    expect(phaseAt(71)).to.equal(undefined);
+    expect(phaseAt(73)).to.equal(undefined);
   });
 
   it('re-owns right after each Entando owner is restored', () => {

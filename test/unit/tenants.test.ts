@@ -114,7 +114,12 @@ describe('tenants: a multi-tenant app is found however the app engine gets ENTAN
       secret('entando-tenants-secret', { ENTANDO_TENANTS: tenants('t1', 't2') }),
       deployment({ env: [{ name: 'CDS_ENABLED', value: 'true' }] }),
     ]);
+    // Their schemas are carried (components/databases/tenants.ts): not in the loss...
     expect(tenancyLoss(both.facts)).to.equal(
+      "its secondary tenants t1, t2 (Secret entando-tenants-secret): their realms and CDS files, and the primary tenant's files in CDS (CDS_ENABLED=true in quickstart-deployment: env CDS_ENABLED)",
+    );
+    // ...unless a backup leaves them out.
+    expect(tenancyLoss(both.facts, { schemas: false })).to.equal(
       "its secondary tenants t1, t2 (Secret entando-tenants-secret): their schemas, realms and CDS files, and the primary tenant's files in CDS (CDS_ENABLED=true in quickstart-deployment: env CDS_ENABLED)",
     );
     const off = await codes([deployment({ env: [{ name: 'CDS_ENABLED', value: 'false' }] })]);

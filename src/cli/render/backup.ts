@@ -27,7 +27,12 @@ export function renderBackup({ outcome, from, figures, next }: BackupDone): Rend
     `  encryption: ${outcome.encryption}`,
     ...Object.entries(counts).map(([kind, n]) => `  ${kind}: ${n}`),
     ...databases.map(
-      (d) => `  database ${d.owner} ${d.qualifier}: ${d.dbms} ${d.schema}, ${d.bytes} bytes`,
+      (d) =>
+        `  database ${d.owner}${d.tenant ? ` tenant ${d.tenant}` : ''} ${d.qualifier}: ${d.dbms} ${d.schema}, ${d.bytes} bytes`,
+    ),
+    ...(manifest.components.databases?.shared ?? []).map(
+      (s) =>
+        `  database ${s.owner.name}${s.owner.tenant ? ` tenant ${s.owner.tenant}` : ''} ${s.qualifier}: the schema of ${s.sameAs} (dumped once)`,
     ),
     ...(keycloak ? [`  keycloak: ${describeKeycloak(keycloak)}`] : []),
     ...(bundles ? describeBundles(bundles).map((l) => `  bundles: ${l}`) : []),
@@ -60,6 +65,7 @@ export function renderBackup({ outcome, from, figures, next }: BackupDone): Rend
 function databaseRows(manifest: Manifest) {
   return (manifest.components.databases?.datasources ?? []).map((d) => ({
     owner: d.owner.name,
+    ...(d.owner.tenant ? { tenant: d.owner.tenant } : {}),
     qualifier: d.qualifier,
     dbms: d.dbms,
     schema: d.schema,

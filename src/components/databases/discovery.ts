@@ -12,12 +12,17 @@ import {
   type ValueRef,
 } from './env.js';
 import { parseJdbcUrl } from './jdbc.js';
+import { readTenants, type TenantConfig } from '../../entando/tenants.js';
+import type { SharedDatasource } from '../../contract/manifest.js';
+import { dedupeTenantDatasources, tenantDatasources } from './tenants.js';
 
 export type Dbms = 'postgresql' | 'mysql' | 'oracle';
 
+/** The CR whose data it is; `tenant` for a secondary tenant's (see DataOwner). */
 export interface DatasourceOwner {
   kind: string;
   name: string;
+  tenant?: string;
 }
 
 /** One database of the app, found from its env and secrets (never from a guessed name). */
@@ -54,6 +59,8 @@ export interface EmbeddedDatasource {
 export interface Discovery {
   datasources: Datasource[];
   embedded: EmbeddedDatasource[];
+  /** Tenants' datasources naming a schema already in `datasources` (dumped once). */
+  shared?: SharedDatasource[];
   /** What could not be read (a secret missing, a URL not understood): each one is an error. */
   problems: string[];
 }
@@ -90,13 +97,41 @@ export function expectedQualifiers(owner: KubeObject): string[] {
  * resolved from their secrets; the conventional `<cr>-<qualifier>-secret` is used only for a
  * datasource the operator must have made but whose deployment env is not there.
  */
-export async function discoverDatasources(kube: KubeReader, app: KubeObject): Promise<Discovery> {
+export async function discoverDatasources(
+  kube: KubeReader,
+  app: KubeObject,
+  opts: { tenants?: boolean } = {},
+): Promise<Discovery> {
   const result: Discovery = { datasources: [], embedded: [], problems: [] };
   const owners = [app, ...(await linkedPlugins(kube, app))];
   for (const owner of owners) await discoverOwner(kube, owner, result);
+  if (opts.tenants) await discoverTenants(kube, app, result);
   // Keycloak's own database is not dumped: its realm is carried by the keycloak component
   // (portable, host-rewritable, no master realm or other tenants' realms; see docs/keycloak.md).
   return result;
+}
+
+/**
+ * The secondary tenants' datasources (ENTANDO_TENANTS, read as the app engine does), added to
+ * `into` after the CRs' ones, a schema already there listed as shared instead.
+ */
+async function discoverTenants(kube: KubeReader, app: KubeObject, into: Discovery): Promise<void> {
+  let configs: TenantConfig[];
+  try {
+    configs = (await readTenants(kube, app)).configs;
+  } catch (err) {
+    into.problems.push((err as Error).message);
+    return;
+  }
+  const found = tenantDatasources(app, configs);
+  into.problems.push(...found.problems);
+  const deduped = dedupeTenantDatasources(
+    into.datasources,
+    found.datasources,
+    app.metadata.namespace!,
+  );
+  into.datasources.push(...deduped.datasources);
+  into.shared = deduped.shared;
 }
 
 /** The datasources of one CR (app, plugin or Keycloak), added to `into`. */

@@ -10,7 +10,7 @@ export function oracleError(datasources: Datasource[]): OperationError {
   const where = datasources
     .map(
       (d) =>
-        `${d.owner.kind} ${d.owner.name} ${d.qualifier}: schema ${d.schema} on ${d.host}:${d.port}${d.database ? `/${d.database}` : ''}`,
+        `${d.owner.kind} ${d.owner.name}${d.owner.tenant ? ` tenant ${d.owner.tenant}` : ''} ${d.qualifier}: schema ${d.schema} on ${d.host}:${d.port}${d.database ? `/${d.database}` : ''}`,
     )
     .join('; ');
   return new OperationError(

@@ -12,6 +12,7 @@ import { discoverOwner, type Datasource, type Discovery } from './discovery.js';
 import { ClientPods, executorFor } from './executor.js';
 import { metaOf, type DatabaseEntryMeta } from '../../contract/manifest.js';
 import { loadDump } from './load.js';
+import { planTenantSteps } from './tenant-restore.js';
 import { pluginDataPlacement } from '../../contract/mapping.js';
 import { phase, type PhaseName } from '../../contract/order.js';
 import type { ScaleWindow } from '../../contract/scale-window.js';
@@ -42,10 +43,15 @@ export function archivedDatabases(entries: ManifestEntry[]): Archived[] {
 /** One step per owner (app, plugin, Keycloak): wait, scale to 0, load its schemas, scale back. */
 export async function planDatabaseSteps(ctx: PlanContext): Promise<PlanStep[]> {
   const byOwner = new Map<string, Archived[]>();
+  const byTenant = new Map<string, Archived[]>();
   for (const a of archivedDatabases(ctx.archive.manifest.entries)) {
-    const key = `${a.meta.owner.kind}/${a.meta.owner.name}`;
-    byOwner.set(key, [...(byOwner.get(key) ?? []), a]);
+    const tenant = a.meta.owner.tenant;
+    const [map, key] = tenant
+      ? [byTenant, tenant]
+      : [byOwner, `${a.meta.owner.kind}/${a.meta.owner.name}`];
+    map.set(key, [...(map.get(key) ?? []), a]);
   }
+  // The app's step joins its scale window first: tenants' steps run in the same one.
   const steps: PlanStep[] = [];
   const ns = ctx.mapping.targetNamespace;
   for (const group of byOwner.values()) {
@@ -95,6 +101,7 @@ export async function planDatabaseSteps(ctx: PlanContext): Promise<PlanStep[]> {
       run: (c) => window.run(c, () => restoreOwner(c, ctx, ref, group, window)),
     });
   }
+  steps.push(...(await planTenantSteps(ctx, byTenant)));
   return steps;
 }
 
