@@ -20,6 +20,8 @@ export interface RestoreMapping {
    * EntandoPlugins the reinstall makes again (not restored as objects).
    */
   bundles?: { mode: BundlesRestoreMode; plugins: string[] };
+  /** --tenant-host CODE=HOST: a secondary tenant's new hosts (its `fqdns`), by tenant code. */
+  tenantHosts?: Record<string, string[]>;
 }
 
 /** What the user chose for the parts a component maps (absent: the component's default). */
@@ -28,6 +30,8 @@ export interface RestoreChoices {
   keycloak?: KeycloakRestoreMode;
   /** --bundles */
   bundles?: BundlesRestoreMode;
+  /** --tenant-host, parsed */
+  tenantHosts?: Record<string, string[]>;
 }
 
 /** reinstall: through the component manager; objects-only: CRs as objects; skip: neither. */

@@ -87,6 +87,12 @@ const TABLE = [
     reason: "the app's files, after its databases, once the operator deployed it",
   },
   {
+    name: 'tenants-credentials',
+    priority: 75,
+    reason:
+      "the admin credentials entando-tenants-secret holds of the Keycloak and in-namespace DBMS the target's operator made anew (with new generated admin secrets, which exist once the app is processed), set before the plugins, whose 7.3 controllers read the Keycloak admin from it",
+  },
+  {
     name: 'plugins',
     priority: 80,
     kinds: ['EntandoPlugin'],

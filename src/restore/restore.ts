@@ -74,6 +74,8 @@ export interface PlanRequest {
   /** --namespace-map: other namespaces of the archived objects, renamed. */
   namespaceMap?: Record<string, string>;
   ingressHost?: string;
+  /** --tenant-host: secondary tenants' new hosts by tenant code. */
+  tenantHosts?: Record<string, string[]>;
   existing: ExistingPolicy;
   parallel?: number;
   /** Image of the pod that loads an external database (--db-client-image). */
@@ -93,7 +95,13 @@ export function mappingFor(
   archive: LoadedArchive,
   req: Pick<
     PlanRequest,
-    'components' | 'targetNamespace' | 'namespaceMap' | 'ingressHost' | 'keycloak' | 'bundles'
+    | 'components'
+    | 'targetNamespace'
+    | 'namespaceMap'
+    | 'ingressHost'
+    | 'keycloak'
+    | 'bundles'
+    | 'tenantHosts'
   >,
 ): RestoreMapping {
   const { targetNamespace, ingressHost } = req;
@@ -110,8 +118,8 @@ export function mappingFor(
     sourceHost,
     targetHost: ingressHost ?? sourceHost,
   };
-  // The components' parts (the realm's fate, then the bundles'), in their order.
-  const choices = { keycloak: req.keycloak, bundles: req.bundles };
+  // The components' parts (the tenants' hosts, the realm's fate, the bundles'), in their order.
+  const choices = { keycloak: req.keycloak, bundles: req.bundles, tenantHosts: req.tenantHosts };
   for (const c of req.components) Object.assign(mapping, c.restoreMapping?.(archive, choices));
   return mapping;
 }

@@ -30,6 +30,7 @@ const BEFORE: [PhaseName, number][] = [
   // Added after: the secondary tenants' schemas, right after the app's.
   ['tenant-databases', 71],
   ['app-files', 72],
+  ['tenants-credentials', 75],
   ['plugins', 80],
   ['plugins-adopt', 81],
   ['plugin-databases', 85],
@@ -116,6 +117,14 @@ const dataEntry = (
   },
 });
 
+/** A 7.3 tenant, whose Keycloak admin the target's operator generates anew. */
+const TENANT = {
+  tenantCode: 't1',
+  kcInternalAuthUrl: 'http://default-sso-in-namespace-service.src.svc.cluster.local:8080/auth',
+  kcAdminUsername: 'entando_keycloak_admin',
+  kcAdminPassword: 'pw',
+};
+
 /** An archive with an object of every restored kind, owned objects, data, a realm and bundles. */
 function archive(): LoadedArchive {
   const app = { kind: 'EntandoApp', name: 'qs' };
@@ -133,6 +142,10 @@ function archive(): LoadedArchive {
     obj('Secret', 'link-secret', { kind: 'EntandoAppPluginLink', name: 'qs-p2-link' }),
     obj('EntandoDeBundle', 'b1'),
     obj('Secret', 'b1-secret', { kind: 'EntandoDeBundle', name: 'b1' }),
+    {
+      ...obj('Secret', 'entando-tenants-secret'),
+      data: { ENTANDO_TENANTS: Buffer.from(JSON.stringify([TENANT])).toString('base64') },
+    },
   ];
   const entries = [
     dataEntry('databases', 'EntandoKeycloakServer', 'qs-kc'),

@@ -85,6 +85,8 @@ export const drillCommand = defineCommand({
         toNamespace: undefined,
         'namespace-map': undefined,
         namespaceMap: undefined,
+        'tenant-host': undefined,
+        tenantHost: undefined,
         'dry-run': false,
         dryRun: false,
         keycloakUrl: undefined,

@@ -4,8 +4,7 @@ import { defineCommand, type ArgsOf } from '../command.js';
 import { NAMESPACE, namespaceMapOption } from '../namespace-map.js';
 import { archivePositional, decryptOptions, kubeOptions, s3Options } from '../options.js';
 import { renderRestore } from '../render/restore.js';
-
-const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+import { HOST, parseTenantHosts } from '../tenant-host.js';
 
 const positionals = { archive: archivePositional };
 
@@ -28,6 +27,13 @@ export const restoreOptions = {
     type: 'string',
     describe:
       'Serve the restored app on this host (rewrites ingressHostName and every spec carrying the old host)',
+  },
+  'tenant-host': {
+    type: 'string',
+    array: true,
+    requiresArg: true,
+    describe:
+      "CODE=HOST: serve secondary tenant CODE on HOST (its fqdns in entando-tenants-secret); repeatable (default: a host under the app's is moved with --ingress-host, others kept)",
   },
   'dry-run': {
     type: 'boolean',
@@ -112,6 +118,7 @@ export const restoreCommand = defineCommand({
         `--ingress-host ${host} is not a valid DNS host name (lower case, e.g. app.example.com)`,
       );
     }
+    parseTenantHosts(args['tenant-host'] ?? []);
     const namespace = args['to-namespace'];
     if (namespace && !NAMESPACE.test(namespace)) {
       throw new UserError(

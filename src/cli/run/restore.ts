@@ -16,6 +16,7 @@ import { executePlan, loadArchive, planRestore, type PlanRequest } from '../../r
 import type { RestoreArgs } from '../commands/restore.js';
 import type { CliContext } from '../context.js';
 import { parseNamespaceMap } from '../namespace-map.js';
+import { parseTenantHosts } from '../tenant-host.js';
 import { planText, type RestoreResult, type RestoreSummary } from '../render/restore.js';
 
 /**
@@ -102,6 +103,7 @@ function choices(
   return {
     targetNamespace: args['to-namespace'] ?? args.namespace,
     ingressHost: args['ingress-host'],
+    tenantHosts: parseTenantHosts(args['tenant-host'] ?? []),
     existing: args.existing,
     parallel: args.parallel,
     dbClientImage: args['db-client-image'],

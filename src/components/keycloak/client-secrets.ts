@@ -1,5 +1,4 @@
-import type { KubeClient } from '../../kube/client.js';
-import type { KubeObject } from '../../kube/object.js';
+import { restartReaders } from '../../kube/restart-readers.js';
 import type { StepContext } from '../../contract/plan.js';
 import type { KeycloakAdmin } from './admin.js';
 import type { RealmClient } from './host-rewrite.js';
@@ -38,38 +37,4 @@ export async function syncSecrets(
     `${changed.join(', ')} did not match the restored realm: set from it, and the deployments that read ${changed.length === 1 ? 'it' : 'them'} restarted`,
   );
   await restartReaders(s.target, ns, new Set(changed));
-}
-
-async function restartReaders(kube: KubeClient, ns: string, secrets: Set<string>): Promise<void> {
-  const deployments = await kube.list('apps/v1', 'Deployment', ns);
-  const now = new Date().toISOString();
-  for (const d of deployments) {
-    if (!readsSecret(d, secrets)) continue;
-    await kube.mergePatch(
-      { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: d.metadata.name },
-      {
-        spec: {
-          template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': now } } },
-        },
-      },
-    );
-  }
-}
-
-function readsSecret(d: KubeObject, secrets: Set<string>): boolean {
-  const containers =
-    (
-      d.spec as {
-        template?: {
-          spec?: {
-            containers?: { env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[] }[];
-          };
-        };
-      }
-    )?.template?.spec?.containers ?? [];
-  return containers.some((c) =>
-    (c.env ?? []).some(
-      (e) => !!e.valueFrom?.secretKeyRef?.name && secrets.has(e.valueFrom.secretKeyRef.name),
-    ),
-  );
 }

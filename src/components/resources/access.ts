@@ -1,6 +1,7 @@
 import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import { needs, type AccessNeed } from '../../kube/access.js';
 import { spec } from '../../kube/object.js';
+import { isTenantsSecret } from './transforms/tenants-secret.js';
 import { prepareObject } from './transforms/index.js';
 import type { BackupAccessContext, PlanContext } from '../component.js';
 
@@ -60,6 +61,16 @@ export function resourcesRestoreAccess(
   // The hand-added env is merged into the Deployments the operator made.
   if (ctx.archive.manifest.components.resources?.handAddedEnv?.length) {
     out.push(...needs('Deployment', ['get', 'patch'], ctx.mapping.targetNamespace));
+  }
+  // The tenants' credentials: the admin secrets read, the Secret patched, its readers restarted.
+  if (ctx.archive.objects.some(isTenantsSecret)) {
+    const ns = ctx.mapping.targetNamespace;
+    out.push(
+      ...needs('Secret', ['get', 'patch'], ns),
+      ...needs(EntandoKind.App, ['get'], ns),
+      ...needs(EntandoKind.KeycloakServer, ['get'], ns),
+      ...needs('Deployment', ['list', 'patch'], ns),
+    );
   }
   return out;
 }

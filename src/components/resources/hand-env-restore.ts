@@ -3,7 +3,7 @@ import type { HandAddedEnv } from '../../contract/manifest.js';
 import { hostChanges, type RestoreMapping } from '../../contract/mapping.js';
 import { phase } from '../../contract/order.js';
 import type { PlanStep, StepContext } from '../../contract/plan.js';
-import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
+import { ENTANDO_API, EntandoKind, TENANTS_SECRET } from '../../entando/kinds.js';
 import type { EnvEntry, EnvFromEntry } from '../../entando/generated-env.js';
 import { waitForEntandoReady } from '../../entando/wait-ready.js';
 import { OperationError } from '../../errors.js';
@@ -152,7 +152,10 @@ export async function planHandEnvSteps(ctx: PlanContext): Promise<PlanStep[]> {
   });
 }
 
-/** Values inside the Secrets and ConfigMaps the env reads are restored as archived. */
+/**
+ * Values inside the Secrets and ConfigMaps the env reads are restored as archived, but for
+ * entando-tenants-secret, which has a rewrite of its own (transforms/tenants-secret.ts).
+ */
 function warnReferencedValues(ctx: PlanContext, r: HandAddedEnv, where: string): void {
   const names = new Set<string>();
   for (const e of r.env) {
@@ -164,10 +167,11 @@ function warnReferencedValues(ctx: PlanContext, r: HandAddedEnv, where: string):
     if (f.secretRef?.name) names.add(`Secret ${f.secretRef.name}`);
     if (f.configMapRef?.name) names.add(`ConfigMap ${f.configMapRef.name}`);
   }
+  names.delete(`Secret ${TENANTS_SECRET}`);
   if (names.size === 0) return;
   ctx.results.warn(
     where,
-    `its hand-added env reads ${[...names].join(', ')}, restored as archived: the namespace and host inside their values are not rewritten (check them, e.g. the tenants' dbUrl and kcInternalAuthUrl)`,
+    `its hand-added env reads ${[...names].join(', ')}, restored as archived: the namespace and host inside their values are not rewritten (check them)`,
   );
 }
 

@@ -7,6 +7,7 @@ import { planObjectSteps } from './plan.js';
 import { resourcesBackupAccess, resourcesRestoreAccess } from './access.js';
 import { recordHandAddedEnv } from './hand-env.js';
 import { planHandEnvSteps } from './hand-env-restore.js';
+import { planTenantsSteps, tenantsRestoreMapping } from './tenants-restore.js';
 
 export type { ResourcesSummary } from '../../contract/manifest.js';
 
@@ -33,8 +34,10 @@ export const resourcesComponent: Component = {
     return [
       ...(await planObjectSteps(ctx, ctx.archive.objects as KubeObject[])),
       ...(await planHandEnvSteps(ctx)),
+      ...(await planTenantsSteps(ctx)),
     ];
   },
+  restoreMapping: tenantsRestoreMapping,
   backupAccess: resourcesBackupAccess,
   restoreAccess: resourcesRestoreAccess,
 };

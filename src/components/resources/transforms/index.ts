@@ -9,6 +9,7 @@ import { serviceAccountTransform } from './service-account.js';
 import { ssoSecretTransform } from './sso-secret.js';
 import { keycloakKeepTransform } from './keycloak-keep.js';
 import { bundlesTransform } from './bundles.js';
+import { tenantsSecretTransform } from './tenants-secret.js';
 import type { Transform, TransformResult } from './transform.js';
 
 /** Every transform, in the order they run on an object (after cleaning). */
@@ -21,6 +22,7 @@ export const TRANSFORMS: readonly Transform[] = [
   entandoNamespaceRefsTransform,
   hostTransform,
   keycloakKeepTransform,
+  tenantsSecretTransform,
 ];
 
 /** Cleans an archived object and runs the transforms that apply to it. */
