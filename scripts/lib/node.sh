@@ -106,7 +106,7 @@ node_healthy() {
 }
 
 node_up() {
-  local c="$1" dir="$2" port="$3" bin pid i kubectl
+  local c="$1" dir="$2" port="$3" bin pid i kubectl image_bin
   { [ -n "$c" ] && [ -n "$dir" ] && [ -n "$port" ]; } || node_die "usage: node_up <cluster> <dir> <port>"
   [ -s "$dir/admin.kubeconfig" ] || node_die "[$c] no $dir/admin.kubeconfig: start the control plane first"
   node_build
@@ -124,8 +124,11 @@ node_up() {
       node_die "[$c] node port $port is taken by another process"
     fi
     printf '\n==== %s starting sandbox-node\n' "$(date -u +%FT%TZ)" >>"$dir/logs/node.log"
+    # Computed here, not in the background command: node_pid reads the child's command line
+    # right away, and a command substitution there delays its exec (seen: a start-up "exit").
+    image_bin="$(node_image_dir)/bin"
     # Own session and process group; do not hand scripts/sandbox's lock (fd 9) on.
-    setsid env PATH="$(node_image_dir)/bin:$PATH" "$bin" \
+    setsid env PATH="$image_bin:$PATH" "$bin" \
       --kubeconfig "$dir/admin.kubeconfig" \
       --node-name "sandbox-$c" \
       --listen "127.0.0.1:$port" \
@@ -139,7 +142,8 @@ node_up() {
     node_log "[$c] node sandbox-$c started (pid $pid, 127.0.0.1:$port, log $dir/logs/node.log)"
   fi
   for ((i = 0; i < 60; i++)); do
-    node_pid "$dir" >/dev/null || {
+    # Alive, not node_pid: its command line is the launching shell's until the exec.
+    kill -0 "$(cat "$dir/run/node.pid")" 2>/dev/null || {
       tail -n 20 "$dir/logs/node.log" >&2
       node_die "[$c] sandbox-node exited during start-up (log: $dir/logs/node.log)"
     }
