@@ -69,14 +69,17 @@ describe('CDS stand-in (sandbox/cds)', function () {
   const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const now = () => Math.floor(Date.now() / 1000);
-  const token = jwt(privateKey, { exp: now() + 300, sub: 'svc', iss: 'http://kc/realms/t1' });
-  const auth = { authorization: `Bearer ${token}` };
+  // Made when a request is sent, not when mocha loads the file: a whole run (e2e first) takes
+  // longer than the token lives.
+  const auth = () => ({
+    authorization: `Bearer ${jwt(privateKey, { exp: now() + 300, sub: 'svc', iss: 'http://kc/realms/t1' })}`,
+  });
   let dir: string;
   let data: string;
   let cds: Cds;
 
   const api = (method: string, path: string, headers: Record<string, string> = {}, body?: Buffer) =>
-    raw(cds.internalPort, method, path, { ...auth, ...headers }, body);
+    raw(cds.internalPort, method, path, { ...auth(), ...headers }, body);
   const pub = (path: string, headers: Record<string, string> = {}) =>
     raw(cds.publicPort, 'GET', path, headers);
   const upload = (fields: [string, string | Buffer][]) => {

@@ -205,3 +205,25 @@ func TestApiserverAddress(t *testing.T) {
 		t.Error("apiserverAddress accepted a server without a host")
 	}
 }
+
+// A mount over a directory that holds the next mount's source (a pod's emptyDir on /tmp with
+// the state dir under /tmp) must not hide that source.
+func TestRunExecMountHidingAnotherSource(t *testing.T) {
+	a := testAgent(t)
+	tmp := t.TempDir()
+	empty, vol := filepath.Join(tmp, "empty"), filepath.Join(tmp, "vol")
+	for _, d := range []string{empty, vol} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = os.WriteFile(filepath.Join(vol, "id"), []byte("kept\n"), 0o644)
+	target := filepath.Join(tmp, "x", "data")
+	out, errOut, err := run(t, a, nsexec.Spec{
+		Mounts: []nsexec.Mount{{Source: empty, Target: tmp}, {Source: vol, Target: target}},
+		Argv:   []string{"cat", filepath.Join(target, "id")},
+	}, "")
+	if err != nil || out != "kept\n" {
+		t.Fatalf("out %q stderr %q err %v", out, errOut, err)
+	}
+}

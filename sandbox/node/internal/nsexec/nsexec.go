@@ -137,15 +137,37 @@ func setupMounts(mounts []Mount) error {
 	sort.SliceStable(sorted, func(i, j int) bool {
 		return depth(sorted[i].Target) < depth(sorted[j].Target)
 	})
-	for _, m := range sorted {
-		st, err := os.Stat(m.Source)
+	// Every source is opened before anything is mounted: a mount on /tmp (a pod's emptyDir)
+	// would otherwise hide the sources of the next ones when the state dir is under /tmp (a
+	// checkout there, as a CI clone is). The bind then goes through /proc/self/fd.
+	fds := make([]int, len(sorted))
+	for i := range fds {
+		fds[i] = -1
+	}
+	defer func() {
+		for _, fd := range fds {
+			if fd >= 0 {
+				_ = unix.Close(fd)
+			}
+		}
+	}()
+	for i, m := range sorted {
+		fd, err := unix.Open(m.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("volume source %s: %v", m.Source, err)
 		}
-		if err := ensureTarget(m.Target, st.IsDir()); err != nil {
+		fds[i] = fd
+	}
+	for i, m := range sorted {
+		var st unix.Stat_t
+		if err := unix.Fstat(fds[i], &st); err != nil {
+			return fmt.Errorf("volume source %s: %v", m.Source, err)
+		}
+		if err := ensureTarget(m.Target, st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
 			return fmt.Errorf("mount point %s: %v", m.Target, err)
 		}
-		if err := unix.Mount(m.Source, m.Target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		source := fmt.Sprintf("/proc/self/fd/%d", fds[i])
+		if err := unix.Mount(source, m.Target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("bind mount %s on %s: %v", m.Source, m.Target, err)
 		}
 		if m.ReadOnly {
