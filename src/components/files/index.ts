@@ -1,5 +1,6 @@
 import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupFiles, COMPONENT } from './backup.js';
+import { backupCds } from './cds-backup.js';
 import { planFilesSteps } from './restore-plan.js';
 import { TreeHeaderChecks } from './precheck.js';
 import { podWorkNeeds } from '../../kube/access.js';
@@ -18,6 +19,8 @@ export const filesComponent: Component = {
 
   async backup(ctx: BackupContext) {
     await backupFiles(ctx);
+    // Then the tenants' CDS volumes (files of the primary too with CDS_ENABLED=true).
+    await backupCds(ctx);
   },
 
   async plan(ctx: PlanContext) {
