@@ -253,8 +253,8 @@ async function undoLeftScaleDown(
 }
 
 /**
- * This version carries a multi-tenant app's primary tenant and its secondary tenants' schemas,
- * not yet their realms and CDS files: refused before anything is written, unless asked for
+ * This version carries a multi-tenant app's primary tenant, its secondary tenants' schemas and
+ * every CDS volume, not yet their realms: refused before anything is written, unless asked for
  * (then a warning), so that no archive silently lacks tenants' data.
  */
 function refuseTenancyLoss(
@@ -263,7 +263,10 @@ function refuseTenancyLoss(
   options: BackupOptions,
   output: Output,
 ): void {
-  const loss = tenancyLoss(facts, { schemas: options.tenantSchemas !== false });
+  const loss = tenancyLoss(facts, {
+    schemas: options.tenantSchemas !== false,
+    cdsFiles: options.tenantCdsFiles !== false,
+  });
   if (!loss) return;
   if (options.primaryTenantOnly) {
     output.warn(
@@ -272,7 +275,7 @@ function refuseTenancyLoss(
     return;
   }
   throw new UserError(
-    `backup refused: EntandoApp ${app} is multi-tenant and this version does not carry ${loss}; pass --primary-tenant-only to back up the rest (the primary tenant's databases, realm and /entando-data${facts.tenants.length > 0 && options.tenantSchemas !== false ? ", the secondary tenants' schemas" : ''}) without it`,
+    `backup refused: EntandoApp ${app} is multi-tenant and this version does not carry ${loss}; pass --primary-tenant-only to back up the rest (the primary tenant's databases, realm and /entando-data${facts.tenants.length > 0 && options.tenantSchemas !== false ? ", the secondary tenants' schemas" : ''}; every CDS volume found) without it`,
   );
 }
 

@@ -19,6 +19,8 @@ export interface TenancyFacts {
   tenants: { code: string; from: string }[];
   /** Where `CDS_ENABLED=true` was found, if anywhere. */
   cdsEnabled?: string;
+  /** The primary's `CDS_PRIVATE_URL` (with CDS_ENABLED=true): where its CDS is found. */
+  cdsPrivateUrl?: { value: string; from: string };
 }
 
 interface EnvVar {
@@ -201,26 +203,36 @@ export async function readTenants(
     if (cds && cds.value.trim().toLowerCase() === 'true' && !facts.cdsEnabled) {
       facts.cdsEnabled = `${s.where}: ${cds.from}`;
     }
+    const url = await envValue(kube, ns, 'CDS_PRIVATE_URL', s.env, s.envFrom);
+    if (url && !facts.cdsPrivateUrl) {
+      facts.cdsPrivateUrl = { value: url.value.trim(), from: `${s.where}: ${url.from}` };
+    }
   }
+  if (!facts.cdsEnabled) delete facts.cdsPrivateUrl;
   return { facts, configs };
 }
 
 /**
  * What a backup of this version would leave out of a multi-tenant app, or undefined. The
  * tenants' database schemas are carried (components/databases/tenants.ts) unless `schemas` is
- * false; their realms and CDS files are not yet.
+ * false, and every CDS's `public/` and `protected/` (components/files/cds-backup.ts) unless
+ * `cdsFiles` is false; their realms are not yet.
  */
-export function tenancyLoss(f: TenancyFacts, carried = { schemas: true }): string | undefined {
+export function tenancyLoss(
+  f: TenancyFacts,
+  carried: { schemas?: boolean; cdsFiles?: boolean } = {},
+): string | undefined {
+  const schemas = carried.schemas !== false;
+  const cdsFiles = carried.cdsFiles !== false;
   const parts: string[] = [];
   if (f.tenants.length > 0) {
-    const what = carried.schemas
-      ? 'their realms and CDS files'
-      : 'their schemas, realms and CDS files';
+    const lost = [...(schemas ? [] : ['schemas']), 'realms', ...(cdsFiles ? [] : ['CDS files'])];
+    const what = `their ${lost.length > 1 ? `${lost.slice(0, -1).join(', ')} and ${lost[lost.length - 1]}` : lost[0]}`;
     parts.push(
       `its secondary tenant${f.tenants.length > 1 ? 's' : ''} ${f.tenants.map((t) => t.code).join(', ')} (${[...new Set(f.tenants.map((t) => t.from))].join('; ')}): ${what}`,
     );
   }
-  if (f.cdsEnabled)
+  if (f.cdsEnabled && !cdsFiles)
     parts.push(`the primary tenant's files in CDS (CDS_ENABLED=true in ${f.cdsEnabled})`);
   return parts.length > 0 ? parts.join(', and ') : undefined;
 }

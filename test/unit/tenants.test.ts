@@ -105,21 +105,22 @@ describe('tenants: a multi-tenant app is found however the app engine gets ENTAN
     ]);
   });
 
-  it('CDS_ENABLED=true alone (the primary tenant in CDS) is a loss too; names in the refusal', async () => {
+  it('CDS files are carried: no loss for CDS_ENABLED=true; realms still named; named again when CDS is left out', async () => {
     const cds = await codes([deployment({ env: [{ name: 'CDS_ENABLED', value: 'TRUE' }] })]);
-    expect(tenancyLoss(cds.facts)).to.equal(
+    expect(tenancyLoss(cds.facts)).to.equal(undefined);
+    expect(tenancyLoss(cds.facts, { cdsFiles: false })).to.equal(
       "the primary tenant's files in CDS (CDS_ENABLED=true in quickstart-deployment: env CDS_ENABLED)",
     );
     const both = await codes([
       secret('entando-tenants-secret', { ENTANDO_TENANTS: tenants('t1', 't2') }),
       deployment({ env: [{ name: 'CDS_ENABLED', value: 'true' }] }),
     ]);
-    // Their schemas are carried (components/databases/tenants.ts): not in the loss...
+    // Their schemas and CDS files are carried: only the realms are lost...
     expect(tenancyLoss(both.facts)).to.equal(
-      "its secondary tenants t1, t2 (Secret entando-tenants-secret): their realms and CDS files, and the primary tenant's files in CDS (CDS_ENABLED=true in quickstart-deployment: env CDS_ENABLED)",
+      'its secondary tenants t1, t2 (Secret entando-tenants-secret): their realms',
     );
     // ...unless a backup leaves them out.
-    expect(tenancyLoss(both.facts, { schemas: false })).to.equal(
+    expect(tenancyLoss(both.facts, { schemas: false, cdsFiles: false })).to.equal(
       "its secondary tenants t1, t2 (Secret entando-tenants-secret): their schemas, realms and CDS files, and the primary tenant's files in CDS (CDS_ENABLED=true in quickstart-deployment: env CDS_ENABLED)",
     );
     const off = await codes([deployment({ env: [{ name: 'CDS_ENABLED', value: 'false' }] })]);

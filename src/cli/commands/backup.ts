@@ -64,7 +64,7 @@ const options = {
     type: 'boolean',
     default: false,
     describe:
-      "Back up a multi-tenant app (ENTANDO_TENANTS, CDS_ENABLED) although this version does not carry its secondary tenants' realms and CDS files (their database schemas are carried): a warning naming what is left out instead of a refusal",
+      "Back up a multi-tenant app (ENTANDO_TENANTS, CDS_ENABLED) although this version does not carry its secondary tenants' realms (their database schemas and CDS files are carried; a tenant whose CDS cannot be found is left out with a warning): a warning naming what is left out instead of a refusal",
   },
   'allow-unfinished-bundle-jobs': {
     type: 'boolean',

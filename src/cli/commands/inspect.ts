@@ -4,6 +4,7 @@ import type { VersionFact } from '../../contract/manifest.js';
 import { describeKeycloak } from '../../components/keycloak/describe.js';
 import { describeBundles } from '../../components/bundles/describe.js';
 import { describeHandAddedEnv } from '../../components/resources/hand-env.js';
+import { describeCds } from '../../components/files/describe.js';
 import { defineCommand } from '../command.js';
 import { archivePositional, decryptOptions, s3Options } from '../options.js';
 
@@ -59,6 +60,7 @@ function inspectText(archive: Manifest & { file: string; encrypted: boolean }): 
     ...handEnv.map((l) => `hand env:   ${l}`),
     ...(keycloak ? [`keycloak:   ${describeKeycloak(keycloak)}`] : []),
     ...(bundles ? describeBundles(bundles).map((l) => `bundles:    ${l}`) : []),
+    ...describeCds(archive.components.files).map((l) => `cds files:  ${l}`),
     `entries:    ${archive.entries.length}, ${bytes} bytes`,
     ...archive.warnings.map((w) => `warning:    ${w}`),
   ];
