@@ -205,20 +205,38 @@ export async function readTenants(
   return { facts, configs };
 }
 
+/** What a backup carries of the secondary tenants (what `tenancyLoss` leaves out). */
+export interface TenantsCarried {
+  schemas: boolean;
+  /**
+   * The tenants' realms a backup leaves out, one line each (who, and why); absent: the realms
+   * are not looked at, all counted as lost.
+   */
+  realmsLost?: string[];
+}
+
 /**
  * What a backup of this version would leave out of a multi-tenant app, or undefined. The
  * tenants' database schemas are carried (components/databases/tenants.ts) unless `schemas` is
- * false; their realms and CDS files are not yet.
+ * false, and their realms when in the app's Keycloak (components/keycloak/tenant-realms.ts)
+ * except those in `realmsLost`; their CDS files are not yet.
  */
-export function tenancyLoss(f: TenancyFacts, carried = { schemas: true }): string | undefined {
+export function tenancyLoss(
+  f: TenancyFacts,
+  carried: TenantsCarried = { schemas: true },
+): string | undefined {
   const parts: string[] = [];
   if (f.tenants.length > 0) {
-    const what = carried.schemas
-      ? 'their realms and CDS files'
-      : 'their schemas, realms and CDS files';
+    const what = [
+      ...(carried.schemas ? [] : ['schemas']),
+      ...(carried.realmsLost ? [] : ['realms']),
+      'CDS files',
+    ];
+    const list = what.length > 1 ? `${what.slice(0, -1).join(', ')} and ${what.at(-1)}` : what[0];
     parts.push(
-      `its secondary tenant${f.tenants.length > 1 ? 's' : ''} ${f.tenants.map((t) => t.code).join(', ')} (${[...new Set(f.tenants.map((t) => t.from))].join('; ')}): ${what}`,
+      `its secondary tenant${f.tenants.length > 1 ? 's' : ''} ${f.tenants.map((t) => t.code).join(', ')} (${[...new Set(f.tenants.map((t) => t.from))].join('; ')}): their ${list}`,
     );
+    if (carried.realmsLost?.length) parts.push(carried.realmsLost.join(', '));
   }
   if (f.cdsEnabled)
     parts.push(`the primary tenant's files in CDS (CDS_ENABLED=true in ${f.cdsEnabled})`);
