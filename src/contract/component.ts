@@ -41,7 +41,8 @@ export interface BackupOptions {
   allowUnfinishedBundleJobs?: boolean;
   /**
    * Back up a multi-tenant app without what is not carried of its secondary tenants yet (their
-   * realms and CDS files): a warning instead of a refusal. Their schemas are carried all the same.
+   * CDS files, realms on another Keycloak): a warning instead of a refusal. Their schemas and
+   * realms in the app's Keycloak are carried all the same.
    */
   primaryTenantOnly?: boolean;
   /**

@@ -64,7 +64,7 @@ const options = {
     type: 'boolean',
     default: false,
     describe:
-      "Back up a multi-tenant app (ENTANDO_TENANTS, CDS_ENABLED) although this version does not carry its secondary tenants' realms and CDS files (their database schemas are carried): a warning naming what is left out instead of a refusal",
+      "Back up a multi-tenant app (ENTANDO_TENANTS, CDS_ENABLED) although this version does not carry its secondary tenants' CDS files, nor their realms on another Keycloak than the app's (their database schemas and realms in the app's Keycloak are carried): a warning naming what is left out instead of a refusal",
   },
   'allow-unfinished-bundle-jobs': {
     type: 'boolean',
