@@ -40,9 +40,10 @@ export interface BackupOptions {
   /** Back up even while a bundle job is unfinished (a warning instead of a refusal). */
   allowUnfinishedBundleJobs?: boolean;
   /**
-   * Back up a multi-tenant app without what is not carried of its secondary tenants yet (their
-   * realms; the CDS files of a tenant whose CDS cannot be found): a warning instead of a
-   * refusal. Their schemas and CDS files are carried all the same.
+   * Back up a multi-tenant app without what is not carried of its secondary tenants (their realms
+   * on another Keycloak than the app's; the CDS files of a tenant whose CDS cannot be found): a
+   * warning instead of a refusal. Their schemas, realms in the app's Keycloak and CDS files are
+   * carried all the same.
    */
   primaryTenantOnly?: boolean;
   /**

@@ -240,6 +240,28 @@ export interface KeycloakSummary {
   frontEndUrl?: string;
   /** Its master admin credentials (for --keycloak keep), in the encrypted archive only. */
   adminEntry?: string;
+  /**
+   * The secondary tenants' realms (`kcRealm` of ENTANDO_TENANTS), one per distinct realm;
+   * absent in archives of versions that did not carry them, and for single-tenant apps.
+   */
+  tenantRealms?: TenantRealmSummary[];
+}
+
+/**
+ * One secondary tenants' realm. realm: exported with full fidelity beside the app's (same
+ * Keycloak, same run); app-realm: the tenants use the app's own realm (nothing more to carry);
+ * not-carried: `reason` says why (another Keycloak than the app's, --keycloak skip...).
+ */
+export interface TenantRealmSummary {
+  /** The tenant codes whose kcRealm it is (tenants may share a realm). */
+  tenants: string[];
+  realm: string;
+  mode: 'realm' | 'app-realm' | 'not-carried';
+  reason?: string;
+  counts?: RealmCounts;
+  locales?: string[];
+  realmEntry?: string;
+  localizationEntry?: string;
 }
 
 /** One bundle as the source's component manager knew it. */

@@ -153,7 +153,7 @@ const TABLE = [
     name: 'keycloak',
     priority: 95,
     reason:
-      'after the links: the operator has processed the app and every plugin, so its client updates (which delete client roles it does not know) ran against the fresh realm, not the restored one',
+      "after the links: the operator has processed the app and every plugin, so its client updates (which delete client roles it does not know) ran against the fresh realm, not the restored one; the secondary tenants' realms are imported in the same side-server run",
   },
   {
     name: 'bundles',
