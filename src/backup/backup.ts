@@ -264,9 +264,10 @@ async function undoLeftScaleDown(
  * realms in the app's Keycloak and every CDS volume found: what is still lost (realms elsewhere,
  * or what a caller turned off) is refused before anything is written, unless asked for (then a
  * warning), so that no archive silently lacks tenants' data. A tenant whose CDS cannot be found
- * is refused or left out by the files component (components/files/cds-backup.ts).
+ * is refused or left out by the files component (components/files/cds-backup.ts). Exported for
+ * tests.
  */
-function refuseTenancyLoss(
+export function refuseTenancyLoss(
   facts: TenancyFacts,
   tenantRealms: TenantRealmSummary[] | undefined,
   app: string,
