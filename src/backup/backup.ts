@@ -20,7 +20,9 @@ import { appDeployments } from '../components/resources/deployments.js';
 import { findApp } from '../components/resources/find-app.js';
 import { ENTANDO_API, IMAGE_INFO } from '../entando/kinds.js';
 import { entandoFact, entandoVersion } from '../entando/release-versions.js';
-import { tenancyLoss, tenancyOf, type TenancyFacts } from '../entando/tenants.js';
+import { readTenants, tenancyLoss, type TenancyFacts } from '../entando/tenants.js';
+import { discoverTenantRealms, tenantRealmsLost } from '../components/keycloak/tenant-realms.js';
+import type { TenantRealmSummary } from '../contract/manifest.js';
 import { missingAccess, type AccessNeed } from '../kube/access.js';
 import { AppLock, lockNeeds } from '../kube/app-lock.js';
 import type { KubeObject } from '../kube/object.js';
@@ -81,7 +83,12 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   const app = await findApp(kube, ns, req.appName);
   await refuseMissingAccess(kube, components, { namespace: ns, app, options }, where);
   const appName = app.metadata.name;
-  refuseTenancyLoss(await tenancyOf(kube, app), `${ns}/${appName}`, options, req.output);
+  const tenancy = await readTenants(kube, app);
+  // The tenants' realms in the app's Keycloak are exported with its realm; the others are lost.
+  const tenantRealms = components.some((c) => c.name === 'keycloak')
+    ? await discoverTenantRealms(kube, app, tenancy.configs, options.keycloak)
+    : undefined;
+  refuseTenancyLoss(tenancy.facts, tenantRealms, `${ns}/${appName}`, options, req.output);
   // Two backups of one app, or a backup while a restore writes it: the second is refused.
   const lock = await AppLock.acquire(kube, ns, appName, 'backup');
   try {
@@ -253,17 +260,24 @@ async function undoLeftScaleDown(
 }
 
 /**
- * This version carries a multi-tenant app's primary tenant and its secondary tenants' schemas,
- * not yet their realms and CDS files: refused before anything is written, unless asked for
- * (then a warning), so that no archive silently lacks tenants' data.
+ * This version carries a multi-tenant app's primary tenant, its secondary tenants' schemas, their
+ * realms in the app's Keycloak and every CDS volume found: what is still lost (realms elsewhere,
+ * or what a caller turned off) is refused before anything is written, unless asked for (then a
+ * warning), so that no archive silently lacks tenants' data. A tenant whose CDS cannot be found
+ * is refused or left out by the files component (components/files/cds-backup.ts). Exported for
+ * tests.
  */
-function refuseTenancyLoss(
+export function refuseTenancyLoss(
   facts: TenancyFacts,
+  tenantRealms: TenantRealmSummary[] | undefined,
   app: string,
   options: BackupOptions,
   output: Output,
 ): void {
-  const loss = tenancyLoss(facts, { schemas: options.tenantSchemas !== false });
+  const schemas = options.tenantSchemas !== false;
+  const cdsFiles = options.tenantCdsFiles !== false;
+  const realmsLost = tenantRealms && tenantRealmsLost(tenantRealms);
+  const loss = tenancyLoss(facts, { schemas, cdsFiles, realmsLost });
   if (!loss) return;
   if (options.primaryTenantOnly) {
     output.warn(
@@ -271,8 +285,21 @@ function refuseTenancyLoss(
     );
     return;
   }
+  // What --primary-tenant-only backs up all the same: only what this backup really carries.
+  const tenantsCarried = [
+    ...(schemas ? ['schemas'] : []),
+    ...(tenantRealms?.some((r) => r.mode !== 'not-carried')
+      ? ["realms in the app's Keycloak"]
+      : []),
+  ];
+  const rest = [
+    "the primary tenant's databases, realm and /entando-data",
+    ...(facts.tenants.length > 0 && tenantsCarried.length > 0
+      ? [`the secondary tenants' ${tenantsCarried.join(' and ')}`]
+      : []),
+  ].join(', ');
   throw new UserError(
-    `backup refused: EntandoApp ${app} is multi-tenant and this version does not carry ${loss}; pass --primary-tenant-only to back up the rest (the primary tenant's databases, realm and /entando-data${facts.tenants.length > 0 && options.tenantSchemas !== false ? ", the secondary tenants' schemas" : ''}) without it`,
+    `backup refused: EntandoApp ${app} is multi-tenant and this version does not carry ${loss}; pass --primary-tenant-only to back up the rest (${rest}${cdsFiles ? '; every CDS volume found' : ''}) without it`,
   );
 }
 

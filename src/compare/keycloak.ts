@@ -20,11 +20,15 @@ export interface RealmState {
 const lines = (xs: string[]) => digest([...xs].sort().join('\n'));
 
 /**
- * The app's realm through the admin API of the namespace's Keycloak (a port-forward to its
- * pod; read-only calls). Secrets are digested at once: no value leaves this function.
+ * The app's realm (or another of its Keycloak: a tenant's) through the admin API of the
+ * namespace's Keycloak (a port-forward to its pod; read-only calls). Secrets are digested at
+ * once: no value leaves this function.
  */
-export async function collectRealm(kube: KubeClient, app: KubeObject): Promise<RealmState> {
-  const realm = realmOf(app);
+export async function collectRealm(
+  kube: KubeClient,
+  app: KubeObject,
+  realm = realmOf(app),
+): Promise<RealmState> {
   const where = await locateKeycloak(kube, app);
   if (where.kind !== 'in-namespace') return { realm, unavailable: where.reason };
   let session;

@@ -36,9 +36,15 @@ export interface VerifyOutcome {
   warnings: string[];
 }
 
-/** Realm counts the manifest records beside the same counts read live. */
-function realmCountRows(summary: KeycloakSummary | undefined, live: RealmState): CompareRow[] {
-  if (summary?.mode !== 'realm' || !summary.counts) return [];
+/**
+ * Realm counts the manifest records (the app's realm, or a tenant's) beside the same counts
+ * read live.
+ */
+export function realmCountRows(
+  summary: Pick<KeycloakSummary, 'realm' | 'counts'> & { mode: string },
+  live: RealmState,
+): CompareRow[] {
+  if (summary.mode !== 'realm' || !summary.counts) return [];
   const name = (what: string) => `realm ${summary.realm} ${what}`;
   if (live.unavailable || !live.facts) {
     return [
@@ -106,6 +112,11 @@ export async function verifyRestore(
   if (summary?.mode === 'realm' && mapping.keycloak === 'realm') {
     opts.progress?.('verify: keycloak realm');
     rows.push(...realmCountRows(summary, await collectRealm(target, app)));
+    for (const t of summary.tenantRealms ?? []) {
+      if (t.mode !== 'realm') continue;
+      opts.progress?.(`verify: keycloak realm ${t.realm} (tenant ${t.tenants.join(', ')})`);
+      rows.push(...realmCountRows(t, await collectRealm(target, app, t.realm)));
+    }
   }
   const sorted = sortRows(rows);
   return {

@@ -40,8 +40,10 @@ export interface BackupOptions {
   /** Back up even while a bundle job is unfinished (a warning instead of a refusal). */
   allowUnfinishedBundleJobs?: boolean;
   /**
-   * Back up a multi-tenant app without what is not carried of its secondary tenants yet (their
-   * realms and CDS files): a warning instead of a refusal. Their schemas are carried all the same.
+   * Back up a multi-tenant app without what is not carried of its secondary tenants (their realms
+   * on another Keycloak than the app's; the CDS files of a tenant whose CDS cannot be found): a
+   * warning instead of a refusal. Their schemas, realms in the app's Keycloak and CDS files are
+   * carried all the same.
    */
   primaryTenantOnly?: boolean;
   /**
@@ -49,6 +51,11 @@ export interface BackupOptions {
    * flag: on unless a caller turns it off (then the refusal counts the schemas as lost).
    */
   tenantSchemas?: boolean;
+  /**
+   * Carry the CDS volumes of the tenants (and of the primary with CDS_ENABLED=true). Internal,
+   * no flag: on unless a caller turns it off (then the refusal counts the CDS files as lost).
+   */
+  tenantCdsFiles?: boolean;
 }
 
 export const DEFAULT_BACKUP_OPTIONS: BackupOptions = {
@@ -57,6 +64,7 @@ export const DEFAULT_BACKUP_OPTIONS: BackupOptions = {
   includeIndices: false,
   keycloak: 'realm',
   tenantSchemas: true,
+  tenantCdsFiles: true,
 };
 
 export interface BackupContext {

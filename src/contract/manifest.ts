@@ -153,6 +153,40 @@ export interface FilesEntryMeta {
    */
   stream?: number;
   streams?: number;
+  /**
+   * Set on the trees of a CDS volume (owner: its Deployment, `tenant` the first tenant it
+   * serves): restored in the cds-files phase, not into an Entando server's volume.
+   */
+  cds?: CdsVolumeFacts;
+}
+
+/** Where a CDS volume's trees came from (components/files/cds-backup.ts). */
+export interface CdsVolumeFacts {
+  /** The source namespace of its Service, Deployment and PVC. */
+  namespace: string;
+  service: string;
+  /** The tenant codes it serves ('primary': the app's own), several when shared. */
+  tenants: string[];
+}
+
+/** One CDS volume as backed up: per tree, the tar's bytes and the files in it. */
+export interface CdsFilesSummary extends CdsVolumeFacts {
+  deployment: string;
+  claimName: string;
+  /** The PVC's size at backup. */
+  capacity?: string;
+  via: FilesVia;
+  /** The node the reading pod was pinned to (the running CDS pod's: the volume is RWO). */
+  node?: string;
+  dirs: {
+    dir: string;
+    entry: string;
+    bytes: number;
+    files: number;
+    fileBytes: number;
+    stream?: number;
+  }[];
+  missing: string[];
 }
 
 /** `components.files`. */
@@ -165,6 +199,10 @@ export interface FilesSummary {
     dirs: { dir: string; entry: string; bytes: number; stream?: number }[];
     missing: string[];
   }[];
+  /** CDS volumes (tenants' files); absent in archives of versions that did not carry them. */
+  cds?: CdsFilesSummary[];
+  /** Tenants whose CDS could not be found, left out with --primary-tenant-only. */
+  cdsLeftOut?: { tenant: string; message: string }[];
 }
 
 /** What a realm export counted. */
@@ -202,6 +240,28 @@ export interface KeycloakSummary {
   frontEndUrl?: string;
   /** Its master admin credentials (for --keycloak keep), in the encrypted archive only. */
   adminEntry?: string;
+  /**
+   * The secondary tenants' realms (`kcRealm` of ENTANDO_TENANTS), one per distinct realm;
+   * absent in archives of versions that did not carry them, and for single-tenant apps.
+   */
+  tenantRealms?: TenantRealmSummary[];
+}
+
+/**
+ * One secondary tenants' realm. realm: exported with full fidelity beside the app's (same
+ * Keycloak, same run); app-realm: the tenants use the app's own realm (nothing more to carry);
+ * not-carried: `reason` says why (another Keycloak than the app's, --keycloak skip...).
+ */
+export interface TenantRealmSummary {
+  /** The tenant codes whose kcRealm it is (tenants may share a realm). */
+  tenants: string[];
+  realm: string;
+  mode: 'realm' | 'app-realm' | 'not-carried';
+  reason?: string;
+  counts?: RealmCounts;
+  locales?: string[];
+  realmEntry?: string;
+  localizationEntry?: string;
 }
 
 /** One bundle as the source's component manager knew it. */

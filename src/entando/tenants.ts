@@ -19,6 +19,8 @@ export interface TenancyFacts {
   tenants: { code: string; from: string }[];
   /** Where `CDS_ENABLED=true` was found, if anywhere. */
   cdsEnabled?: string;
+  /** The primary's `CDS_PRIVATE_URL` (with CDS_ENABLED=true): where its CDS is found. */
+  cdsPrivateUrl?: { value: string; from: string };
 }
 
 interface EnvVar {
@@ -201,26 +203,60 @@ export async function readTenants(
     if (cds && cds.value.trim().toLowerCase() === 'true' && !facts.cdsEnabled) {
       facts.cdsEnabled = `${s.where}: ${cds.from}`;
     }
+    const url = await envValue(kube, ns, 'CDS_PRIVATE_URL', s.env, s.envFrom);
+    if (url && !facts.cdsPrivateUrl) {
+      facts.cdsPrivateUrl = { value: url.value.trim(), from: `${s.where}: ${url.from}` };
+    }
   }
+  if (!facts.cdsEnabled) delete facts.cdsPrivateUrl;
   return { facts, configs };
 }
 
 /**
- * What a backup of this version would leave out of a multi-tenant app, or undefined. The
- * tenants' database schemas are carried (components/databases/tenants.ts) unless `schemas` is
- * false; their realms and CDS files are not yet.
+ * What a backup carries of the secondary tenants (what `tenancyLoss` leaves out). An absent
+ * `schemas` or `cdsFiles` counts as carried.
  */
-export function tenancyLoss(f: TenancyFacts, carried = { schemas: true }): string | undefined {
+export interface TenantsCarried {
+  /** Their database schemas (components/databases/tenants.ts). */
+  schemas?: boolean;
+  /**
+   * Every CDS's `public/` and `protected/`, the primary's too (components/files/cds-backup.ts);
+   * a tenant whose CDS cannot be found is refused or left out there, not here.
+   */
+  cdsFiles?: boolean;
+  /**
+   * The tenants' realms a backup leaves out, one line each (who, and why); absent: the realms
+   * are not looked at, all counted as lost.
+   */
+  realmsLost?: string[];
+}
+
+/**
+ * What a backup of this version would leave out of a multi-tenant app, or undefined when it
+ * carries everything. The tenants' database schemas are carried (components/databases/tenants.ts)
+ * unless `schemas` is false, every CDS's `public/` and `protected/` (components/files/cds-backup.ts)
+ * unless `cdsFiles` is false, and their realms when in the app's Keycloak
+ * (components/keycloak/tenant-realms.ts) except those in `realmsLost`.
+ */
+export function tenancyLoss(f: TenancyFacts, carried: TenantsCarried = {}): string | undefined {
+  const schemas = carried.schemas !== false;
+  const cdsFiles = carried.cdsFiles !== false;
   const parts: string[] = [];
   if (f.tenants.length > 0) {
-    const what = carried.schemas
-      ? 'their realms and CDS files'
-      : 'their schemas, realms and CDS files';
-    parts.push(
-      `its secondary tenant${f.tenants.length > 1 ? 's' : ''} ${f.tenants.map((t) => t.code).join(', ')} (${[...new Set(f.tenants.map((t) => t.from))].join('; ')}): ${what}`,
-    );
+    const what = [
+      ...(schemas ? [] : ['schemas']),
+      ...(carried.realmsLost ? [] : ['realms']),
+      ...(cdsFiles ? [] : ['CDS files']),
+    ];
+    if (what.length > 0) {
+      const list = what.length > 1 ? `${what.slice(0, -1).join(', ')} and ${what.at(-1)}` : what[0];
+      parts.push(
+        `its secondary tenant${f.tenants.length > 1 ? 's' : ''} ${f.tenants.map((t) => t.code).join(', ')} (${[...new Set(f.tenants.map((t) => t.from))].join('; ')}): their ${list}`,
+      );
+    }
+    if (carried.realmsLost?.length) parts.push(carried.realmsLost.join(', '));
   }
-  if (f.cdsEnabled)
+  if (f.cdsEnabled && !cdsFiles)
     parts.push(`the primary tenant's files in CDS (CDS_ENABLED=true in ${f.cdsEnabled})`);
   return parts.length > 0 ? parts.join(', and ') : undefined;
 }

@@ -28,6 +28,12 @@ export interface VolumePodSpec {
   deadlineSeconds?: number;
   /** Runs as a server's container would (same user, pull secrets, nodes): see `podLike`. */
   like?: ServerPodLikeness;
+  /**
+   * Runs on this node, scheduler bypassed: a ReadWriteOnce volume that a running pod mounts is
+   * attached to that pod's node only, and a pod elsewhere would wait for it forever
+   * (Multi-Attach), so a reader beside a running server must land on its node.
+   */
+  nodeName?: string;
 }
 
 /**
@@ -109,6 +115,7 @@ export class VolumePod {
         terminationGracePeriodSeconds: 0,
         activeDeadlineSeconds: spec.deadlineSeconds ?? 6 * 3600,
         ...spec.like?.pod,
+        ...(spec.nodeName ? { nodeName: spec.nodeName } : {}),
         containers: [
           {
             name: CONTAINER,

@@ -44,6 +44,26 @@ const TABLE = [
     reason: 'entando-plugin carries the image pull secrets that plugin pods are started with',
   },
   {
+    name: 'cds-volumes',
+    priority: 42,
+    kinds: ['PersistentVolumeClaim'],
+    reason:
+      'the CDS volumes (made by hand, owned by no CR), empty, so their files go in before any CDS pod starts: its init container downloads a seed from the Internet into a volume without public/',
+  },
+  {
+    name: 'cds-files',
+    priority: 43,
+    reason:
+      "each CDS volume's public/ and protected/, through a short-lived pod while the CDS deployment is absent or scaled to 0 (the CDS image has no shell), after a check that the volume can hold them",
+  },
+  {
+    name: 'cds-servers',
+    priority: 44,
+    kinds: ['Deployment', 'Service', 'Ingress'],
+    reason:
+      'the CDS deployments, services and ingresses, once their volumes are filled: the init container finds public/ and seeds nothing; before the app engine that calls them',
+  },
+  {
     name: 'external-services',
     priority: 50,
     kinds: ['EntandoDatabaseService', 'EntandoKeycloakServer'],
@@ -133,7 +153,7 @@ const TABLE = [
     name: 'keycloak',
     priority: 95,
     reason:
-      'after the links: the operator has processed the app and every plugin, so its client updates (which delete client roles it does not know) ran against the fresh realm, not the restored one',
+      "after the links: the operator has processed the app and every plugin, so its client updates (which delete client roles it does not know) ran against the fresh realm, not the restored one; the secondary tenants' realms are imported in the same side-server run",
   },
   {
     name: 'bundles',

@@ -226,7 +226,7 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
     ).to.equal(undefined);
   });
 
-  it("a multi-tenant app is refused, naming what is not carried (realms, CDS files); --primary-tenant-only backs up the rest, the tenants' schemas too", async () => {
+  it("a multi-tenant app is refused, naming what is not carried (tenant realms: no kcRealm); --primary-tenant-only backs up the rest, the tenants' schemas too", async () => {
     // Both tenants use the primary's portdb (schema = its user): a shared schema, dumped once.
     const portdb = await client(SOURCE).get({
       apiVersion: 'v1',
@@ -263,13 +263,13 @@ describe('e2e: the app objects, backed up on sandbox-source and restored on sand
       const refused = await s.backup(SOURCE, sourceNs, file);
       expect(refused.code, refused.stderr).to.equal(2);
       expect(refused.stderr).to.equal(
-        `error: backup refused: EntandoApp ${sourceNs}/quickstart is multi-tenant and this version does not carry its secondary tenants tenant1, tenant2 (Secret entando-tenants-secret): their realms and CDS files; pass --primary-tenant-only to back up the rest (the primary tenant's databases, realm and /entando-data, the secondary tenants' schemas) without it\n`,
+        `error: backup refused: EntandoApp ${sourceNs}/quickstart is multi-tenant and this version does not carry the realm of tenants tenant1, tenant2 (no kcRealm in its ENTANDO_TENANTS object); pass --primary-tenant-only to back up the rest (the primary tenant's databases, realm and /entando-data, the secondary tenants' schemas; every CDS volume found) without it\n`,
       );
       expect(fs.existsSync(file), 'no archive').to.equal(false);
       const primary = await s.backup(SOURCE, sourceNs, file, ['--primary-tenant-only']);
       expect(primary.code, primary.stderr).to.equal(0);
       expect(primary.stderr).to.include(
-        `EntandoApp ${sourceNs}/quickstart is multi-tenant: not in this archive (--primary-tenant-only): its secondary tenants tenant1, tenant2 (Secret entando-tenants-secret): their realms and CDS files`,
+        `EntandoApp ${sourceNs}/quickstart is multi-tenant: not in this archive (--primary-tenant-only): the realm of tenants tenant1, tenant2 (no kcRealm in its ENTANDO_TENANTS object)`,
       );
     } finally {
       await setTenants('[]');

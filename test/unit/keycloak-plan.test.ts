@@ -13,6 +13,7 @@ import { Results } from '../../src/report/results.js';
 import { phase } from '../../src/restore/order.js';
 import { COMPONENTS } from '../../src/components/index.js';
 import { mappingFor, type PlanRequest } from '../../src/restore/restore.js';
+import type { KubeObject } from '../../src/kube/object.js';
 import { FakeKube } from '../helpers/fakes.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -51,7 +52,11 @@ const externalSummary: KeycloakSummary = {
  * A plain archive file holding the admin credentials (what keep's step reads), with the app
  * qs (served on qs.example.com) of namespace src and the Keycloak summary given.
  */
-async function archiveWith(dir: string, keycloak: KeycloakSummary): Promise<LoadedArchive> {
+async function archiveWith(
+  dir: string,
+  keycloak: KeycloakSummary,
+  extra: KubeObject[] = [],
+): Promise<LoadedArchive> {
   const file = path.join(dir, 'a.tar');
   const writer = await ArchiveWriter.open(
     file,
@@ -71,7 +76,7 @@ async function archiveWith(dir: string, keycloak: KeycloakSummary): Promise<Load
     metadata: { name: 'qs', namespace: 'src' },
     spec: { ingressHostName: 'qs.example.com' },
   };
-  return { file, keys: decryptionKeys({}, { env: {} }), manifest, objects: [app] };
+  return { file, keys: decryptionKeys({}, { env: {} }), manifest, objects: [app, ...extra] };
 }
 
 function planContext(
@@ -250,6 +255,88 @@ describe('keycloak restore plan', () => {
         adminSecretName: 'qs-original-sso-admin-secret',
         defaultRealm: 'entando',
       });
+    });
+  });
+
+  describe('secondary tenants realms', () => {
+    const tenantsSecret: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'entando-tenants-secret', namespace: 'src' },
+      data: {
+        ENTANDO_TENANTS: Buffer.from(
+          JSON.stringify([
+            { tenantCode: 't1', kcRealm: 't1', fqdns: 't1.qs.example.com' },
+            { tenantCode: 't2', kcRealm: 't1', fqdns: 'shop.example.org' },
+            { tenantCode: 't3', kcRealm: 'entando', fqdns: 't3.qs.example.com' },
+            { tenantCode: 't4', kcRealm: 't4', fqdns: 't4.qs.example.com' },
+          ]),
+        ).toString('base64'),
+      },
+    };
+    const withTenants: KeycloakSummary = {
+      ...realmSummary,
+      tenantRealms: [
+        {
+          tenants: ['t1', 't2'],
+          realm: 't1',
+          mode: 'realm',
+          counts: { ...realmSummary.counts!, users: 6, serviceAccounts: 1, clients: 5 },
+          realmEntry: 'data/keycloak/t1-realm.json',
+        },
+        { tenants: ['t3'], realm: 'entando', mode: 'app-realm' },
+        {
+          tenants: ['t4'],
+          realm: 't4',
+          mode: 'not-carried',
+          reason: 'kc.other.com is another Keycloak',
+        },
+      ],
+    };
+
+    it('--keycloak realm: imported in the same step, with the hosts the tenants Secret moves', async () => {
+      const archive = await archiveWith(tmp.dir, withTenants, [tenantsSecret]);
+      const steps = await planKeycloakSteps(
+        planContext(archive, {
+          ingressHost: 'qs2.example.com',
+          tenantHosts: { t2: ['shop.example.net'] },
+        }),
+      );
+      expect(steps.map((s) => [s.phase, s.action])).to.deep.equal([['keycloak', 'run']]);
+      expect(steps[0].changes.slice(3)).to.deep.equal([
+        'tenants t1, t2: realm t1 imported in the same run: 5 users, 5 clients, 3 groups, 9 roles',
+        'realm t1: redirect URIs and web origins naming qs.example.com get qs2.example.com, t1.qs.example.com get t1.qs2.example.com, shop.example.org get shop.example.net beside them',
+        "realm t1: the secrets of the clients kcClientId and deKcClientId of tenants t1, t2 checked against kcClientSecret and deKcClientSecret of the restored ENTANDO_TENANTS (the import keeps the archived secrets, which the source's JSON held)",
+        "tenant t3: the app's realm entando",
+        'tenant t4: realm t4 not in the archive (kc.other.com is another Keycloak): left as it is',
+      ]);
+    });
+
+    it('same host: no host line for the tenant realm', async () => {
+      const archive = await archiveWith(tmp.dir, withTenants, [tenantsSecret]);
+      const steps = await planKeycloakSteps(planContext(archive, {}));
+      expect(steps[0].changes.filter((c) => c.startsWith('realm t1: redirect'))).to.deep.equal([]);
+    });
+
+    it('--keycloak skip names the tenant realms not restored', async () => {
+      const archive = await archiveWith(tmp.dir, withTenants, [tenantsSecret]);
+      const steps = await planKeycloakSteps(planContext(archive, { keycloak: 'skip' }));
+      expect(steps).to.have.length(1);
+      expect(steps[0].reason).to.contain(
+        "the tenants' realms t1 (t1, t2), t4 (t4) are not restored either",
+      );
+    });
+
+    it('--keycloak keep: the carried tenant realms stay on the source Keycloak, named', async () => {
+      const archive = await archiveWith(tmp.dir, withTenants, [tenantsSecret]);
+      const steps = await planKeycloakSteps(planContext(archive, { keycloak: 'keep' }));
+      expect(steps.map((s) => [s.phase, s.action])).to.deep.equal([
+        ['external-services', 'run'],
+        ['keycloak', 'skip'],
+      ]);
+      expect(steps[1].reason).to.match(
+        /^the tenants' realms t1 \(t1, t2\) are not restored \(--keycloak keep\): the restored tenants keep using the source's Keycloak/,
+      );
     });
   });
 

@@ -22,6 +22,10 @@ const BEFORE: [PhaseName, number][] = [
   ['secrets', 20],
   ['configmaps', 30],
   ['service-accounts', 40],
+  // Added after: the CDS volumes, their files, then their servers (tenants' files).
+  ['cds-volumes', 42],
+  ['cds-files', 43],
+  ['cds-servers', 44],
   ['external-services', 50],
   ['external-services-adopt', 51],
   ['app', 60],
@@ -142,6 +146,15 @@ function archive(): LoadedArchive {
     obj('Secret', 'link-secret', { kind: 'EntandoAppPluginLink', name: 'qs-p2-link' }),
     obj('EntandoDeBundle', 'b1'),
     obj('Secret', 'b1-secret', { kind: 'EntandoDeBundle', name: 'b1' }),
+    // A tenant's CDS (made by hand): its volume, server, service and ingress.
+    ...(
+      [
+        ['v1', 'PersistentVolumeClaim', 't1-cds-pvc'],
+        ['apps/v1', 'Deployment', 't1-cds-deployment'],
+        ['v1', 'Service', 't1-cds-service'],
+        ['networking.k8s.io/v1', 'Ingress', 't1-cds-ingress'],
+      ] as const
+    ).map(([apiVersion, kind, name]) => ({ ...obj(kind, name), apiVersion })),
     {
       ...obj('Secret', 'entando-tenants-secret'),
       data: { ENTANDO_TENANTS: Buffer.from(JSON.stringify([TENANT])).toString('base64') },
@@ -156,6 +169,16 @@ function archive(): LoadedArchive {
     dataEntry('files', 'EntandoApp', 'qs'),
     dataEntry('files', 'EntandoPlugin', 'p1'),
     dataEntry('files', 'EntandoPlugin', 'p2'),
+    {
+      ...dataEntry('files', 'Deployment', 't1-cds-deployment', 't1'),
+      meta: {
+        ...dataEntry('files', 'Deployment', 't1-cds-deployment', 't1').meta,
+        deployment: 't1-cds-deployment',
+        claimName: 't1-cds-pvc',
+        dir: 'public',
+        cds: { namespace: 'src', service: 't1-cds-service', tenants: ['t1'] },
+      },
+    },
   ];
   const counts = {
     users: 2,

@@ -31,7 +31,13 @@ function scriptOf(command: string[]): string {
   return command[2];
 }
 
-const side = { realm: 'entando', portOffset: 2505, heap: '512m', timeoutSeconds: 60, runId: 'r1' };
+const side = {
+  realms: ['entando', 't1'],
+  portOffset: 2505,
+  heap: '512m',
+  timeoutSeconds: 60,
+  runId: 'r1',
+};
 
 /** Every script run in a pod, by where it comes from. */
 const SCRIPTS: Record<string, string> = {

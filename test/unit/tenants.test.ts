@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { tenancyLoss, tenancyOf } from '../../src/entando/tenants.js';
+import { refuseTenancyLoss } from '../../src/backup/backup.js';
+import { classifyTenantRealms } from '../../src/components/keycloak/tenant-realms.js';
+import { DEFAULT_BACKUP_OPTIONS } from '../../src/contract/component.js';
+import { readTenants, tenancyLoss, tenancyOf } from '../../src/entando/tenants.js';
+import type { Output } from '../../src/report/output.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { FakeKube } from '../helpers/fakes.js';
 
@@ -105,25 +109,74 @@ describe('tenants: a multi-tenant app is found however the app engine gets ENTAN
     ]);
   });
 
-  it('CDS_ENABLED=true alone (the primary tenant in CDS) is a loss too; names in the refusal', async () => {
+  it('CDS files are carried: no loss for CDS_ENABLED=true; realms still named; named again when CDS is left out', async () => {
     const cds = await codes([deployment({ env: [{ name: 'CDS_ENABLED', value: 'TRUE' }] })]);
-    expect(tenancyLoss(cds.facts)).to.equal(
+    expect(tenancyLoss(cds.facts)).to.equal(undefined);
+    expect(tenancyLoss(cds.facts, { cdsFiles: false })).to.equal(
       "the primary tenant's files in CDS (CDS_ENABLED=true in quickstart-deployment: env CDS_ENABLED)",
     );
     const both = await codes([
       secret('entando-tenants-secret', { ENTANDO_TENANTS: tenants('t1', 't2') }),
       deployment({ env: [{ name: 'CDS_ENABLED', value: 'true' }] }),
     ]);
-    // Their schemas are carried (components/databases/tenants.ts): not in the loss...
+    // Their schemas and CDS files are carried: only the realms are lost...
     expect(tenancyLoss(both.facts)).to.equal(
-      "its secondary tenants t1, t2 (Secret entando-tenants-secret): their realms and CDS files, and the primary tenant's files in CDS (CDS_ENABLED=true in quickstart-deployment: env CDS_ENABLED)",
+      'its secondary tenants t1, t2 (Secret entando-tenants-secret): their realms',
     );
     // ...unless a backup leaves them out.
-    expect(tenancyLoss(both.facts, { schemas: false })).to.equal(
+    expect(tenancyLoss(both.facts, { schemas: false, cdsFiles: false })).to.equal(
       "its secondary tenants t1, t2 (Secret entando-tenants-secret): their schemas, realms and CDS files, and the primary tenant's files in CDS (CDS_ENABLED=true in quickstart-deployment: env CDS_ENABLED)",
     );
     const off = await codes([deployment({ env: [{ name: 'CDS_ENABLED', value: 'false' }] })]);
     expect(tenancyLoss(off.facts)).to.equal(undefined);
+  });
+
+  it('the backup refusal: none when everything is carried; else what is lost and what the rest carries', async () => {
+    // As the objects e2e: two tenants on the primary's schema, no kcRealm, no CDS.
+    const objects = [
+      secret('entando-tenants-secret', {
+        ENTANDO_TENANTS: JSON.stringify([
+          { tenantCode: 'tenant1', dbUrl: 'jdbc:postgresql://db/x' },
+          { tenantCode: 'tenant2', dbUrl: 'jdbc:postgresql://db/x' },
+        ]),
+      }),
+    ];
+    const { facts, configs } = await readTenants(new FakeKube(objects).client, app());
+    const kc = { service: { name: 'kc-service', namespace: NS }, frontEndUrl: 'https://sso/auth' };
+    const refusal = (realms: Parameters<typeof refuseTenancyLoss>[1], extra = {}) => {
+      const warned: string[] = [];
+      const output = { warn: (m: string) => warned.push(m) } as unknown as Output;
+      const options = { ...DEFAULT_BACKUP_OPTIONS, ...extra };
+      try {
+        refuseTenancyLoss(facts, realms, `${NS}/quickstart`, options, output);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return warned.length > 0 ? `warned: ${warned.join('; ')}` : undefined;
+    };
+    const noRealm = classifyTenantRealms(configs, 'entando', kc, NS);
+    expect(refusal(noRealm)).to.equal(
+      `backup refused: EntandoApp ${NS}/quickstart is multi-tenant and this version does not carry the realm of tenants tenant1, tenant2 (no kcRealm in its ENTANDO_TENANTS object); pass --primary-tenant-only to back up the rest (the primary tenant's databases, realm and /entando-data, the secondary tenants' schemas; every CDS volume found) without it`,
+    );
+    expect(refusal(noRealm, { primaryTenantOnly: true })).to.equal(
+      `warned: EntandoApp ${NS}/quickstart is multi-tenant: not in this archive (--primary-tenant-only): the realm of tenants tenant1, tenant2 (no kcRealm in its ENTANDO_TENANTS object)`,
+    );
+    // Every realm in the app's Keycloak, schemas and CDS files carried: no refusal at all.
+    const withRealms = configs.map((c) => ({
+      ...c,
+      fields: { ...c.fields, kcRealm: c.code } as Record<string, string>,
+    }));
+    expect(refusal(classifyTenantRealms(withRealms, 'entando', kc, NS))).to.equal(undefined);
+    // One realm elsewhere: named; the rest carries the others' realms.
+    withRealms[1].fields.kcAuthUrl = 'https://kc.other.com/auth';
+    expect(refusal(classifyTenantRealms(withRealms, 'entando', kc, NS))).to.equal(
+      `backup refused: EntandoApp ${NS}/quickstart is multi-tenant and this version does not carry realm tenant2 of tenant tenant2 (https://kc.other.com/auth is another Keycloak than the app's (https://sso/auth)); pass --primary-tenant-only to back up the rest (the primary tenant's databases, realm and /entando-data, the secondary tenants' schemas and realms in the app's Keycloak; every CDS volume found) without it`,
+    );
+    // Without the keycloak component the realms are all counted as lost; schemas and CDS files
+    // turned off are named again.
+    expect(refusal(undefined, { tenantSchemas: false, tenantCdsFiles: false })).to.equal(
+      `backup refused: EntandoApp ${NS}/quickstart is multi-tenant and this version does not carry its secondary tenants tenant1, tenant2 (Secret entando-tenants-secret): their schemas, realms and CDS files; pass --primary-tenant-only to back up the rest (the primary tenant's databases, realm and /entando-data) without it`,
+    );
   });
 
   it('a value that is not a JSON array of tenants fails, naming where it was read', async () => {

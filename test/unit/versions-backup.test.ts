@@ -4,7 +4,7 @@ import type { BackupContext } from '../../src/components/component.js';
 import type { Datasource } from '../../src/components/databases/discovery.js';
 import { readDbmsVersion } from '../../src/components/databases/version.js';
 import { backupKeycloak, serverVersion } from '../../src/components/keycloak/backup.js';
-import { FakePodExec } from '../helpers/fakes.js';
+import { FakeKube, FakePodExec } from '../helpers/fakes.js';
 
 const ds = (dbms: 'postgresql' | 'mysql'): Datasource => ({
   owner: { kind: 'EntandoApp', name: 'qs' },
@@ -112,7 +112,12 @@ describe('versions recorded at backup', () => {
     );
     const ctx = {
       options: { keycloak: 'skip' },
-      app: { apiVersion: 'entando.org/v1', kind: 'EntandoApp', metadata: { name: 'qs' } },
+      app: {
+        apiVersion: 'entando.org/v1',
+        kind: 'EntandoApp',
+        metadata: { name: 'qs', namespace: 'ns' },
+      },
+      kube: new FakeKube().client,
       archive: { manifest },
     } as unknown as BackupContext;
     await backupKeycloak(ctx);

@@ -64,7 +64,7 @@ const options = {
     type: 'boolean',
     default: false,
     describe:
-      "Back up a multi-tenant app (ENTANDO_TENANTS, CDS_ENABLED) although this version does not carry its secondary tenants' realms and CDS files (their database schemas are carried): a warning naming what is left out instead of a refusal",
+      "Back up a multi-tenant app (ENTANDO_TENANTS, CDS_ENABLED) although not all of its secondary tenants can be carried: their realms on another Keycloak than the app's (or without a kcRealm) and the CDS files of a tenant whose CDS cannot be found are left out with a warning instead of a refusal (their database schemas, realms in the app's Keycloak and every CDS volume found are carried all the same)",
   },
   'allow-unfinished-bundle-jobs': {
     type: 'boolean',

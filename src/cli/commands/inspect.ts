@@ -1,9 +1,10 @@
 import { readManifest } from '../../archive/manifest-tail.js';
 import type { Manifest } from '../../archive/manifest.js';
 import type { VersionFact } from '../../contract/manifest.js';
-import { describeKeycloak } from '../../components/keycloak/describe.js';
+import { describeKeycloak, describeTenantRealms } from '../../components/keycloak/describe.js';
 import { describeBundles } from '../../components/bundles/describe.js';
 import { describeHandAddedEnv } from '../../components/resources/hand-env.js';
+import { describeCds } from '../../components/files/describe.js';
 import { defineCommand } from '../command.js';
 import { archivePositional, decryptOptions, s3Options } from '../options.js';
 
@@ -58,7 +59,9 @@ function inspectText(archive: Manifest & { file: string; encrypted: boolean }): 
     `objects:    ${objects.join(', ') || 'none'}`,
     ...handEnv.map((l) => `hand env:   ${l}`),
     ...(keycloak ? [`keycloak:   ${describeKeycloak(keycloak)}`] : []),
+    ...(keycloak ? describeTenantRealms(keycloak).map((l) => `keycloak:   ${l}`) : []),
     ...(bundles ? describeBundles(bundles).map((l) => `bundles:    ${l}`) : []),
+    ...describeCds(archive.components.files).map((l) => `cds files:  ${l}`),
     `entries:    ${archive.entries.length}, ${bytes} bytes`,
     ...archive.warnings.map((w) => `warning:    ${w}`),
   ];

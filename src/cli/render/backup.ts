@@ -1,7 +1,7 @@
 import type { BackupOutcome } from '../../backup/backup.js';
 import type { Manifest } from '../../archive/manifest.js';
 import { describeBundles } from '../../components/bundles/describe.js';
-import { describeKeycloak } from '../../components/keycloak/describe.js';
+import { describeKeycloak, describeTenantRealms } from '../../components/keycloak/describe.js';
 import { describeHandAddedEnv } from '../../components/resources/hand-env.js';
 import { figuresLine, type RunFigures } from '../../report/summary.js';
 import type { Rendered } from '../command.js';
@@ -35,6 +35,7 @@ export function renderBackup({ outcome, from, figures, next }: BackupDone): Rend
         `  database ${s.owner.name}${s.owner.tenant ? ` tenant ${s.owner.tenant}` : ''} ${s.qualifier}: the schema of ${s.sameAs} (dumped once)`,
     ),
     ...(keycloak ? [`  keycloak: ${describeKeycloak(keycloak)}`] : []),
+    ...(keycloak ? describeTenantRealms(keycloak).map((l) => `  keycloak: ${l}`) : []),
     ...(bundles ? describeBundles(bundles).map((l) => `  bundles: ${l}`) : []),
     ...describeHandAddedEnv(manifest.components.resources?.handAddedEnv ?? []).map(
       (l) => `  hand-added env: ${l}`,

@@ -13,7 +13,7 @@ import type { KubeClient } from '../../kube/client.js';
 import type { KubeObject } from '../../kube/object.js';
 import { forwardPort, type LocalForward } from '../../kube/port-forward.js';
 import { runningPod } from '../files/discover.js';
-import { frontEndUrl } from '../keycloak/backup.js';
+import { frontEndUrl } from '../keycloak/locate.js';
 import { keycloakPod, locateKeycloak, realmOf } from '../keycloak/locate.js';
 import { cmErrorDetail, ComponentManagerClient, type TokenSource } from './cm-client.js';
 

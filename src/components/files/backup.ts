@@ -3,7 +3,7 @@ import { dataPath } from '../../archive/layout.js';
 import type { ManifestEntry } from '../../archive/manifest.js';
 import { OperationError, UserError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
-import { CUT_HINT, podExec, podExecOk } from '../../kube/pod-exec.js';
+import { CUT_HINT, podExec } from '../../kube/pod-exec.js';
 import { TarEndCheck } from './tar-end.js';
 import { DEFAULT_VOLUME_POD_IMAGE, VolumePod } from '../../kube/volume-pod.js';
 import type { BackupContext } from '../component.js';
@@ -35,13 +35,27 @@ export type { FilesEntryMeta, FilesSummary } from '../../contract/manifest.js';
  * stream 2 and later of a split tree: <dir>.stream-<n>.tar.
  */
 export function entryPathFor(
-  v: Pick<DataVolume, 'owner' | 'qualifier'>,
+  v: Pick<DataVolume, 'owner' | 'qualifier' | 'cds'>,
   dir: string,
   stream = 1,
 ): string {
-  const kind = v.owner.kind === 'EntandoApp' ? 'app' : 'plugin';
   const suffix = stream > 1 ? `.stream-${stream}` : '';
+  // A CDS volume: data/files/cds/<namespace>/<deployment>/<dir>.tar (same depth, see precheck.ts).
+  if (v.cds)
+    return dataPath(COMPONENT, `cds/${v.cds.namespace}/${v.owner.name}/${dir}${suffix}.tar`);
+  const kind = v.owner.kind === 'EntandoApp' ? 'app' : 'plugin';
   return dataPath(COMPONENT, `${kind}/${v.owner.name}/${v.qualifier}/${dir}${suffix}.tar`);
+}
+
+/** How a pod command runs: `podExec`, or a test's stand-in. */
+export type PodExecFn = typeof podExec;
+
+/** One tree streamed into the archive, with what its tar held. */
+export interface StreamedDir {
+  entry: ManifestEntry;
+  /** Regular files in the tar, and their bytes. */
+  files: number;
+  fileBytes: number;
 }
 
 export function embeddedRefusal(owners: string[]): UserError {
@@ -56,6 +70,7 @@ export async function listDir(
   target: PodTarget,
   path: string,
   signal?: AbortSignal,
+  exec: PodExecFn = podExec,
 ): Promise<string[]> {
   const chunks: Buffer[] = [];
   const stdout = new Writable({
@@ -64,11 +79,13 @@ export async function listDir(
       done();
     },
   });
-  await podExecOk(
-    kube.config,
-    { ...target, command: ['ls', '-1A', path], stdout, signal },
-    `ls ${path}`,
-  );
+  const ran = await exec(kube.config, { ...target, command: ['ls', '-1A', path], stdout, signal });
+  if (ran.exitCode !== 0) {
+    const detail = ran.stderr.trim().split('\n').slice(-3).join(' | ');
+    throw new OperationError(
+      `ls ${path} failed in pod ${target.namespace}/${target.pod} (exit code ${ran.exitCode})${detail ? `: ${detail}` : ''}`,
+    );
+  }
   return Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
 }
 
@@ -85,7 +102,8 @@ export async function streamDir(
   dir: string,
   signal: AbortSignal,
   split?: { stream: number; streams: number; share: StreamShare },
-): Promise<ManifestEntry> {
+  exec: PodExecFn = podExec,
+): Promise<StreamedDir> {
   const label = `files ${v.owner.name} ${v.qualifier}/${dir}${split ? ` (stream ${split.stream}/${split.streams})` : ''}`;
   const meta: FilesEntryMeta = {
     component: 'files',
@@ -100,6 +118,7 @@ export async function streamDir(
     via: target.via,
     format: 'tar',
     ...(split ? { stream: split.stream, streams: split.streams } : {}),
+    ...(v.cds ? { cds: v.cds } : {}),
   };
   // tar's stdout goes straight into the archive entry (no intermediate stream); its structure
   // is followed on the way, so that a stream cut short is not taken for a whole tree.
@@ -113,7 +132,7 @@ export async function streamDir(
   const command = split
     ? ['sh', '-c', TAR_LIST_SCRIPT, 'sh', v.mountPath]
     : ['sh', '-c', TAR_CREATE_SCRIPT, 'sh', v.mountPath, dir];
-  const ran = await podExec(ctx.kube.config, {
+  const ran = await exec(ctx.kube.config, {
     namespace: target.namespace,
     pod: target.pod,
     container: target.container,
@@ -146,7 +165,7 @@ export async function streamDir(
   }
   if (!entry.entry) throw new OperationError(`${label}: the archive entry was not completed`);
   ctx.progress.finish(label);
-  return entry.entry;
+  return { entry: entry.entry, files: end.files, fileBytes: end.fileBytes };
 }
 
 /**
@@ -161,8 +180,7 @@ export async function backupFiles(ctx: BackupContext): Promise<void> {
     ...new Set(volumes.filter((v) => v.embedded).map((v) => `${v.owner.kind} ${v.owner.name}`)),
   ];
   if (embeddedOwners.length > 0 && !ctx.options.quiesce) throw embeddedRefusal(embeddedOwners);
-  const summary: FilesSummary = { volumes: [] };
-  ctx.archive.manifest.components.files = summary;
+  const summary: FilesSummary = (ctx.archive.manifest.components.files ??= { volumes: [] });
   if (volumes.length === 0) return;
 
   const local = new AbortController();
@@ -243,7 +261,7 @@ export async function backupFiles(ctx: BackupContext): Promise<void> {
               return streamDir(ctx, target, v, dir, local.signal, split);
             })
             .then(
-              (entry) =>
+              ({ entry }) =>
                 record.dirs.push({
                   dir,
                   entry: entry.path,

@@ -3,6 +3,7 @@ import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
 import { linkedPlugins } from '../resources/deployments.js';
+import type { CdsVolumeFacts } from '../../contract/manifest.js';
 
 export { linkedPlugins };
 
@@ -20,6 +21,8 @@ const NO_FILES = new Set(['db', 'sso', 'ab']);
 export interface Owner {
   kind: string;
   name: string;
+  /** A secondary tenant's code (a CDS volume's first tenant). */
+  tenant?: string;
 }
 
 /** One PVC of an Entando server, mounted at /entando-data in its deployment. */
@@ -35,6 +38,8 @@ export interface DataVolume {
   embedded: boolean;
   /** Top-level directories to copy, if they exist. */
   dirs: string[];
+  /** A CDS volume (owner: its Deployment), not an Entando server's. */
+  cds?: CdsVolumeFacts;
 }
 
 /** dbms omitted means embedded (REFERENCE.md). */

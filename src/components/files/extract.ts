@@ -1,12 +1,28 @@
 import { entryStream } from '../../archive/entry-stream.js';
 import { OperationError } from '../../errors.js';
-import { podExecOk } from '../../kube/pod-exec.js';
+import { podExec, type PodExecRequest } from '../../kube/pod-exec.js';
 import { timed, type StepContext } from '../../contract/plan.js';
 import { mapLimit } from '../../util/limit.js';
 import type { PlanContext } from '../component.js';
 import type { ArchivedFiles } from './archived-files.js';
-import type { PodTarget } from './backup.js';
+import type { PodExecFn, PodTarget } from './backup.js';
 import { EXTRACT_SCRIPT, STAGE_SCRIPT, STAGING_PREFIX, SWAP_SCRIPT } from './pod-scripts.js';
+
+/** Runs a command in the pod through `exec`; a non-zero exit is an error with its stderr. */
+async function execOk(
+  exec: PodExecFn,
+  c: StepContext,
+  req: PodExecRequest,
+  what: string,
+): Promise<void> {
+  const result = await exec(c.target.config, req);
+  if (result.exitCode !== 0) {
+    const detail = result.stderr.trim().split('\n').slice(-3).join(' | ');
+    throw new OperationError(
+      `${what} failed in pod ${req.namespace}/${req.pod} (exit code ${result.exitCode})${detail ? `: ${detail}` : ''}`,
+    );
+  }
+}
 
 async function* counted(
   source: AsyncIterable<Buffer>,
@@ -29,23 +45,28 @@ export async function extractTree(
   ctx: PlanContext,
   target: PodTarget,
   tree: ArchivedFiles[],
+  exec: PodExecFn = podExec,
 ): Promise<void> {
   const { mountPath, dir } = tree[0].meta;
   if (tree.length === 1) {
-    await extractEntry(c, ctx, target, tree[0], false);
+    await extractEntry(c, ctx, target, tree[0], false, exec);
   } else {
-    await podExecOk(
-      c.target.config,
+    await execOk(
+      exec,
+      c,
       { ...target, command: ['sh', '-c', STAGE_SCRIPT, 'sh', mountPath, dir], signal: c.signal },
       `preparing ${mountPath}/${STAGING_PREFIX}${dir}`,
     );
     const last = tree[tree.length - 1];
-    await mapLimit(tree.slice(0, -1), ctx.parallel, (a) => extractEntry(c, ctx, target, a, true));
-    await extractEntry(c, ctx, target, last, true);
+    await mapLimit(tree.slice(0, -1), ctx.parallel, (a) =>
+      extractEntry(c, ctx, target, a, true, exec),
+    );
+    await extractEntry(c, ctx, target, last, true, exec);
   }
   await timed(c, 'swap the extracted directory in', () =>
-    podExecOk(
-      c.target.config,
+    execOk(
+      exec,
+      c,
       {
         namespace: target.namespace,
         pod: target.pod,
@@ -71,14 +92,16 @@ async function extractEntry(
   target: PodTarget,
   a: ArchivedFiles,
   keep: boolean,
+  exec: PodExecFn,
 ): Promise<void> {
   const mountPath = a.meta.mountPath;
   const dir = a.meta.dir;
   const stream = entryStream(ctx.archive, a.entry);
   let sent = 0;
   try {
-    await podExecOk(
-      c.target.config,
+    await execOk(
+      exec,
+      c,
       {
         namespace: target.namespace,
         pod: target.pod,

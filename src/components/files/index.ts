@@ -1,8 +1,11 @@
 import type { BackupContext, Component, PlanContext } from '../component.js';
 import { backupFiles, COMPONENT } from './backup.js';
+import { backupCds } from './cds-backup.js';
 import { planFilesSteps } from './restore-plan.js';
+import { planCdsSteps } from './cds-restore.js';
 import { TreeHeaderChecks } from './precheck.js';
-import { podWorkNeeds } from '../../kube/access.js';
+import { needs, podWorkNeeds } from '../../kube/access.js';
+import { mapNamespace } from '../../contract/mapping.js';
 import { metaOf } from '../../contract/manifest.js';
 
 export type { FilesEntryMeta, FilesSummary } from './backup.js';
@@ -18,10 +21,12 @@ export const filesComponent: Component = {
 
   async backup(ctx: BackupContext) {
     await backupFiles(ctx);
+    // Then the tenants' CDS volumes (files of the primary too with CDS_ENABLED=true).
+    await backupCds(ctx);
   },
 
   async plan(ctx: PlanContext) {
-    return planFilesSteps(ctx);
+    return [...(await planFilesSteps(ctx)), ...(await planCdsSteps(ctx))];
   },
   // The tar headers of every tree, checked while the verifying pass reads it.
   archivePass: () => {
@@ -32,8 +37,11 @@ export const filesComponent: Component = {
     };
   },
   // Read in the app's pod (exec tar); with --quiesce through a short-lived pod on the volume.
-  backupAccess: (ctx) =>
-    podWorkNeeds(ctx.namespace, { pods: ctx.options.quiesce, scale: ctx.options.quiesce }),
+  // CDS volumes (in the app's namespace, as Entando's samples put them) always through one.
+  backupAccess: (ctx) => [
+    ...podWorkNeeds(ctx.namespace, { pods: ctx.options.quiesce, scale: ctx.options.quiesce }),
+    ...(ctx.options.tenantCdsFiles === false ? [] : cdsBackupNeeds(ctx.namespace)),
+  ],
   // Extracted in the app's pod; embedded databases with the deployment at 0 through a volume pod.
   restoreAccess: (ctx) => {
     const metas = ctx.archive.manifest.entries
@@ -41,6 +49,27 @@ export const filesComponent: Component = {
       .filter((m) => m !== undefined);
     if (metas.length === 0) return [];
     const embedded = metas.some((m) => m.embedded);
-    return podWorkNeeds(ctx.mapping.targetNamespace, { pods: embedded, scale: embedded });
+    // A CDS volume is filled through a volume pod, its deployment scaled to 0 if there.
+    const cds = [
+      ...new Set(
+        metas.flatMap((m) => (m.cds ? [mapNamespace(ctx.mapping, m.cds.namespace)!] : [])),
+      ),
+    ];
+    return [
+      ...podWorkNeeds(ctx.mapping.targetNamespace, { pods: embedded, scale: embedded }),
+      ...cds.flatMap((ns) => [
+        ...podWorkNeeds(ns, { pods: true, scale: true }),
+        ...needs('PersistentVolumeClaim', ['get'], ns),
+      ]),
+    ];
   },
 };
+
+/** Finding the CDS (Services, Deployments, PVCs, pods) and reading it through a volume pod. */
+function cdsBackupNeeds(namespace: string) {
+  return [
+    ...podWorkNeeds(namespace, { pods: true }),
+    ...needs('Service', ['get'], namespace),
+    ...needs('PersistentVolumeClaim', ['get'], namespace),
+  ];
+}

@@ -4,10 +4,11 @@ import type { HeaderCheckOutcome } from '../../contract/tree-check.js';
 export type { HeaderCheckOutcome } from '../../contract/tree-check.js';
 
 /**
- * data/files/<app|plugin>/<owner>/<qualifier>/<dir>[.stream-N].tar (files/backup.ts
- * entryPathFor). A name it misreads only costs a check pass: the root must match the manifest.
+ * data/files/<app|plugin>/<owner>/<qualifier>/<dir>[.stream-N].tar, or
+ * data/files/cds/<namespace>/<deployment>/<dir>.tar (files/backup.ts entryPathFor). A name it
+ * misreads only costs a check pass: the root must match the manifest.
  */
-const TREE_PATH = /^data\/files\/(?:app|plugin)\/[^/]+\/[^/]+\/([^/]+?)(?:\.stream-\d+)?\.tar$/;
+const TREE_PATH = /^data\/files\/(?:app|plugin|cds)\/[^/]+\/[^/]+\/([^/]+?)(?:\.stream-\d+)?\.tar$/;
 
 /**
  * Checks the tar headers of every files tree while the verifying pass reads it, so a restore

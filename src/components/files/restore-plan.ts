@@ -24,6 +24,7 @@ const PHASE = 'files';
 export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
   const byOwner = new Map<string, ArchivedFiles[]>();
   for (const a of archivedFiles(ctx.archive.manifest.entries)) {
+    if (a.meta.cds) continue; // a CDS volume: cds-restore.ts
     const key = `${a.meta.owner.kind}/${a.meta.owner.name}`;
     byOwner.set(key, [...(byOwner.get(key) ?? []), a]);
   }

@@ -28,6 +28,9 @@ export class TarEndCheck {
   private bytes = 0;
   private member = '';
   private bad: string | undefined;
+  /** Regular files seen, and the bytes of their data (what `inspect` reports of a tree). */
+  files = 0;
+  fileBytes = 0;
 
   see(chunk: Buffer): void {
     const start = this.bytes;
@@ -108,6 +111,10 @@ export class TarEndCheck {
       return;
     }
     this.skip = NO_DATA.has(type) ? 0 : pad(size);
+    if (type === '0' || type === '7' || type === '\0') {
+      this.files += 1;
+      this.fileBytes += size;
+    }
   }
 
   private paxRecords(data: Buffer): void {

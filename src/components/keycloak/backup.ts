@@ -1,19 +1,28 @@
-import { Writable } from 'node:stream';
 import { dataPath } from '../../archive/layout.js';
 import type { ManifestEntry } from '../../archive/manifest.js';
-import { serverStatuses } from '../../entando/kinds.js';
+import type { EntryWriter } from '../../archive/writer.js';
+import { readTenants } from '../../entando/tenants.js';
 import { OperationError } from '../../errors.js';
-import { refOf, type KubeObject } from '../../kube/object.js';
+import { refOf } from '../../kube/object.js';
 import type { BackupContext } from '../component.js';
 import type { KeycloakAdmin } from './admin.js';
 import { exportCommand, sidePortOffset } from './side-server-scripts.js';
 import { runSideServer } from './side-server.js';
-import { connectKeycloak, locateKeycloak, realmOf, type KeycloakSession } from './locate.js';
+import {
+  connectKeycloak,
+  frontEndUrl,
+  locateKeycloak,
+  realmOf,
+  type KeycloakSession,
+} from './locate.js';
 import { RealmAssembler } from './realm-assembler.js';
-import type { KeycloakSummary, VersionFact } from '../../contract/manifest.js';
+import { exportRuns } from './export-runs.js';
+import { discoverTenantRealms } from './tenant-realms.js';
+import type { KeycloakSummary, RealmCounts, VersionFact } from '../../contract/manifest.js';
 import { versionsOf } from '../../archive/manifest.js';
 
 export type { KeycloakSummary } from '../../contract/manifest.js';
+export { frontEndUrl };
 
 export const COMPONENT = 'keycloak';
 
@@ -29,6 +38,9 @@ export async function backupKeycloak(ctx: BackupContext): Promise<void> {
   const summary: KeycloakSummary = { mode: 'none', realm };
   ctx.archive.manifest.components[COMPONENT] = summary;
   const versions = versionsOf(ctx.archive.manifest);
+  const { configs } = await readTenants(ctx.kube, ctx.app);
+  const tenantRealms = await discoverTenantRealms(ctx.kube, ctx.app, configs, ctx.options.keycloak);
+  if (tenantRealms.length > 0) summary.tenantRealms = tenantRealms;
   if (ctx.options.keycloak === 'skip') {
     summary.mode = 'skipped';
     summary.reason = '--keycloak skip';
@@ -53,7 +65,7 @@ export async function backupKeycloak(ctx: BackupContext): Promise<void> {
     throw new OperationError(`${err.message}; or back up without the realm with --keycloak skip`);
   });
   try {
-    await exportRealm(ctx, session, realm, summary);
+    await exportRealms(ctx, session, summary);
     await ctx.archive.addBuffer(ADMIN_ENTRY, Buffer.from(JSON.stringify(session.credentials)), {
       component: COMPONENT,
       kind: 'admin-credentials',
@@ -65,59 +77,111 @@ export async function backupKeycloak(ctx: BackupContext): Promise<void> {
   summary.mode = 'realm';
 }
 
-async function exportRealm(
+/** What one exported realm is recorded with (the app's summary, or a tenant realm's). */
+type RealmRecord = Pick<
+  KeycloakSummary,
+  'counts' | 'locales' | 'realmEntry' | 'localizationEntry'
+> & { realm: string };
+
+/**
+ * The app's realm and its tenants' (those in this Keycloak), each with its localization texts,
+ * exported with as few side-server runs as pay off (export-runs.ts); every realm's export is
+ * checked against the live user count.
+ */
+async function exportRealms(
   ctx: BackupContext,
   session: KeycloakSession,
-  realm: string,
   summary: KeycloakSummary,
 ): Promise<void> {
   const where = `Keycloak ${session.namespace}/${session.pod}`;
-  if (!(await session.admin.realmExists(realm))) {
+  if (!(await session.admin.realmExists(summary.realm))) {
     throw new OperationError(
-      `realm ${realm} not found in ${where}: check spec.keycloakToUse.realm of the EntandoApp, or back up without the realm with --keycloak skip`,
+      `realm ${summary.realm} not found in ${where}: check spec.keycloakToUse.realm of the EntandoApp, or back up without the realm with --keycloak skip`,
     );
   }
+  const tenants = (summary.tenantRealms ?? []).filter((t) => t.mode === 'realm');
+  for (const t of tenants) {
+    if (await session.admin.realmExists(t.realm)) continue;
+    const reason = `no realm ${t.realm} in ${where}`;
+    if (!ctx.options.primaryTenantOnly) {
+      throw new OperationError(
+        `${reason}, the kcRealm of tenant ${t.tenants.join(', ')} in ENTANDO_TENANTS: fix kcRealm, or back up without it with --primary-tenant-only`,
+      );
+    }
+    ctx.results.warn(
+      'keycloak',
+      `${reason}: tenant ${t.tenants.join(', ')} has no realm in this archive (--primary-tenant-only)`,
+    );
+    t.mode = 'not-carried';
+    t.reason = reason;
+  }
+  const records: RealmRecord[] = [summary, ...tenants.filter((t) => t.mode === 'realm')];
   const version = await serverVersion(session.admin, where);
   versionsOf(ctx.archive.manifest).keycloak = version;
   if (version.version !== 'unknown') summary.keycloakVersion = version.version;
-  const liveUsers = await session.admin.get<number>(
-    `/realms/${encodeURIComponent(realm)}/users/count`,
-  );
-  const localization = await readLocalization(session.admin, realm);
-  summary.locales = Object.keys(localization);
-  const locEntry = localizationEntryPath(realm);
-  await ctx.archive.addBuffer(locEntry, Buffer.from(JSON.stringify(localization)), {
-    component: COMPONENT,
-    realm,
-    kind: 'localization',
-  });
-  summary.localizationEntry = locEntry;
-
-  ctx.output.debug(`exporting realm ${realm} in ${where} (${liveUsers} users)`);
-  let assembler: RealmAssembler | undefined;
-  const entry = await ctx.streams.run(() =>
-    streamExport(
-      ctx,
-      session,
-      realm,
-      (out) => (assembler = new RealmAssembler(out, realm)),
-      `keycloak realm ${realm}`,
-    ),
-  );
-  const scanner = assembler!;
-  summary.realmEntry = entry.path;
-  summary.counts = scanner.counts;
-  if (scanner.counts.realm !== realm) {
-    throw new OperationError(`${where}: the export does not hold realm ${realm}`);
+  const liveUsers = new Map<string, number>();
+  for (const r of records) {
+    liveUsers.set(r.realm, await userCount(session.admin, r.realm));
+    const localization = await readLocalization(session.admin, r.realm);
+    r.locales = Object.keys(localization);
+    const locEntry = localizationEntryPath(r.realm);
+    await ctx.archive.addBuffer(locEntry, Buffer.from(JSON.stringify(localization)), {
+      component: COMPONENT,
+      realm: r.realm,
+      kind: 'localization',
+    });
+    r.localizationEntry = locEntry;
   }
-  // Keycloak has logged success for exports that missed users (keycloak#10617): count them.
-  const exported = scanner.counts.users - scanner.counts.serviceAccounts;
-  if (exported !== liveUsers) {
-    throw new OperationError(
-      `${where}: the export of realm ${realm} holds ${exported} users, Keycloak counts ${liveUsers}: users changed during the export or Keycloak missed some; run the backup again`,
+  const needed = records.map((r) => r.realm);
+  const runs = exportRuns(
+    needed,
+    needed.length > 1 ? await otherRealms(session.admin, needed) : [],
+  );
+  for (const run of runs) {
+    ctx.output.debug(
+      `exporting realm${run.length > 1 ? 's' : ''} ${run.join(', ')} in ${where} (${run.map((r) => `${r}: ${liveUsers.get(r)} users`).join(', ')})`,
     );
+    const exported = await ctx.streams.run(() =>
+      streamExport(
+        ctx,
+        session,
+        run,
+        `keycloak realm${run.length > 1 ? 's' : ''} ${run.join(', ')}`,
+      ),
+    );
+    for (const r of records.filter((x) => run.includes(x.realm))) {
+      const { entry, counts } = exported.get(r.realm)!;
+      r.realmEntry = entry.path;
+      r.counts = counts;
+      if (counts.realm !== r.realm) {
+        throw new OperationError(`${where}: the export does not hold realm ${r.realm}`);
+      }
+      // Keycloak has logged success for exports that missed users (keycloak#10617): count them.
+      const users = counts.users - counts.serviceAccounts;
+      if (users !== liveUsers.get(r.realm)) {
+        throw new OperationError(
+          `${where}: the export of realm ${r.realm} holds ${users} users, Keycloak counts ${liveUsers.get(r.realm)}: users changed during the export or Keycloak missed some; run the backup again`,
+        );
+      }
+      ctx.output.debug(`realm ${r.realm}: ${JSON.stringify(counts)}`);
+    }
   }
-  ctx.output.debug(`realm ${realm}: ${JSON.stringify(scanner.counts)}`);
+}
+
+const userCount = (admin: KeycloakAdmin, realm: string) =>
+  admin.get<number>(`/realms/${encodeURIComponent(realm)}/users/count`);
+
+/** The server's realms not in `needed`, with their user counts (what a full export adds). */
+async function otherRealms(
+  admin: KeycloakAdmin,
+  needed: string[],
+): Promise<{ realm: string; users: number }[]> {
+  const all = await admin.get<{ realm: string }[]>('/realms?briefRepresentation=true');
+  const out: { realm: string; users: number }[] = [];
+  for (const { realm } of all ?? []) {
+    if (!needed.includes(realm)) out.push({ realm, users: await userCount(admin, realm) });
+  }
+  return out;
 }
 
 /** The server's own version (serverinfo); never a reason to fail the backup. */
@@ -132,22 +196,6 @@ export async function serverVersion(
   } catch (err) {
     return { version: 'unknown', why: `serverinfo of ${where}: ${(err as Error).message}` };
   }
-}
-
-/** The Keycloak's public URL: its status, else its ingress host (`/auth`, as the image serves). */
-export function frontEndUrl(server: KubeObject): string | undefined {
-  const fromStatus = Object.values(serverStatuses(server)).find(
-    (s) => s.externalBaseUrl,
-  )?.externalBaseUrl;
-  if (fromStatus) return fromStatus;
-  const spec = (server.spec ?? {}) as {
-    frontEndUrl?: string;
-    ingressHostName?: string;
-    tlsSecretName?: string;
-  };
-  if (spec.frontEndUrl) return spec.frontEndUrl;
-  if (!spec.ingressHostName) return undefined;
-  return `${spec.tlsSecretName ? 'https' : 'http'}://${spec.ingressHostName}/auth`;
 }
 
 /** Realm localization texts per locale (REST; a Keycloak ≤ 21 export leaves them out). */
@@ -165,22 +213,26 @@ async function readLocalization(
   return out;
 }
 
+/** One side-server run exporting `realms`: each realm streamed into its own archive entry. */
 async function streamExport(
   ctx: BackupContext,
   session: KeycloakSession,
-  realm: string,
-  assemble: (out: Writable) => Writable,
+  realms: string[],
   label: string,
-): Promise<ManifestEntry> {
-  const entry = ctx.archive.openEntry(
-    realmEntryPath(realm),
-    { component: COMPONENT, realm, kind: 'realm-export' },
-    (n) => ctx.progress.add(label, n),
-  );
+): Promise<Map<string, { entry: ManifestEntry; counts: RealmCounts }>> {
+  const entries = new Map<string, EntryWriter>();
   let archiveError: Error | undefined;
-  entry.on('error', (err) => (archiveError ??= err));
-  // The pages of the export become one realm JSON on their way into the archive entry.
-  const tee = assemble(entry);
+  // The pages of the export become one realm JSON per realm on their way into its entry.
+  const tee = new RealmAssembler((realm) => {
+    const entry = ctx.archive.openEntry(
+      realmEntryPath(realm),
+      { component: COMPONENT, realm, kind: 'realm-export' },
+      (n) => ctx.progress.add(label, n),
+    );
+    entry.on('error', (err) => (archiveError ??= err));
+    entries.set(realm, entry);
+    return entry;
+  }, realms);
   try {
     await runSideServer({
       config: ctx.kube.config,
@@ -188,7 +240,7 @@ async function streamExport(
       what: 'export',
       command: (runId) =>
         exportCommand({
-          realm,
+          realms,
           portOffset: sidePortOffset(),
           heap: ctx.options.keycloakHeap ?? '512m',
           timeoutSeconds: ctx.options.keycloakTimeoutSeconds ?? 1800,
@@ -205,7 +257,12 @@ async function streamExport(
     throw archiveError ?? err;
   }
   if (archiveError) throw archiveError;
-  if (!entry.entry) throw new OperationError(`${label}: the archive entry was not completed`);
+  const out = new Map<string, { entry: ManifestEntry; counts: RealmCounts }>();
+  for (const realm of realms) {
+    const entry = entries.get(realm)?.entry;
+    if (!entry) throw new OperationError(`${label}: the export does not hold realm ${realm}`);
+    out.set(realm, { entry, counts: tee.countsOf(realm) });
+  }
   ctx.progress.finish(label);
-  return entry.entry;
+  return out;
 }

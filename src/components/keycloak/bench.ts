@@ -164,8 +164,7 @@ async function main(): Promise<void> {
         importRealmInPod(
           kube(values['target-context']!).config,
           tgt,
-          JSON.parse(realmJson),
-          'entando',
+          [{ realm: 'entando', rep: JSON.parse(realmJson) as Record<string, unknown> }],
           {
             results: new Results(),
           },

@@ -5,9 +5,24 @@ export function describeKeycloak(k: KeycloakSummary): string {
   if (k.mode !== 'realm' || !k.counts) {
     return `realm ${k.realm} not carried (${k.mode}${k.reason ? `: ${k.reason}` : ''})`;
   }
-  const c = k.counts;
+  return `realm ${k.realm} (Keycloak ${k.keycloakVersion ?? k.counts.keycloakVersion ?? '?'}): ${describeCounts(k)}`;
+}
+
+/** One line per secondary tenants' realm (none for a single-tenant app or an older archive). */
+export function describeTenantRealms(k: KeycloakSummary): string[] {
+  return (k.tenantRealms ?? []).map((t) => {
+    const who = `tenant${t.tenants.length > 1 ? 's' : ''} ${t.tenants.join(', ')}`;
+    if (t.mode === 'app-realm') return `${who}: the app's realm ${t.realm}`;
+    if (t.mode !== 'realm' || !t.counts) {
+      return `${who}: realm ${t.realm || '(none)'} not carried (${t.reason ?? t.mode})`;
+    }
+    return `${who}: realm ${t.realm}: ${describeCounts(t)}`;
+  });
+}
+
+function describeCounts(k: Pick<KeycloakSummary, 'counts' | 'locales'>): string {
+  const c = k.counts!;
   return (
-    `realm ${k.realm} (Keycloak ${k.keycloakVersion ?? c.keycloakVersion ?? '?'}): ` +
     `${c.users - c.serviceAccounts} users (+${c.serviceAccounts} service accounts), ${c.clients} clients, ` +
     `${c.realmRoles} realm roles, ${c.clientRoles} client roles, ${c.groups} groups, ` +
     `${c.keyProviders} key providers, localization: ${k.locales?.length ? k.locales.join(' ') : 'none'}`

@@ -136,3 +136,19 @@ async function contextPath(url: string): Promise<string> {
   }
   throw new Error('neither /auth/realms/master nor /realms/master answered');
 }
+
+/** The Keycloak's public URL: its status, else its ingress host (`/auth`, as the image serves). */
+export function frontEndUrl(server: KubeObject): string | undefined {
+  const fromStatus = Object.values(serverStatuses(server)).find(
+    (s) => s.externalBaseUrl,
+  )?.externalBaseUrl;
+  if (fromStatus) return fromStatus;
+  const spec = (server.spec ?? {}) as {
+    frontEndUrl?: string;
+    ingressHostName?: string;
+    tlsSecretName?: string;
+  };
+  if (spec.frontEndUrl) return spec.frontEndUrl;
+  if (!spec.ingressHostName) return undefined;
+  return `${spec.tlsSecretName ? 'https' : 'http'}://${spec.ingressHostName}/auth`;
+}

@@ -1,9 +1,10 @@
 /**
  * Turns the export script's stdout — files of a `dir` realm export, each after a
  * `KCFILE <name> <bytes>` line: `<realm>-realm.json`, then `<realm>-users-<n>.json` pages, then
- * `<realm>-federated-users-<n>.json` — into one realm representation (the shape of a
- * `singleFile` export: users inline), written to `out` as it comes, with backpressure. Memory is
- * one file at a time (a page of users, or the realm without its users). Counts what it wrote.
+ * `<realm>-federated-users-<n>.json`, realm after realm — into one realm representation per
+ * realm (the shape of a `singleFile` export: users inline), each written to its own output as
+ * it comes, with backpressure. Memory is one file at a time (a page of users, or the realm
+ * without its users). Counts what it wrote, per realm.
  */
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
@@ -30,30 +31,29 @@ interface RealmRep {
 }
 
 export class RealmAssembler extends Writable {
-  readonly counts: RealmCounts = {
-    users: 0,
-    serviceAccounts: 0,
-    federatedUsers: 0,
-    clients: 0,
-    groups: 0,
-    realmRoles: 0,
-    clientRoles: 0,
-    clientScopes: 0,
-    identityProviders: 0,
-    keyProviders: 0,
-  };
   private header: Buffer[] = [];
   private headerBytes = 0;
   private file?: { name: string; size: number; parts: Buffer[]; have: number };
-  /** Where the output is: nothing yet, inside the users array, inside federatedUsers. */
-  private section: 'none' | 'users' | 'federatedUsers' = 'none';
-  private first = true;
+  private readonly writers = new Map<string, RealmWriter>();
+  private current?: RealmWriter;
+  private readonly realms: string[];
+  private readonly open: (realm: string) => Writable;
 
-  constructor(
-    private readonly out: Writable,
-    private readonly realm: string,
-  ) {
+  /** `out` (one realm) or an output opened per realm as its file comes (several). */
+  constructor(out: Writable | ((realm: string) => Writable), realms: string | string[]) {
     super();
+    this.realms = typeof realms === 'string' ? [realms] : realms;
+    this.open = typeof out === 'function' ? out : () => out;
+  }
+
+  /** The counts of the first (or only) realm. */
+  get counts(): RealmCounts {
+    return this.countsOf(this.realms[0]);
+  }
+
+  /** What the export held of `realm` (zero counts when nothing). */
+  countsOf(realm: string): RealmCounts {
+    return this.writers.get(realm)?.counts ?? zeroCounts();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
@@ -66,11 +66,11 @@ export class RealmAssembler extends Writable {
         throw new OperationError('the realm export stream ended in the middle of a file');
       }
       // Nothing at all: the export failed (its exit code and stderr say why); nothing to close.
-      if (this.section !== 'none') await this.put(']}');
-      await new Promise<void>((resolve, reject) => {
-        this.out.once('error', reject);
-        this.out.end(() => resolve());
-      });
+      await this.current?.finish();
+      const missing = this.writers.size > 0 ? this.realms.filter((r) => !this.writers.has(r)) : [];
+      if (missing.length > 0) {
+        throw new OperationError(`the realm export holds no realm ${missing.join(', ')}`);
+      }
     })().then(() => done(), done);
   }
 
@@ -103,16 +103,63 @@ export class RealmAssembler extends Writable {
       off += take;
       if (f.have === f.size) {
         this.file = undefined;
-        await this.handle(f.name, Buffer.concat(f.parts));
+        await this.route(f.name, Buffer.concat(f.parts));
       }
     }
+  }
+
+  /** A realm file starts that realm (ending the one before); pages go to the current one. */
+  private async route(name: string, body: Buffer): Promise<void> {
+    const realm = this.realms.find((r) => name === `${r}-realm.json`);
+    if (realm !== undefined) {
+      if (this.writers.has(realm)) throw new OperationError(`the realm export holds ${name} twice`);
+      await this.current?.finish();
+      this.current = new RealmWriter(this.open(realm), realm);
+      this.writers.set(realm, this.current);
+    }
+    if (!this.current) throw new OperationError(`the realm export sent ${name} before the realm`);
+    await this.current.handle(name, body);
+  }
+}
+
+const zeroCounts = (): RealmCounts => ({
+  users: 0,
+  serviceAccounts: 0,
+  federatedUsers: 0,
+  clients: 0,
+  groups: 0,
+  realmRoles: 0,
+  clientRoles: 0,
+  clientScopes: 0,
+  identityProviders: 0,
+  keyProviders: 0,
+});
+
+/** One realm's files joined into its JSON on `out`. */
+class RealmWriter {
+  readonly counts: RealmCounts = zeroCounts();
+  /** Where the output is: nothing yet, inside the users array, inside federatedUsers. */
+  private section: 'none' | 'users' | 'federatedUsers' = 'none';
+  private first = true;
+
+  constructor(
+    private readonly out: Writable,
+    private readonly realm: string,
+  ) {}
+
+  async finish(): Promise<void> {
+    if (this.section !== 'none') await this.put(']}');
+    await new Promise<void>((resolve, reject) => {
+      this.out.once('error', reject);
+      this.out.end(() => resolve());
+    });
   }
 
   private async put(text: string): Promise<void> {
     if (!this.out.write(text)) await once(this.out, 'drain');
   }
 
-  private async handle(name: string, body: Buffer): Promise<void> {
+  async handle(name: string, body: Buffer): Promise<void> {
     const rep = JSON.parse(body.toString('utf8')) as RealmRep;
     if (name === `${this.realm}-realm.json`) {
       if (this.section !== 'none') throw new OperationError(`the realm export holds ${name} twice`);

@@ -13,6 +13,14 @@ import { syncSecrets } from './client-secrets.js';
 import { addHostToClients, importRefusal, type RealmClient } from './host-rewrite.js';
 import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
 import { readEntry } from './read-entry.js';
+import {
+  carriedTenantRealms,
+  checkTenantClientSecrets,
+  tenantRealmMoves,
+} from './tenant-realms-restore.js';
+import { TENANTS_SECRET } from '../../entando/kinds.js';
+import { tenantsOf } from '../resources/transforms/tenants-secret.js';
+import type { TenantRealmSummary } from '../../contract/manifest.js';
 import { IMPORT_USERS_PER_FILE, importCommand, sidePortOffset } from './side-server-scripts.js';
 import { runSideServer } from './side-server.js';
 import { END_OF_ARCHIVE, memberHeader, memberPadding } from '../../archive/tar-member.js';
@@ -64,17 +72,26 @@ export async function restoreRealm(
     const realm = summary.realm;
     const refusal = importRefusal(summary.keycloakVersion, await session.admin.serverVersion());
     if (refusal) throw new OperationError(refusal);
-    const rep = JSON.parse((await readEntry(ctx, summary.realmEntry!)).toString('utf8')) as {
-      realm: string;
-      clients?: (RealmClient & { id: string; secret?: string; publicClient?: boolean })[];
-      [key: string]: unknown;
-    };
+    const rep = (await readRealm(ctx, summary.realmEntry!)) as RealmRep;
     if (hostChanges(ctx.mapping)) {
       addHostToClients(rep.clients ?? [], ctx.mapping.sourceHost!, ctx.mapping.targetHost!);
     }
-    s.progress(`keycloak: importing realm ${realm} into ${session.namespace}/${session.pod}`);
+    // The tenants' realms go in the same run: one side server imports every realm it is sent.
+    const tenants = carriedTenantRealms(summary.tenantRealms);
+    const realms = [{ realm, rep }];
+    for (const t of tenants) {
+      const tenantRep = (await readRealm(ctx, t.realmEntry!)) as RealmRep;
+      for (const [from, to] of tenantRealmMoves(ctx.archive, ctx.mapping, t)) {
+        addHostToClients(tenantRep.clients ?? [], from, to);
+      }
+      realms.push({ realm: t.realm, rep: tenantRep });
+    }
+    const names = realms.map((r) => r.realm).join(', ');
+    s.progress(
+      `keycloak: importing realm${realms.length > 1 ? 's' : ''} ${names} into ${session.namespace}/${session.pod}`,
+    );
     const started = Date.now();
-    await importRealmInPod(s.target.config, session, rep, realm, {
+    await importRealmInPod(s.target.config, session, realms, {
       signal: s.signal,
       results: s.results,
     }).catch((err: Error) => {
@@ -82,52 +99,102 @@ export async function restoreRealm(
         `${err.message}; run the same restore with --existing update to import it again`,
       );
     });
-    s.progress(
-      `keycloak: realm ${realm} imported in ${Math.round((Date.now() - started) / 1000)} s`,
-    );
-    await restoreLocalization(ctx, session.admin, summary);
-    await checkCounts(session.admin, summary);
+    s.progress(`keycloak: ${names} imported in ${Math.round((Date.now() - started) / 1000)} s`);
+    for (const r of [summary, ...tenants]) {
+      await restoreLocalization(ctx, session.admin, r);
+      await checkCounts(session.admin, r);
+    }
     await syncSecrets(s, session.admin, ns, realm, rep.clients ?? []);
+    if (tenants.length > 0) await checkTenantSecrets(s, session.admin, ns, tenants);
   } finally {
     await session.close();
   }
 }
 
+type RealmRep = {
+  realm: string;
+  clients?: (RealmClient & { id: string; secret?: string; publicClient?: boolean })[];
+  [key: string]: unknown;
+};
+
+const readRealm = async (ctx: PlanContext, entry: string) =>
+  JSON.parse((await readEntry(ctx, entry)).toString('utf8')) as Record<string, unknown>;
+
+/**
+ * The tenants' clients must hold the secrets of the restored ENTANDO_TENANTS: with the realms
+ * imported whole they hold the source's, which its JSON held; a difference is the source's own
+ * and is named, not settled (which side is right is the user's call).
+ */
+async function checkTenantSecrets(
+  s: StepContext,
+  admin: KeycloakAdmin,
+  ns: string,
+  tenants: TenantRealmSummary[],
+): Promise<void> {
+  const where = `Secret ${ns}/${TENANTS_SECRET}`;
+  const secret = await s.target.get({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    namespace: ns,
+    name: TENANTS_SECRET,
+  });
+  const json = secret && tenantsOf(secret);
+  if (!json) {
+    s.results.warn(
+      'keycloak',
+      `${where} holds no ENTANDO_TENANTS array: the tenants' client secrets were not checked`,
+    );
+    return;
+  }
+  for (const t of tenants) {
+    const { ok, problems } = await checkTenantClientSecrets(admin, t.realm, json, t.tenants);
+    for (const line of ok) s.progress(`keycloak: ${line}`);
+    for (const line of problems) s.results.warn('keycloak', line);
+  }
+}
+
 /**
  * Keycloak's migration import in a side server in the Keycloak pod (pages of users, one
- * transaction each): the realm (and every ID in it) replaces the one there; then the running
- * server's caches are cleared so that it serves the imported realm.
+ * transaction each): each realm (and every ID in it) replaces the one there, all in one run;
+ * then the running server's caches are cleared so that it serves the imported realms.
  */
 export async function importRealmInPod(
   config: KubeConfig,
   session: KeycloakSession,
-  rep: Record<string, unknown>,
-  realm: string,
+  realms: { realm: string; rep: Record<string, unknown> }[],
   opts: { signal?: AbortSignal; results: Results; timeoutSeconds?: number },
 ): Promise<void> {
+  const names = realms.map((r) => r.realm);
   await runSideServer({
     config,
     target: { namespace: session.namespace, pod: session.pod, container: session.container },
     what: 'import',
     command: (runId) =>
       importCommand({
-        realm,
+        realms: names,
         portOffset: sidePortOffset(),
         heap: '512m',
         timeoutSeconds: opts.timeoutSeconds ?? 1800,
         runId,
       }),
-    stdin: () => realmTar(rep, realm),
+    stdin: () => realmsTar(realms),
     signal: opts.signal,
-    label: `keycloak realm ${realm}`,
+    label: `keycloak realm${names.length > 1 ? 's' : ''} ${names.join(', ')}`,
     results: opts.results,
   });
-  // Through master: the running server's cached permissions on the replaced realm are stale
+  // Through master: the running server's cached permissions on the replaced realms are stale
   // (403) until cleared, and these caches are server-wide whichever realm is named.
-  void realm;
   for (const cache of ['clear-realm-cache', 'clear-user-cache', 'clear-keys-cache']) {
     await session.admin.call('POST', `/realms/master/${cache}`);
   }
+}
+
+/** Several realms laid out as `realmTar` does, in one tar. */
+export function* realmsTar(
+  realms: { realm: string; rep: Record<string, unknown> }[],
+): Generator<Buffer> {
+  for (const { realm, rep } of realms) yield* realmMembers(rep, realm);
+  yield END_OF_ARCHIVE;
 }
 
 /**
@@ -135,6 +202,11 @@ export async function importRealmInPod(
  * `<realm>-users-<n>.json` pages (and federated users), ready for a migration import.
  */
 export function* realmTar(rep: Record<string, unknown>, realm: string): Generator<Buffer> {
+  yield* realmMembers(rep, realm);
+  yield END_OF_ARCHIVE;
+}
+
+function* realmMembers(rep: Record<string, unknown>, realm: string): Generator<Buffer> {
   const users = (rep.users as unknown[] | undefined) ?? [];
   const federated = (rep.federatedUsers as unknown[] | undefined) ?? [];
   const base = { ...rep };
@@ -155,13 +227,14 @@ export function* realmTar(rep: Record<string, unknown>, realm: string): Generato
     yield body;
     yield memberPadding(body.length);
   }
-  yield END_OF_ARCHIVE;
 }
+
+type RealmRecord = Pick<KeycloakSummary, 'realm' | 'counts' | 'locales' | 'localizationEntry'>;
 
 async function restoreLocalization(
   ctx: PlanContext,
   admin: KeycloakAdmin,
-  summary: KeycloakSummary,
+  summary: RealmRecord,
 ): Promise<void> {
   if (!summary.localizationEntry || !summary.locales?.length) return;
   const texts = JSON.parse(
@@ -183,7 +256,10 @@ async function restoreLocalization(
 }
 
 /** The imported realm holds what the archive says: users and clients counted again. */
-async function checkCounts(admin: KeycloakAdmin, summary: KeycloakSummary): Promise<void> {
+export async function checkCounts(
+  admin: Pick<KeycloakAdmin, 'get'>,
+  summary: RealmRecord,
+): Promise<void> {
   const r = `/realms/${encodeURIComponent(summary.realm)}`;
   const c = summary.counts!;
   const users = await admin.get<number>(`${r}/users/count`);

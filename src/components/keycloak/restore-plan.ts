@@ -7,6 +7,11 @@ import type { PlanContext } from '../component.js';
 import { COMPONENT, type KeycloakSummary } from './backup.js';
 import { keepSteps } from './keep.js';
 import { restoreRealm } from './realm-import.js';
+import {
+  carriedTenantRealms,
+  tenantRealmChanges,
+  tenantRealmsNamed,
+} from './tenant-realms-restore.js';
 
 /** The realm goes after the links: see the keycloak phase of src/restore/order.ts. */
 const PHASE = 'keycloak';
@@ -31,12 +36,13 @@ export async function planKeycloakSteps(ctx: PlanContext): Promise<PlanStep[]> {
     name: ctx.archive.manifest.source.app,
   };
   const base = { priority: phase(PHASE).priority, phase: PHASE, component: COMPONENT, object: app };
+  const tenants = tenantRealmsNamed(summary.tenantRealms);
   if (mode === 'skip') {
     return [
       {
         ...base,
         action: 'skip',
-        reason: `realm ${summary.realm} not restored (--keycloak skip): the target's operator makes new clients in its own realm; the archive's SSO client secrets are left out so that they match`,
+        reason: `realm ${summary.realm} not restored (--keycloak skip): the target's operator makes new clients in its own realm; the archive's SSO client secrets are left out so that they match${tenants ? `; the tenants' realms ${tenants} are not restored either: their tenants cannot log in until those realms are made in the target's Keycloak with the clients and secrets of ENTANDO_TENANTS` : ''}`,
         changes: [],
       },
     ];
@@ -53,7 +59,19 @@ export async function planKeycloakSteps(ctx: PlanContext): Promise<PlanStep[]> {
         },
       ];
     }
-    return keepSteps(ctx, summary, original, base);
+    const steps = keepSteps(ctx, summary, original, base);
+    const kept = tenantRealmsNamed(carriedTenantRealms(summary.tenantRealms));
+    if (!kept) return steps;
+    // The tenants Secret's rewrite keeps their Keycloak URLs with keep: they stay on the source's.
+    return [
+      ...steps,
+      {
+        ...base,
+        action: 'skip',
+        reason: `the tenants' realms ${kept} are not restored (--keycloak keep): the restored tenants keep using the source's Keycloak (kcAuthUrl and kcInternalAuthUrl kept); their clients are not given the tenants' new hosts there`,
+        changes: [],
+      },
+    ];
   }
   const c = summary.counts!;
   const changes = [
@@ -65,6 +83,7 @@ export async function planKeycloakSteps(ctx: PlanContext): Promise<PlanStep[]> {
     );
   }
   if (summary.locales?.length) changes.push(`localization texts: ${summary.locales.join(', ')}`);
+  changes.push(...tenantRealmChanges(ctx.archive, ctx.mapping, summary.tenantRealms));
   return [
     {
       ...base,

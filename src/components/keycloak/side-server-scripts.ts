@@ -13,6 +13,13 @@
  * startup`, the JVM ending or the time limit are failures: exit 1, the log's last errors on
  * stderr. Sources: KEYCLOAK.md §2.1-2.3 (ExportImportConfig, DirExportProvider,
  * DirImportProvider, KeycloakApplication.startup, ServicesLogger).
+ *
+ * Several realms (the app's and its secondary tenants'): `keycloak.migration.realmName` takes
+ * one name, and without it Keycloak exports every realm (master too), each in its own
+ * transactions exactly as when named (MultipleStepsExportProvider.exportModel), and imports
+ * every `<realm>-realm.json` of the directory (DirImportProvider.importModel). One server then
+ * serves them all: a boot costs about 20 s, a run per realm would pay it per realm. An export
+ * emits only the realms asked for; the others' files stay in the run's directory, removed with it.
  */
 
 export const SIDE_DIR_PREFIX = '/tmp/kubectl-entando-kc';
@@ -22,7 +29,8 @@ export const EXPORT_USERS_PER_FILE = 50;
 export const IMPORT_USERS_PER_FILE = 500;
 
 export interface SideServerParams {
-  realm: string;
+  /** One realm, or several: all exported (imported) by one server. */
+  realms: string[];
   /** jboss.socket.binding.port-offset of the side server (away from the running one). */
   portOffset: number;
   /** -Xmx of the side JVM (the pod's limit holds two JVMs). */
@@ -35,7 +43,11 @@ export interface SideServerParams {
 const PRELUDE = String.raw`
 set -u
 # shellcheck disable=SC2034 # per: only the export uses it (an import's pages come cut)
-realm=$1 offset=$2 heap=$3 limit=$4 run=$5 per=$6
+offset=$1 heap=$2 limit=$3 run=$4 per=$5
+shift 5
+# The realms are the remaining arguments. One is named to Keycloak; several leave it to do all.
+only=
+if [ "$#" -eq 1 ]; then only="-Dkeycloak.migration.realmName=$1"; fi
 kc=
 for h in /opt/jboss/keycloak /opt/eap; do
   if [ -x "$h/bin/standalone.sh" ]; then kc=$h; break; fi
@@ -67,13 +79,14 @@ trap stop EXIT
 trap 'exit 143' TERM INT HUP
 echo $$ > "$d/pid"
 server() {
+  if [ -n "$only" ]; then set -- "$@" "$only"; fi
   LAUNCH_JBOSS_IN_BACKGROUND=1 JBOSS_JAVA_SIZING="-Xms64m -Xmx$heap -XX:MetaspaceSize=96M -XX:MaxMetaspaceSize=256m" \
     "$kc/bin/standalone.sh" -b 127.0.0.1 -bmanagement 127.0.0.1 \
     -Djboss.socket.binding.port-offset="$offset" \
     -Djboss.server.log.dir="$d/log" -Djboss.server.temp.dir="$d/tmp" \
     -Djboss.as.management.blocking.timeout="$limit" \
     -Dkeycloak.migration.provider=dir -Dkeycloak.migration.dir="$d/data/" \
-    -Dkeycloak.migration.realmName="$realm" "$@" \
+    "$@" \
     > "$d/out" 2>&1 < /dev/null &
   pid=$!
 }
@@ -99,27 +112,42 @@ emit() {
   printf 'KCFILE %s %s\n' "$1" "$(wc -c < "$d/data/$1" | tr -d ' ')"
   cat "$d/data/$1"
 }
-[ -f "$d/data/$realm-realm.json" ] || { echo "the export wrote no $realm-realm.json" >&2; exit 1; }
-emit "$realm-realm.json"
-files=1
-for kind in users federated-users; do
-  n=0
-  while [ -f "$d/data/$realm-$kind-$n.json" ]; do
-    emit "$realm-$kind-$n.json"
-    n=$((n + 1)) files=$((files + 1))
+files=0
+for realm in "$@"; do
+  [ -f "$d/data/$realm-realm.json" ] || { echo "the export wrote no $realm-realm.json" >&2; exit 1; }
+  emit "$realm-realm.json"
+  files=$((files + 1))
+  for kind in users federated-users; do
+    n=0
+    while [ -f "$d/data/$realm-$kind-$n.json" ]; do
+      emit "$realm-$kind-$n.json"
+      n=$((n + 1)) files=$((files + 1))
+    done
   done
 done
-# shellcheck disable=SC2012 # the names are Keycloak's <realm>-*.json: ls counts them right
-if [ "$(ls "$d/data" | wc -l | tr -d ' ')" != "$files" ]; then
-  echo "the export wrote files this tool does not know: $(ls "$d/data" | tr '\n' ' ')" >&2
-  exit 1
+if [ "$#" -eq 1 ]; then
+  # shellcheck disable=SC2012 # the names are Keycloak's <realm>-*.json: ls counts them right
+  if [ "$(ls "$d/data" | wc -l | tr -d ' ')" != "$files" ]; then
+    echo "the export wrote files this tool does not know: $(ls "$d/data" | tr '\n' ' ')" >&2
+    exit 1
+  fi
+else
+  # Every realm was exported: the files of those not asked for must still be Keycloak's kinds.
+  for f in "$d/data"/*; do
+    case "$f" in
+      *-realm.json | *-users-[0-9]*.json | *-federated-users-[0-9]*.json) ;;
+      *) echo "the export wrote a file this tool does not know: $f" >&2; exit 1 ;;
+    esac
+  done
 fi
 exit 0
 `;
 
 const IMPORT = String.raw`
 tar -xf - -C "$d/data" || { echo "could not unpack the realm in the pod (tar -x)" >&2; exit 1; }
-[ -f "$d/data/$realm-realm.json" ] || { echo "no $realm-realm.json was received" >&2; exit 1; }
+for realm in "$@"; do
+  [ -f "$d/data/$realm-realm.json" ] || { echo "no $realm-realm.json was received" >&2; exit 1; }
+done
 server -Dkeycloak.migration.action=import -Dkeycloak.migration.strategy=OVERWRITE_EXISTING
 await_log KC-SERVICES0032
 exit 0
@@ -131,24 +159,25 @@ function command(name: string, body: string, p: SideServerParams, perFile: numbe
     '-c',
     PRELUDE + body,
     name,
-    p.realm,
     String(p.portOffset),
     p.heap,
     String(p.timeoutSeconds),
     p.runId,
     String(perFile),
+    ...p.realms,
   ];
 }
 
 /**
  * Export: after KC-SERVICES0035 the files go to stdout, each after a `KCFILE <name> <bytes>`
- * line (realm first, then the users pages in order; realm-assembler.ts joins them).
+ * line, realm by realm in the order given (realm first, then its users pages in order;
+ * realm-assembler.ts joins them).
  */
 export function exportCommand(p: SideServerParams): string[] {
   return command('kubectl-entando-keycloak-export', EXPORT, p, EXPORT_USERS_PER_FILE);
 }
 
-/** Import: a tar of `<realm>-realm.json` and `<realm>-users-<n>.json` pages on stdin. */
+/** Import: a tar of each realm's `<realm>-realm.json` and `<realm>-users-<n>.json` pages on stdin. */
 export function importCommand(p: SideServerParams): string[] {
   return command('kubectl-entando-keycloak-import', IMPORT, p, IMPORT_USERS_PER_FILE);
 }

@@ -24,6 +24,10 @@ export function resourcesBackupAccess(ctx: BackupAccessContext): AccessNeed[] {
     ...needs('ConfigMap', ['get'], ns),
     ...needs('ServiceAccount', ['get'], ns),
     ...needs('Deployment', ['list'], ns),
+    // The CDS objects (cds-objects.ts).
+    ...needs('Service', ['get'], ns),
+    ...needs('PersistentVolumeClaim', ['get'], ns),
+    ...needs('Ingress', ['list'], ns),
     ...(ctx.options.quiesce ? needs('Deployment', ['get', 'patch'], ns) : []),
   ];
 }

@@ -9,6 +9,7 @@ import type { KubeClient } from '../../kube/client.js';
 import { describeRef, refOf, spec, type KubeObject } from '../../kube/object.js';
 import type { Results } from '../../report/results.js';
 import { serverDeploymentNames } from './deployments.js';
+import { cdsObjects } from './cds-objects.js';
 import {
   appReferences,
   dedupeReferences,
@@ -144,6 +145,8 @@ export async function captureAppObjects(
     add(sa, 'plugins run with its image pull secrets');
     refs.push(...serviceAccountReferences(sa));
   }
+
+  for (const { object, why } of await cdsObjects(kube, app, results)) add(object, why);
 
   for (const ref of dedupeReferences(refs)) {
     const obj = await kube.get({ apiVersion: 'v1', kind: ref.kind, namespace: ns, name: ref.name });

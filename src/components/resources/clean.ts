@@ -27,6 +27,18 @@ const BOOKKEEPING_ANNOTATIONS = [
   'kubernetes.io/service-account.uid',
 ];
 
+/**
+ * What the source cluster wrote into a PVC (its bound volume, the node and provisioner chosen):
+ * in the target the claim must be provisioned afresh.
+ */
+const CLAIM_ANNOTATIONS = [
+  'pv.kubernetes.io/bind-completed',
+  'pv.kubernetes.io/bound-by-controller',
+  'volume.beta.kubernetes.io/storage-provisioner',
+  'volume.kubernetes.io/storage-provisioner',
+  'volume.kubernetes.io/selected-node',
+];
+
 /** A processing instruction the operator consumes once; others (ignore, defer) are user intent. */
 const CONSUMED_INSTRUCTION = { key: 'entando.org/processing-instruction', value: 'force' };
 
@@ -40,6 +52,7 @@ export function cleanObject(obj: KubeObject): KubeObject {
   delete copy.status;
   const meta = copy.metadata;
   for (const field of SERVER_FIELDS) delete meta[field];
+  cleanSpec(copy);
   delete meta.generateName;
   if (meta.annotations) {
     for (const key of BOOKKEEPING_ANNOTATIONS) delete meta.annotations[key];
@@ -50,4 +63,18 @@ export function cleanObject(obj: KubeObject): KubeObject {
   }
   if (meta.labels && Object.keys(meta.labels).length === 0) delete meta.labels;
   return copy;
+}
+
+/** Spec fields the source cluster allocated (a Service's IPs, a claim's volume: CDS objects). */
+function cleanSpec(obj: KubeObject): void {
+  const spec = obj.spec as Record<string, unknown> | undefined;
+  if (!spec || obj.apiVersion !== 'v1') return;
+  if (obj.kind === 'Service' && spec.clusterIP !== 'None') {
+    delete spec.clusterIP;
+    delete spec.clusterIPs;
+  }
+  if (obj.kind === 'PersistentVolumeClaim') {
+    delete spec.volumeName;
+    for (const key of CLAIM_ANNOTATIONS) delete obj.metadata.annotations?.[key];
+  }
 }

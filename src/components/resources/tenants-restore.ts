@@ -20,7 +20,8 @@ import {
 const COMPONENT = 'resources';
 const PHASE = 'tenants-credentials';
 
-function archivedTenantsSecret(archive: LoadedArchive): KubeObject | undefined {
+/** The archived `entando-tenants-secret` of the app's namespace, if any. */
+export function archivedTenantsSecret(archive: LoadedArchive): KubeObject | undefined {
   const ns = archive.manifest.source.namespace;
   return archive.objects.find((o) => isTenantsSecret(o) && o.metadata.namespace === ns);
 }

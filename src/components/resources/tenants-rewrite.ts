@@ -109,6 +109,23 @@ const fqdnsOf = (t: Tenant) =>
         .filter(Boolean)
     : [];
 
+/**
+ * The public hosts of a tenant that its rewrite moved, old to new: `fqdns` position by position,
+ * an old host beyond the new list to the first new one (as `kcAuthUrl` on a tenant's own host
+ * goes with --tenant-host). What a realm restored for the tenant gives its clients beside the
+ * old hosts, so that the realm and the rewritten Secret agree.
+ */
+export function hostMoves(before: Tenant, after: Tenant): [string, string][] {
+  const from = fqdnsOf(before);
+  const to = fqdnsOf(after);
+  const moves: [string, string][] = [];
+  for (const [i, h] of from.entries()) {
+    const n = to[i] ?? to[0];
+    if (n && n.toLowerCase() !== h.toLowerCase()) moves.push([h, n]);
+  }
+  return moves;
+}
+
 /** Rewrites every tenant for the target; `servers`, when known, set the admin credentials. */
 export function rewriteTenants(
   tenants: Tenant[],

@@ -11,13 +11,16 @@ export function hostPattern(host: string): RegExp {
 /**
  * --ingress-host: every string in an Entando spec or a ConfigMap's data that carries the old
  * host (ingressHostName, URLs in env vars, frontEndUrl...) gets the new one, so two instances
- * never answer on one domain. Secrets are left alone: they are not configuration by host.
+ * never answer on one domain; so do the specs of the Ingresses and Deployments captured (those
+ * of a CDS: its ingress host, its CORS env). Secrets are left alone: they are not
+ * configuration by host.
  */
 export const hostTransform: Transform = {
   name: 'ingress-host',
   appliesTo: (obj) =>
     (obj.apiVersion === ENTANDO_API && obj.spec !== undefined) ||
-    (obj.kind === 'ConfigMap' && obj.apiVersion === 'v1'),
+    (obj.kind === 'ConfigMap' && obj.apiVersion === 'v1') ||
+    ((obj.kind === 'Ingress' || obj.kind === 'Deployment') && obj.spec !== undefined),
   apply(obj, mapping): TransformResult {
     if (!hostChanges(mapping)) return { object: obj, changes: [] };
     const pattern = hostPattern(mapping.sourceHost!);

@@ -3,6 +3,7 @@ import { cleanObject } from '../clean.js';
 import type { RestoreMapping } from '../../../contract/mapping.js';
 import { entandoNamespaceRefsTransform } from './entando-refs.js';
 import { hostTransform } from './host.js';
+import { ingressHostsTransform } from './ingress-hosts.js';
 import { namespaceTransform } from './namespace.js';
 import { secretTransform } from './secret.js';
 import { serviceAccountTransform } from './service-account.js';
@@ -21,6 +22,7 @@ export const TRANSFORMS: readonly Transform[] = [
   namespaceTransform,
   entandoNamespaceRefsTransform,
   hostTransform,
+  ingressHostsTransform,
   keycloakKeepTransform,
   tenantsSecretTransform,
 ];
