@@ -6,7 +6,7 @@ import { runningPod } from '../components/files/discover.js';
 import { KeycloakAdmin } from '../components/keycloak/admin.js';
 import { connectKeycloak, locateKeycloak, realmOf } from '../components/keycloak/locate.js';
 import type { BundlesSummary, KeycloakSummary } from '../contract/manifest.js';
-import { serverStatuses } from '../entando/kinds.js';
+import { APP_SERVERS, serverDeployment } from '../entando/generated-env.js';
 import { waitForEntandoReady } from '../entando/wait-ready.js';
 import { errorMessage } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
@@ -54,8 +54,12 @@ export async function appReady(kube: KubeClient, app: KubeObject, timeoutMs: num
   return { detail: `EntandoApp ready; ${deployment} pod ${pod.metadata.name} running and ready` };
 }
 
+/** The app engine's Deployment: status `main` (the operator's key for it), else its naming. */
 function appEngineDeployment(app: KubeObject): string {
-  return serverStatuses(app).server?.deploymentName ?? `${app.metadata.name}-deployment`;
+  return serverDeployment(
+    app,
+    APP_SERVERS.find((s) => s.qualifier === 'main')!,
+  );
 }
 
 /**
