@@ -19,6 +19,7 @@ import {
   type Kind,
   type OwnerReference,
 } from './model.js';
+import { foreignEnvPatch } from './env-drop.js';
 import type { K8sObject } from './resources.js';
 
 export function statusCode(err: unknown): number | undefined {
@@ -75,15 +76,29 @@ export class Kube {
     return new Kube(kc);
   }
 
-  /** Server-side apply (create or converge) of a generated object. */
+  /**
+   * Server-side apply (create or converge) of a generated object; a Deployment then loses env
+   * it was not generated with, as the real operator's patch does (env-drop.ts).
+   */
   async apply(obj: K8sObject): Promise<KubernetesObject> {
-    return this.objects.patch(
+    const live = await this.objects.patch(
       obj as KubernetesObject,
       undefined,
       undefined,
       FIELD_MANAGER,
       true,
       PatchStrategy.ServerSideApply,
+    );
+    const ops = obj.kind === 'Deployment' ? foreignEnvPatch(obj, live) : [];
+    if (ops.length === 0) return live;
+    return this.apps.patchNamespacedDeployment(
+      {
+        namespace: obj.metadata.namespace!,
+        name: obj.metadata.name,
+        body: ops,
+        fieldManager: FIELD_MANAGER,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
   }
 
