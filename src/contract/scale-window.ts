@@ -112,9 +112,12 @@ export class ScaleWindow {
 export class ScaleWindows {
   private readonly windows = new Map<string, ScaleWindow>();
 
-  /** The owner's window, made on first use. */
-  of(owner: { kind: string; name: string; namespace: string }): ScaleWindow {
-    const key = `${owner.kind}/${owner.name}`;
+  /**
+   * The owner's window, made on first use; a `purpose` makes another scale-down of the same
+   * servers, for steps that must wait for later phases (the tenants' schemas for a plugin's DBMS).
+   */
+  of(owner: { kind: string; name: string; namespace: string }, purpose?: string): ScaleWindow {
+    const key = `${owner.kind}/${owner.name}${purpose ? `#${purpose}` : ''}`;
     let w = this.windows.get(key);
     if (!w) {
       // Keycloak's realm step needs its server up again: only apps and plugins go on at once.

@@ -96,12 +96,6 @@ const TABLE = [
       "the app's and its Keycloak's databases, once the operator has made the roles and schemas from the restored secrets",
   },
   {
-    name: 'tenant-databases',
-    priority: 71,
-    reason:
-      "the secondary tenants' schemas (made by hand in the source, not by the operator: their users and schemas are made when missing in the in-namespace DBMS), while the app engine is down with the app's databases and before the app-env phase gives it ENTANDO_TENANTS: a tenant is served only from a loaded schema",
-  },
-  {
     name: 'app-files',
     priority: 72,
     reason: "the app's files, after its databases, once the operator deployed it",
@@ -135,6 +129,12 @@ const TABLE = [
     name: 'plugin-files',
     priority: 86,
     reason: "a plugin's files, after its databases, before the links",
+  },
+  {
+    name: 'tenant-databases',
+    priority: 87,
+    reason:
+      "the secondary tenants' schemas (made by hand in the source, not by the operator: their users and schemas are made when missing in the in-namespace DBMS), once every in-namespace DBMS exists (a tenant may use the one a plugin brought), with the app engine down, and before the app-env phase gives it ENTANDO_TENANTS: a tenant is served only from a loaded schema",
   },
   {
     name: 'links',

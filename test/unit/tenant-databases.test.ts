@@ -301,7 +301,7 @@ function archive(): LoadedArchive {
 }
 
 describe('tenant databases: restore plan', () => {
-  it('one step per tenant in tenant-databases, in the scale window of the app, into the target DBMS', async () => {
+  it('one step per tenant in tenant-databases, in a scale window of the app after the plugins, into the target DBMS', async () => {
     const steps = await planDatabaseSteps({
       archive: archive(),
       existing: 'fail',
@@ -316,7 +316,7 @@ describe('tenant databases: restore plan', () => {
     expect(tenants.map((s) => [s.action, s.group ?? '', s.changes])).to.deep.equal([
       [
         'run',
-        app.group,
+        'data:EntandoApp/qs#tenants',
         [
           `load t2-db: postgresql schema t2 (2.0 KiB) on default-postgresql-dbms-in-namespace-service.dst.svc.cluster.local, as t2user`,
           `load t2-dedb: postgresql schema t2_cmschema (2.0 KiB) on default-postgresql-dbms-in-namespace-service.dst.svc.cluster.local, as t2user`,
@@ -324,13 +324,14 @@ describe('tenant databases: restore plan', () => {
       ],
       [
         'run',
-        app.group,
+        'data:EntandoApp/qs#tenants',
         ['load t3-db: mysql database t3db (2.0 KiB) on maria.example.com, as t3user'],
       ],
       ['skip', '', ['t4-db: the schema of qs.portdb.sql, loaded with it (dumped once)']],
     ]);
     expect(tenants[0].reason).to.match(/^tenant t2: in the in-namespace DBMS its user/);
     expect(app.group).to.equal('data:EntandoApp/qs');
+    expect(phase('tenant-databases').priority).to.be.above(phase('plugin-databases').priority);
   });
 
   it('--existing skip with the app in the target: the tenants are left alone too', async () => {

@@ -79,9 +79,10 @@ export async function archivedTenants(archive: LoadedArchive): Promise<TenantCon
 }
 
 /**
- * One step per secondary tenant, in the tenant-databases phase: its schemas are loaded in the
- * app's scale-down (the app's window: the app engine is down with the app's databases, before
- * app-env gives it ENTANDO_TENANTS), each user and schema made first in the in-namespace DBMS.
+ * One step per secondary tenant, in the tenant-databases phase: its schemas are loaded in a
+ * scale-down of the app of their own, after the plugins' (a tenant may live in the in-namespace
+ * DBMS the operator makes for a plugin) and before app-env gives the app engine ENTANDO_TENANTS,
+ * each user and schema made first in the in-namespace DBMS.
  */
 export async function planTenantSteps(
   ctx: PlanContext,
@@ -136,7 +137,7 @@ export async function planTenantSteps(
       });
       continue;
     }
-    const window = ctx.windows.of({ kind: owner.kind, name: owner.name, namespace: ns });
+    const window = ctx.windows.of({ kind: owner.kind, name: owner.name, namespace: ns }, 'tenants');
     window.join();
     steps.push({
       ...base,
@@ -214,11 +215,10 @@ async function restoreTenant(
           );
         }
         if (admin.username === p.ds.username && admin.password !== p.ds.password) {
-          // The tenant logs in as the DBMS admin (Entando's sample): its password is the
-          // target's, not the archived one; the restored JSON must say so.
-          c.results.warn(
-            `tenant ${tenant}`,
-            `${p.meta.qualifier} uses the DBMS admin ${admin.username}, whose password in the target (secret ${admin.secret}) differs from the archived tenants' JSON: loaded as the target's admin; update the tenant's password in ENTANDO_TENANTS`,
+          // The tenant logs in as the DBMS admin (Entando's sample): the target's password, which
+          // the tenants-credentials step has set in the restored ENTANDO_TENANTS.
+          c.progress(
+            `tenant ${tenant}: ${p.meta.qualifier} loaded as the target's DBMS admin ${admin.username} (secret ${admin.secret})`,
           );
           p.ds.password = admin.password;
         }
