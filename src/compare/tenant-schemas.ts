@@ -9,10 +9,11 @@ import { TENANT_DATASOURCES, tenantQualifier } from '../components/databases/ten
  */
 export function datasourceKey(owner: DatasourceOwner, qualifier: string): string {
   if (!owner.tenant) return `${owner.name} ${qualifier}`;
-  const field = TENANT_DATASOURCES.find((f) => tenantQualifier(owner.tenant!, f.suffix) === qualifier);
+  const field = TENANT_DATASOURCES.find(
+    (f) => tenantQualifier(owner.tenant!, f.suffix) === qualifier,
+  );
   return `tenant ${owner.tenant} ${field?.url ?? qualifier}`;
 }
-
 
 /**
  * The live datasources to set beside an archive's: the app's all, a tenant's only when the

@@ -43,7 +43,7 @@ const options = {
 export const compareCommand = defineCommand({
   command: 'compare [app]',
   describe:
-    'Compare two live apps: objects, tables, files, Keycloak realm, tenants\' schemas, CDS files and realms (read-only)',
+    "Compare two live apps: objects, tables, files, Keycloak realm, tenants' schemas, CDS files and realms (read-only)",
   positionals: {
     app: {
       type: 'string',
