@@ -12,6 +12,8 @@ import { entryStream, type ArchiveSource } from '../archive/entry-stream.js';
 import type { ManifestEntry } from '../archive/manifest.js';
 import { metaOf } from '../contract/manifest.js';
 import type { FileEntry, TreeState } from './files.js';
+import { cdsTreeKey } from './cds-trees.js';
+import { datasourceKey } from './tenant-schemas.js';
 import type { DatasourceState, TableState } from './tables.js';
 
 /** Entries of one archived tar by path (hard links resolved to the file they name). */
@@ -62,13 +64,18 @@ export async function tarTree(source: AsyncIterable<Buffer>): Promise<Map<string
   return entries;
 }
 
-/** Every files tree of the archive, keyed like the live side ("<owner> <qualifier>/<dir>"). */
+/**
+ * Every files tree of the archive, keyed like the live side: "<owner> <qualifier>/<dir>", a CDS
+ * volume's by its tenants (cdsTreeKey).
+ */
 export async function archiveTrees(archive: ArchiveSource, manifest: ManifestEntry[]) {
   const out: TreeState[] = [];
   for (const entry of manifest) {
     const meta = metaOf(entry, 'files');
     if (meta?.component !== 'files') continue;
-    const key = `${meta.owner.name} ${meta.qualifier}/${meta.dir}`;
+    const key = meta.cds
+      ? cdsTreeKey(meta.cds.tenants, meta.dir)
+      : `${meta.owner.name} ${meta.qualifier}/${meta.dir}`;
     const entries = await tarTree(entryStream(archive, entry));
     // The streams of a tree read as several (backup --file-streams) are one tree.
     const same = out.find((t) => t.key === key);
@@ -184,16 +191,14 @@ export async function archiveTables(
   for (const entry of manifest) {
     const meta = metaOf(entry, 'databases');
     if (meta?.component !== 'databases') continue;
-    // Tenants' schemas are not read on the live side (their JSON may still name the source's
-    // DBMS after a restore elsewhere): not compared yet, rather than reported missing.
-    if (meta.owner.tenant) continue;
     const stream = entryStream(archive, entry);
     const counts =
       meta.dbms === 'postgresql' ? await pgDumpCounts(stream) : await myDumpCounts(stream);
     const tables = new Map<string, TableState>();
     for (const [name, rows] of counts) tables.set(name, { rows });
     out.push({
-      key: `${meta.owner.name} ${meta.qualifier}`,
+      key: datasourceKey(meta.owner, meta.qualifier),
+      ...(meta.owner.tenant ? { tenant: meta.owner.tenant } : {}),
       dbms: meta.dbms,
       schema: meta.schema,
       tables,

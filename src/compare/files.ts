@@ -87,7 +87,8 @@ export function parseTree(text: string): Map<string, FileEntry> {
   return entries;
 }
 
-async function readTree(
+/** One top-level directory of a mounted volume, listed in `target` (TREE_SCRIPT). */
+export async function readTree(
   kube: KubeClient,
   target: { namespace: string; pod: string; container: string },
   mountPath: string,

@@ -22,12 +22,15 @@ const lines = (xs: string[]) => digest([...xs].sort().join('\n'));
 /**
  * The app's realm (or another of its Keycloak: a tenant's) through the admin API of the
  * namespace's Keycloak (a port-forward to its pod; read-only calls). Secrets are digested at
- * once: no value leaves this function.
+ * once: no value leaves this function. `k8sSecrets`: check the namespace's `<clientId>-secret`
+ * Secrets, which hold the app realm's clients only (a tenant realm's `<app>` client has the
+ * same clientId, and another secret).
  */
 export async function collectRealm(
   kube: KubeClient,
   app: KubeObject,
   realm = realmOf(app),
+  k8sSecrets = realm === realmOf(app),
 ): Promise<RealmState> {
   const where = await locateKeycloak(kube, app);
   if (where.kind !== 'in-namespace') return { realm, unavailable: where.reason };
@@ -67,6 +70,7 @@ export async function collectRealm(
       const value = (await admin.clientSecret(realm, c.id).catch(() => undefined)) ?? c.secret;
       if (!value) continue;
       clientSecrets[c.clientId] = digest(value);
+      if (!k8sSecrets) continue;
       const s = await kube.get({
         apiVersion: 'v1',
         kind: 'Secret',
@@ -90,8 +94,12 @@ export async function collectRealm(
  * Realm facts side by side, each client's secret, and per side whether the k8s SSO secrets
  * hold their client's secret (a mismatch there breaks the app's login whatever the other side).
  */
-export function compareRealms(source: RealmState, target: RealmState): CompareRow[] {
-  const name = (what: string) => `realm ${target.realm} ${what}`;
+export function compareRealms(
+  source: RealmState,
+  target: RealmState,
+  label = `realm ${target.realm}`,
+): CompareRow[] {
+  const name = (what: string) => `${label} ${what}`;
   if (source.unavailable && target.unavailable) {
     return [
       {

@@ -3,4 +3,4 @@
  * module of its own so that the CLI's option help loads no compare code.
  */
 export const VERIFY_SCOPE =
-  'objects (as the restore transformed them), every files tree (entries, modes, sizes, symlink targets, sha256 of each file from the archived tar), every table (row counts from the archived dump) and the realm counts (users, clients, groups, realm roles from the manifest)';
+  "objects (as the restore transformed them), every files tree and CDS volume (entries, modes, sizes, symlink targets, sha256 of each file from the archived tar), every table, secondary tenants' schemas included (row counts from the archived dump), and the counts of the realm and of each carried tenant realm (users, clients, groups, realm roles from the manifest)";

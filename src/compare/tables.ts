@@ -7,6 +7,7 @@ import { myIdent } from '../components/databases/mysql.js';
 import { pgLiteral } from '../components/databases/postgresql.js';
 import { parseRows, querySql } from '../components/databases/query.js';
 import { mapLimit } from '../util/limit.js';
+import { datasourceKey } from './tenant-schemas.js';
 import { ABSENT, digest, type CompareRow } from './rows.js';
 
 /** A table's row count and, unless --quick, a content hash computed by the DBMS. */
@@ -18,8 +19,10 @@ export interface TableState {
 
 /** One datasource: its tables, or why they could not be read. */
 export interface DatasourceState {
-  /** "<owner> <qualifier>", the same on both sides. */
+  /** datasourceKey: the same on both sides. */
   key: string;
+  /** The secondary tenant whose schema it is (its JSON's dbUrl or deDbUrl). */
+  tenant?: string;
   dbms: string;
   schema: string;
   tables?: Map<string, TableState>;
@@ -132,17 +135,22 @@ async function readTables(
   return tableStates(await querySql(exec, ds, myTablesSql(columns, quick), what, signal));
 }
 
-/** Every table of every datasource of the app (Oracle and external DBMS: an error each). */
+/**
+ * Every table of every datasource of the app and of its secondary tenants (their schemas
+ * reached through this side's own ENTANDO_TENANTS, credentials included); Oracle and an
+ * external DBMS: an error each.
+ */
 export async function collectTables(
   kube: KubeClient,
   app: KubeObject,
   opts: { quick: boolean; parallel: number; signal?: AbortSignal },
 ): Promise<{ datasources: DatasourceState[]; problems: string[] }> {
-  const found = await discoverDatasources(kube, app);
+  const found = await discoverDatasources(kube, app, { tenants: true });
   const namespace = app.metadata.namespace!;
   const datasources = await mapLimit(found.datasources, opts.parallel, async (ds) => {
     const state: DatasourceState = {
-      key: `${ds.owner.name} ${ds.qualifier}`,
+      key: datasourceKey(ds.owner, ds.qualifier),
+      ...(ds.owner.tenant ? { tenant: ds.owner.tenant } : {}),
       dbms: ds.dbms,
       schema: ds.schema,
     };
@@ -154,6 +162,14 @@ export async function collectTables(
     }
   });
   return { datasources, problems: found.problems };
+}
+
+/** A datasource on one side only; a tenant's is named with where the other side looks for it. */
+function missingDatasourceWhy(s?: DatasourceState, t?: DatasourceState): string {
+  const tenant = (s ?? t)!.tenant;
+  const where = s ? 'target' : 'source';
+  if (tenant) return `tenant ${tenant}: no such schema in the ${where}'s ENTANDO_TENANTS`;
+  return s ? 'no such datasource in the target' : 'only in the target';
 }
 
 const show = (t: TableState | undefined) =>
@@ -175,7 +191,7 @@ export function compareTables(source: DatasourceState[], target: DatasourceState
         source: s ? `${s.dbms} ${s.schema}` : ABSENT,
         target: t ? `${t.dbms} ${t.schema}` : ABSENT,
         verdict: 'missing',
-        why: s ? 'no such datasource in the target' : 'only in the target',
+        why: missingDatasourceWhy(s, t),
       });
       continue;
     }
@@ -200,6 +216,20 @@ export function compareTables(source: DatasourceState[], target: DatasourceState
         target: t.dbms,
         verdict: 'differs',
         why: 'not the same DBMS: tables not compared',
+      });
+      continue;
+    }
+    if ((s.tables.size === 0) !== (t.tables.size === 0)) {
+      // PostgreSQL lists no table of a schema that does not exist: one row, not one per table.
+      rows.push({
+        section: 'table',
+        name: `${key} (datasource)`,
+        source: `${s.dbms} ${s.schema} ${s.tables.size} tables`,
+        target: `${t.dbms} ${t.schema} ${t.tables.size} tables`,
+        verdict: 'missing',
+        why: s.tables.size
+          ? `schema ${t.schema} is missing or empty in the target`
+          : `schema ${s.schema} is missing or empty in the source`,
       });
       continue;
     }

@@ -8,6 +8,7 @@ import { discoverVolumes, runningPod } from '../components/files/discover.js';
 import { Results } from '../report/results.js';
 import type { RestoreMapping } from '../contract/mapping.js';
 import { archiveTables, archiveTrees } from './archive-side.js';
+import { collectCdsTrees } from './cds-trees.js';
 import { collectTrees, compareTrees } from './files.js';
 import { collectRealm, type RealmState } from './keycloak.js';
 import { compareObjects, sourceSnapshot, targetSnapshot } from './objects.js';
@@ -23,6 +24,8 @@ import {
 } from './rows.js';
 import { collectTables, compareTables } from './tables.js';
 import { markReinstalled } from './reinstalled.js';
+import { tenantRealmLabel } from './tenant-realms.js';
+import { archivedTenantsOnly } from './tenant-schemas.js';
 
 import { VERIFY_SCOPE } from './scope.js';
 
@@ -41,11 +44,14 @@ export interface VerifyOutcome {
  * read live.
  */
 export function realmCountRows(
-  summary: Pick<KeycloakSummary, 'realm' | 'counts'> & { mode: string },
+  summary: Pick<KeycloakSummary, 'realm' | 'counts'> & { mode: string; tenants?: string[] },
   live: RealmState,
 ): CompareRow[] {
   if (summary.mode !== 'realm' || !summary.counts) return [];
-  const name = (what: string) => `realm ${summary.realm} ${what}`;
+  const label = summary.tenants
+    ? tenantRealmLabel({ tenants: summary.tenants, realm: summary.realm })
+    : `realm ${summary.realm}`;
+  const name = (what: string) => `${label} ${what}`;
   if (live.unavailable || !live.facts) {
     return [
       {
@@ -80,6 +86,8 @@ export async function verifyRestore(
   opts: {
     parallel: number;
     waitTimeoutMs: number;
+    /** Image of the pod that reads each CDS volume (--volume-pod-image). */
+    volumePodImage?: string;
     signal?: AbortSignal;
     progress?: (m: string) => void;
   },
@@ -101,13 +109,23 @@ export async function verifyRestore(
       : objectRows;
   opts.progress?.('verify: tables');
   const tables = await collectTables(target, app, { ...opts, quick: true });
+  const archivedTables = await archiveTables(archive, archive.manifest.entries);
   rows.push(
-    ...compareTables(await archiveTables(archive, archive.manifest.entries), tables.datasources),
+    ...compareTables(archivedTables, archivedTenantsOnly(tables.datasources, archivedTables)),
   );
   opts.progress?.('verify: files');
   await waitForServers(target, app, opts.waitTimeoutMs);
   const trees = await collectTrees(target, app, { ...opts, quick: false });
-  rows.push(...compareTrees(await archiveTrees(archive, archive.manifest.entries), trees));
+  // CDS volumes only when the archive carries some (an archive of an older version has none).
+  const cds = archive.manifest.components.files?.cds?.length
+    ? await collectCdsTrees(target, app, { ...opts, quick: false })
+    : { trees: [], problems: [] };
+  rows.push(
+    ...compareTrees(await archiveTrees(archive, archive.manifest.entries), [
+      ...trees,
+      ...cds.trees,
+    ]),
+  );
   const summary = archive.manifest.components.keycloak;
   if (summary?.mode === 'realm' && mapping.keycloak === 'realm') {
     opts.progress?.('verify: keycloak realm');
@@ -124,7 +142,11 @@ export async function verifyRestore(
     counts: tally(sorted),
     rows: sorted,
     scope: VERIFY_SCOPE,
-    warnings: [...results.warnings.map((w) => `${w.where}: ${w.message}`), ...tables.problems],
+    warnings: [
+      ...results.warnings.map((w) => `${w.where}: ${w.message}`),
+      ...tables.problems,
+      ...cds.problems,
+    ],
   };
 }
 

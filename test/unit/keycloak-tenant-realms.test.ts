@@ -304,7 +304,7 @@ describe('tenant realms at restore', () => {
     expect(problems.join(' ')).not.to.contain('S2');
   });
 
-  it('verify compares a tenant realm counts like the app realm', () => {
+  it('verify compares a tenant realm counts like the app realm, naming the tenant', () => {
     const t: TenantRealmSummary = {
       tenants: ['t1'],
       realm: 'r1',
@@ -321,10 +321,10 @@ describe('tenant realms at restore', () => {
       },
     });
     expect(rows.map((r) => [r.name, r.source, r.target, r.verdict])).to.deep.equal([
-      ['realm r1 users (count)', '4', '4', 'same'],
-      ['realm r1 clients (count)', '3', '3', 'same'],
-      ['realm r1 groups (count)', '1', '1', 'same'],
-      ['realm r1 realm roles (count)', '2', '9', 'differs'],
+      ['tenant t1 realm r1 users (count)', '4', '4', 'same'],
+      ['tenant t1 realm r1 clients (count)', '3', '3', 'same'],
+      ['tenant t1 realm r1 groups (count)', '1', '1', 'same'],
+      ['tenant t1 realm r1 realm roles (count)', '2', '9', 'differs'],
     ]);
     expect(realmCountRows({ ...t, mode: 'not-carried' }, { realm: 'r1' })).to.deep.equal([]);
   });

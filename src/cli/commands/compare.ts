@@ -28,6 +28,11 @@ const options = {
     default: false,
     describe: 'Counts and sizes only: no content hashes of tables and files',
   },
+  'volume-pod-image': {
+    type: 'string',
+    describe:
+      'Image (with sh, find, stat, sha256sum and sleep) of the short-lived pod that reads each CDS volume read-only (default: busybox:1.36)',
+  },
   parallel: {
     type: 'number',
     default: 4,
@@ -37,7 +42,8 @@ const options = {
 
 export const compareCommand = defineCommand({
   command: 'compare [app]',
-  describe: 'Compare two live apps: objects, tables, files, Keycloak realm (read-only)',
+  describe:
+    "Compare two live apps: objects, tables, files, Keycloak realm, tenants' schemas, CDS files and realms (read-only)",
   positionals: {
     app: {
       type: 'string',
@@ -77,6 +83,7 @@ export const compareCommand = defineCommand({
         quick: args.quick,
         parallel: args.parallel,
         namespaceMap,
+        volumePodImage: args['volume-pod-image'],
         signal: ctx.io.signal,
         progress: (m) => output.progress(`reading ${m}`),
       },

@@ -190,6 +190,7 @@ export async function verify(
   const outcome = await verifyRestore(archive, target, mapping, {
     parallel: args.parallel,
     waitTimeoutMs: args['wait-timeout'] * 1000,
+    volumePodImage: args['volume-pod-image'],
     signal: ctx.io.signal,
     progress: (m) => output.progress(m),
   });

@@ -71,34 +71,14 @@ async function backupServer(
   signal: AbortSignal,
   exec: PodExecFn,
 ): Promise<CdsFilesSummary> {
-  const deployment = await ctx.kube.get({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    namespace: s.namespace,
-    name: s.deployment,
-  });
   const pvc = await ctx.kube.get({
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     namespace: s.namespace,
     name: s.claimName,
   });
-  const node = await nodeOfPods(ctx.kube, s);
-  // The server's pull secrets, user and node constraints; never its image (no shell in it).
-  const like = deployment ? podLike(deployment, s.container)?.like : undefined;
-  const image = ctx.options.volumePodImage ?? DEFAULT_VOLUME_POD_IMAGE;
-  const vp = await VolumePod.start(
-    ctx.kube,
-    {
-      namespace: s.namespace,
-      owner: s.deployment,
-      purpose: 'cds',
-      image,
-      like,
-      ...(node ? { nodeName: node } : {}),
-      volumes: [{ claimName: s.claimName, mountPath: s.mountPath, readOnly: true }],
-    },
-    (m) => ctx.output.progress(m),
+  const { pod: vp, node } = await startCdsReader(ctx.kube, s, ctx.options.volumePodImage, (m) =>
+    ctx.output.progress(m),
   );
   pods.push(vp);
   const target: PodTarget = {
@@ -154,6 +134,41 @@ async function backupServer(
   );
   record.dirs.sort((a, b) => a.dir.localeCompare(b.dir));
   return record;
+}
+
+/**
+ * A volume pod mounting a CDS's PVC read-only, on the node of the CDS's pod (see nodeOfPods),
+ * with the CDS's pull secrets, user and node constraints; never its image (distroless: no
+ * shell). The caller deletes it.
+ */
+export async function startCdsReader(
+  kube: KubeClient,
+  s: CdsServer,
+  image: string | undefined,
+  log: (m: string) => void,
+): Promise<{ pod: VolumePod; node?: string }> {
+  const deployment = await kube.get({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    namespace: s.namespace,
+    name: s.deployment,
+  });
+  const node = await nodeOfPods(kube, s);
+  const like = deployment ? podLike(deployment, s.container)?.like : undefined;
+  const pod = await VolumePod.start(
+    kube,
+    {
+      namespace: s.namespace,
+      owner: s.deployment,
+      purpose: 'cds',
+      image: image ?? DEFAULT_VOLUME_POD_IMAGE,
+      like,
+      ...(node ? { nodeName: node } : {}),
+      volumes: [{ claimName: s.claimName, mountPath: s.mountPath, readOnly: true }],
+    },
+    log,
+  );
+  return { pod, ...(node ? { node } : {}) };
 }
 
 /**
