@@ -1,20 +1,9 @@
 import { expect } from 'chai';
 import type { Manifest } from '../../src/archive/manifest.js';
-import type { RealmCounts } from '../../src/contract/manifest.js';
 import { tenantBlockLines, tenantBlocks } from '../../src/cli/render/tenants.js';
+import { realmCounts } from '../helpers/tenants.js';
 
-const counts = (users: number): RealmCounts => ({
-  users,
-  serviceAccounts: 1,
-  federatedUsers: 0,
-  clients: 3,
-  groups: 1,
-  realmRoles: 2,
-  clientRoles: 1,
-  clientScopes: 0,
-  identityProviders: 0,
-  keyProviders: 1,
-});
+const counts = (users: number) => realmCounts(users, 1);
 
 const datasource = (
   tenant: string | undefined,

@@ -10,18 +10,15 @@ import {
   solrTasks,
 } from '../../src/entando/manual-tasks.js';
 import { tenancyRecord, withoutCredentials } from '../../src/entando/tenancy-record.js';
-import { readTenants, type TenantConfig } from '../../src/entando/tenants.js';
+import { readTenants } from '../../src/entando/tenants.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import { leftToYou, leftToYouLines, planToJson } from '../../src/restore/plan.js';
 import { planText } from '../../src/cli/render/restore.js';
 import { FakeKube } from '../helpers/fakes.js';
+import { appEngineDeployment, tenantConfig } from '../helpers/tenants.js';
 
 const NS = 'qs';
-const config = (code: string, fields: Record<string, string> = {}): TenantConfig => ({
-  code,
-  from: 'Secret entando-tenants-secret',
-  fields: { tenantCode: code, ...fields },
-});
+const config = tenantConfig;
 const env = (values: Record<string, string>) => ({
   tenants: [],
   searchAndCache: Object.fromEntries(
@@ -99,30 +96,11 @@ describe('solr and redis: what a backup records (config only, no call to Solr)',
       metadata: { name: 'quickstart', namespace: NS },
       spec: { environmentVariables: [{ name: 'SOLR_CORE', value: 'main' }] },
     };
-    const deployment: KubeObject = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'quickstart-deployment', namespace: NS },
-      spec: {
-        template: {
-          spec: {
-            containers: [
-              {
-                name: 'server-container',
-                env: [
-                  { name: 'SOLR_ACTIVE', value: 'true' },
-                  { name: 'SOLR_CORE', value: 'ignored: the CR comes first' },
-                  {
-                    name: 'SOLR_ADDRESS',
-                    valueFrom: { configMapKeyRef: { name: 'solr', key: 'address' } },
-                  },
-                ],
-              },
-            ],
-          },
-        },
-      },
-    };
+    const deployment = appEngineDeployment(NS, 'quickstart-deployment', [
+      { name: 'SOLR_ACTIVE', value: 'true' },
+      { name: 'SOLR_CORE', value: 'ignored: the CR comes first' },
+      { name: 'SOLR_ADDRESS', valueFrom: { configMapKeyRef: { name: 'solr', key: 'address' } } },
+    ]);
     const cm: KubeObject = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
