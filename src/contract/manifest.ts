@@ -72,7 +72,43 @@ export interface ResourcesSummary {
    * in archives of versions that did not record it; only servers with some are listed.
    */
   handAddedEnv?: HandAddedEnv[];
+  /**
+   * The tenants' hosts and what the restore leaves to the user of them (Solr collections and
+   * indexes, Redis caches). Absent in older archives, and for an app with neither tenants nor
+   * Solr or Redis env.
+   */
+  tenancy?: TenancyRecord;
 }
+
+/** `components.resources.tenancy`: read from ENTANDO_TENANTS and the primary's env; no credential. */
+export interface TenancyRecord {
+  /** The primary tenant: the app's host, its Solr core from SOLR_ADDRESS/SOLR_CORE. */
+  primary: { hosts: string[]; solr: SolrCoreRecord };
+  /** The secondary tenants, in ENTANDO_TENANTS order. */
+  tenants: { code: string; hosts: string[]; solr: SolrCoreRecord }[];
+  /** SOLR_ACTIVE=true of the app engine (where read); false: Lucene, the cores unused. */
+  solrActive: boolean;
+  solrActiveFrom?: string;
+  /** REDIS_ACTIVE=true of the app engine (where read). */
+  redisActive: boolean;
+  redisActiveFrom?: string;
+}
+
+/**
+ * A tenant's Solr collection as configured: address and core are the tenant's `solrAddress`/
+ * `solrCore`, else the primary's SOLR_ADDRESS/SOLR_CORE, else core `entando` (the app engine's
+ * fallbacks). The collection's parameters (numShards, replicationFactor) are not read: a backup
+ * makes no call to Solr.
+ */
+export interface SolrCoreRecord {
+  /** Without user info: a URL's credentials stay out of the manifest. */
+  address?: string;
+  addressFrom?: SolrSettingFrom;
+  core: string;
+  coreFrom: SolrSettingFrom | 'default';
+}
+
+export type SolrSettingFrom = 'tenant' | 'primary';
 
 /** The hand-added env of one container, entries as written (references, never their values). */
 export interface HandAddedEnv {

@@ -3,7 +3,18 @@ import type { ObjectRef } from '../kube/object.js';
 import type { Results } from '../report/results.js';
 import type { Timings } from '../report/timings.js';
 
-export type StepAction = 'create' | 'update' | 'skip' | 'exists' | 'run';
+/** manual: left to the user (nothing runs), told in the plan, the summary and the JSON. */
+export type StepAction = 'create' | 'update' | 'skip' | 'exists' | 'run' | 'manual';
+
+/** Something a restore leaves to the user, and how to do it. */
+export interface ManualTask {
+  /** What it is about, as the plan lists it (`solr: tenant t1 (collection t1 at ...)`). */
+  what: string;
+  /** Why the tool does not do it. */
+  why: string;
+  /** The calls or commands to run, in order. */
+  instructions: string[];
+}
 
 /** What a step needs while it runs. */
 export interface StepContext {
@@ -37,5 +48,7 @@ export interface PlanStep {
    * owner's databases and files, in one scale-down: contract/scale-window.ts).
    */
   group?: string;
+  /** With action manual: what is left to the user. */
+  manual?: ManualTask;
   run?: (ctx: StepContext) => Promise<void>;
 }

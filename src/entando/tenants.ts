@@ -21,7 +21,18 @@ export interface TenancyFacts {
   cdsEnabled?: string;
   /** The primary's `CDS_PRIVATE_URL` (with CDS_ENABLED=true): where its CDS is found. */
   cdsPrivateUrl?: { value: string; from: string };
+  /** The primary's Solr and Redis env (what a restore leaves to the user), each where read. */
+  searchAndCache?: Partial<Record<SearchAndCacheEnv, { value: string; from: string }>>;
 }
+
+/** The app engine's Solr and Redis switches and the primary's core (TENANTS.md §1, §5). */
+export const SEARCH_AND_CACHE_ENV = [
+  'SOLR_ACTIVE',
+  'SOLR_ADDRESS',
+  'SOLR_CORE',
+  'REDIS_ACTIVE',
+] as const;
+export type SearchAndCacheEnv = (typeof SEARCH_AND_CACHE_ENV)[number];
 
 interface EnvVar {
   name?: string;
@@ -206,6 +217,12 @@ export async function readTenants(
     const url = await envValue(kube, ns, 'CDS_PRIVATE_URL', s.env, s.envFrom);
     if (url && !facts.cdsPrivateUrl) {
       facts.cdsPrivateUrl = { value: url.value.trim(), from: `${s.where}: ${url.from}` };
+    }
+    for (const name of SEARCH_AND_CACHE_ENV) {
+      const found = await envValue(kube, ns, name, s.env, s.envFrom);
+      if (!found || facts.searchAndCache?.[name]) continue;
+      facts.searchAndCache ??= {};
+      facts.searchAndCache[name] = { value: found.value.trim(), from: `${s.where}: ${found.from}` };
     }
   }
   if (!facts.cdsEnabled) delete facts.cdsPrivateUrl;

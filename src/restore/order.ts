@@ -197,6 +197,12 @@ const TABLE = [
     reason:
       'the env added by hand to the app engine and component manager (tenants, CDS, Solr, Redis), once the operator has processed the app and made its deployments (it drops such env when it rewrites them), and last, so that the restart it causes comes once, with every restored part in place',
   },
+  {
+    name: 'left-to-you',
+    priority: 130,
+    reason:
+      'nothing runs: what is derived from the restored data and not carried (Solr collections and indexes, Redis caches), for you to do once the app engine serves every tenant; the summary and the JSON (leftToYou) repeat it',
+  },
 ] as const satisfies readonly Phase[];
 
 /** The name of a phase of the table. */

@@ -1,4 +1,4 @@
-import type { PlanStep } from '../contract/plan.js';
+import type { ManualTask, PlanStep } from '../contract/plan.js';
 import type { VersionCheck } from './versions.js';
 
 export interface Plan {
@@ -33,6 +33,25 @@ export function planToJson(plan: Plan): unknown {
       reason: s.reason,
       changes: s.changes,
       ...(s.group ? { group: s.group } : {}),
+      ...(s.manual ? { manual: s.manual } : {}),
     })),
+    leftToYou: leftToYou(plan),
   };
+}
+
+/** What the restore leaves to the user (its manual steps), for the summary and the JSON. */
+export function leftToYou(plan: Pick<Plan, 'steps'>): ManualTask[] {
+  return plan.steps.flatMap((s) => (s.action === 'manual' && s.manual ? [s.manual] : []));
+}
+
+/** The summary's lines about them (none when there are none). */
+export function leftToYouLines(tasks: ManualTask[]): string[] {
+  if (tasks.length === 0) return [];
+  return [
+    `  left to you (${tasks.length}):`,
+    ...tasks.flatMap((t) => [
+      `    ${t.what}: ${t.why}`,
+      ...t.instructions.map((i) => `      - ${i}`),
+    ]),
+  ];
 }

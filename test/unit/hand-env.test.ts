@@ -283,7 +283,9 @@ describe('hand-added env: told from the operator-made one', () => {
 describe('hand-added env: re-applied at restore', () => {
   it('is planned last, in the app-env phase, one update per deployment, with what changes', async () => {
     const steps = await planHandEnvSteps(planContext(target()));
-    expect(PHASES.at(-1)!.name).to.equal('app-env');
+    // Only the manual steps, which run nothing, come after it.
+    expect(PHASES.at(-2)!.name).to.equal('app-env');
+    expect(PHASES.at(-1)!.name).to.equal('left-to-you');
     expect(steps.map((s) => [s.phase, s.priority, s.action, s.object!.name])).to.deep.equal([
       ['app-env', phase('app-env').priority, 'update', 'qs-deployment'],
       ['app-env', phase('app-env').priority, 'update', 'qs-cm-deployment'],

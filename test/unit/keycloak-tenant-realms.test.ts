@@ -16,6 +16,7 @@ import { checkTenantClientSecrets } from '../../src/components/keycloak/tenant-r
 import { hostMoves } from '../../src/components/resources/tenants-rewrite.js';
 import { realmCountRows } from '../../src/compare/verify-restore.js';
 import { tenancyLoss, type TenantConfig } from '../../src/entando/tenants.js';
+import { realmCounts } from '../helpers/tenants.js';
 import { FakeKube } from '../helpers/fakes.js';
 
 const NS = 'qs';
@@ -29,18 +30,7 @@ const tenant = (code: string, fields: Record<string, string>): TenantConfig => (
   from: 'Secret entando-tenants-secret',
   fields: { tenantCode: code, ...fields },
 });
-const counts = (users: number, serviceAccounts = 0) => ({
-  users,
-  serviceAccounts,
-  federatedUsers: 0,
-  clients: 3,
-  groups: 1,
-  realmRoles: 2,
-  clientRoles: 1,
-  clientScopes: 0,
-  identityProviders: 0,
-  keyProviders: 1,
-});
+const counts = realmCounts;
 
 describe('tenant realms at backup: which are carried', () => {
   it('dedupes, skips the app realm, and keeps only realms of the app Keycloak', () => {

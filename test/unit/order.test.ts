@@ -49,6 +49,7 @@ const BEFORE: [PhaseName, number][] = [
   ['reinstalled-plugin-databases', 110],
   ['reinstalled-plugin-files', 111],
   ['app-env', 120],
+  ['left-to-you', 130],
 ];
 
 /** The table as docs/restore-order.md shows it. */
@@ -208,6 +209,12 @@ function archive(): LoadedArchive {
               envFrom: [],
             },
           ],
+          tenancy: {
+            primary: { hosts: [], solr: { core: 'entando', coreFrom: 'default' } },
+            tenants: [{ code: 't1', hosts: [], solr: { core: 't1', coreFrom: 'tenant' } }],
+            solrActive: true,
+            redisActive: true,
+          },
         },
         keycloak: {
           mode: 'realm',

@@ -1,10 +1,10 @@
 import { readManifest } from '../../archive/manifest-tail.js';
 import type { Manifest } from '../../archive/manifest.js';
 import type { VersionFact } from '../../contract/manifest.js';
-import { describeKeycloak, describeTenantRealms } from '../../components/keycloak/describe.js';
+import { describeKeycloak } from '../../components/keycloak/describe.js';
 import { describeBundles } from '../../components/bundles/describe.js';
 import { describeHandAddedEnv } from '../../components/resources/hand-env.js';
-import { describeCds } from '../../components/files/describe.js';
+import { tenantBlockLines, tenantBlocks } from '../render/tenants.js';
 import { defineCommand } from '../command.js';
 import { archivePositional, decryptOptions, s3Options } from '../options.js';
 
@@ -22,7 +22,10 @@ export const inspectCommand = defineCommand({
     );
     return { file: args.archive, encrypted, ...manifest };
   },
-  render: (archive) => ({ text: inspectText(archive), json: archive }),
+  render: (archive) => ({
+    text: inspectText(archive),
+    json: { ...archive, tenants: tenantBlocks(archive) },
+  }),
 });
 
 /** The recorded versions, one line each, with where each was read (or why it is unknown). */
@@ -50,6 +53,7 @@ function inspectText(archive: Manifest & { file: string; encrypted: boolean }): 
   const { keycloak, bundles } = archive.components;
   const objects = Object.entries(counts).map(([k, n]) => `${k} ${n}`);
   const handEnv = describeHandAddedEnv(archive.components.resources?.handAddedEnv ?? []);
+  const tenants = tenancyLines(archive);
   return [
     `archive:    ${archive.file} (${archive.encrypted ? 'age-encrypted' : 'NOT encrypted'}, format ${archive.formatVersion})`,
     `created:    ${archive.createdAt} by ${archive.tool.name} ${archive.tool.version}`,
@@ -58,11 +62,24 @@ function inspectText(archive: Manifest & { file: string; encrypted: boolean }): 
     ...versionLines(archive).map((l) => `versions:   ${l}`),
     `objects:    ${objects.join(', ') || 'none'}`,
     ...handEnv.map((l) => `hand env:   ${l}`),
-    ...(keycloak ? [`keycloak:   ${describeKeycloak(keycloak)}`] : []),
-    ...(keycloak ? describeTenantRealms(keycloak).map((l) => `keycloak:   ${l}`) : []),
+    // With tenants, the app's realm is the primary's, in its block.
+    ...(keycloak && tenants.length === 0 ? [`keycloak:   ${describeKeycloak(keycloak)}`] : []),
     ...(bundles ? describeBundles(bundles).map((l) => `bundles:    ${l}`) : []),
-    ...describeCds(archive.components.files).map((l) => `cds files:  ${l}`),
+    ...tenants,
     `entries:    ${archive.entries.length}, ${bytes} bytes`,
     ...archive.warnings.map((w) => `warning:    ${w}`),
+  ];
+}
+
+/** One block per tenant (what was carried for it), then the app-wide Redis switch. */
+function tenancyLines(archive: Manifest): string[] {
+  const record = archive.components.resources?.tenancy;
+  const blocks = tenantBlocks(archive).flatMap((b) => tenantBlockLines(b, !!record?.solrActive));
+  const redis = record?.redisActive
+    ? [`REDIS_ACTIVE=true (${record.redisActiveFrom}): caches and sessions not carried`]
+    : [];
+  return [
+    ...blocks.map((l) => `${l.startsWith(' ') ? '           ' : 'tenant:     '}${l}`),
+    ...redis.map((l) => `redis:      ${l}`),
   ];
 }

@@ -7,7 +7,7 @@ import type { Finding } from '../../report/results.js';
 import { figuresLine, type RunFigures } from '../../report/summary.js';
 import type { Timings } from '../../report/timings.js';
 import { phaseAt } from '../../restore/order.js';
-import { planToJson, type Plan } from '../../restore/plan.js';
+import { leftToYou, leftToYouLines, planToJson, type Plan } from '../../restore/plan.js';
 import type { Rendered } from '../command.js';
 
 /** Where from and where to, in the plan, the summary and the JSON. */
@@ -43,6 +43,7 @@ export function renderRestore(r: RestoreResult): Rendered {
       `restored ${summary.source.app} into ${target.context}/${target.namespace}${target.host ? ` on host ${target.host}` : ''}: ${changes} changes`,
       `  ${figuresLine(figures)}`,
       ...leftAloneLines(summary.bundlesLeftAlone),
+      ...leftToYouLines(leftToYou(plan)),
       ...(verified?.lines ?? []),
     ],
     json: {
@@ -99,10 +100,11 @@ export function planText(
       phase = `${at} ${step.phase}`;
       lines.push(`  [${at}] ${step.phase}: ${step.reason}`);
     }
-    const what = step.object ? describeRef(step.object) : step.component;
-    const note = step.action === 'exists' || step.action === 'skip' ? ` (${step.reason})` : '';
-    lines.push(`      ${step.action.padEnd(6)} ${what}${note}`);
+    const what = step.manual?.what ?? (step.object ? describeRef(step.object) : step.component);
+    const noted = ['exists', 'skip', 'manual'].includes(step.action);
+    lines.push(`      ${step.action.padEnd(6)} ${what}${noted ? ` (${step.reason})` : ''}`);
     for (const change of step.changes) lines.push(`             ~ ${change}`);
+    for (const todo of step.manual?.instructions ?? []) lines.push(`             > ${todo}`);
   }
   if (plan.problems.length > 0) {
     lines.push('preflight problems:');

@@ -1,3 +1,4 @@
+import type { TenantRealmSummary } from '../../contract/manifest.js';
 import type { KeycloakSummary } from './backup.js';
 
 /** One line about the archive's Keycloak part, for backup and inspect. */
@@ -12,12 +13,17 @@ export function describeKeycloak(k: KeycloakSummary): string {
 export function describeTenantRealms(k: KeycloakSummary): string[] {
   return (k.tenantRealms ?? []).map((t) => {
     const who = `tenant${t.tenants.length > 1 ? 's' : ''} ${t.tenants.join(', ')}`;
-    if (t.mode === 'app-realm') return `${who}: the app's realm ${t.realm}`;
-    if (t.mode !== 'realm' || !t.counts) {
-      return `${who}: realm ${t.realm || '(none)'} not carried (${t.reason ?? t.mode})`;
-    }
-    return `${who}: realm ${t.realm}: ${describeCounts(t)}`;
+    return `${who}: ${describeTenantRealm(t)}`;
   });
+}
+
+/** One tenants' realm: the app's, carried with its counts, or why not carried. */
+export function describeTenantRealm(t: TenantRealmSummary): string {
+  if (t.mode === 'app-realm') return `the app's realm ${t.realm}`;
+  if (t.mode !== 'realm' || !t.counts) {
+    return `realm ${t.realm || '(none)'} not carried (${t.reason ?? t.mode})`;
+  }
+  return `realm ${t.realm}: ${describeCounts(t)}`;
 }
 
 function describeCounts(k: Pick<KeycloakSummary, 'counts' | 'locales'>): string {

@@ -23,7 +23,8 @@ export function resourcesBackupAccess(ctx: BackupAccessContext): AccessNeed[] {
     ...needs('Secret', ['get'], ns),
     ...needs('ConfigMap', ['get'], ns),
     ...needs('ServiceAccount', ['get'], ns),
-    ...needs('Deployment', ['list'], ns),
+    // get: the tenants' discovery reads <app>-deployment's env (Solr, Redis: tenancy record).
+    ...needs('Deployment', ['get', 'list'], ns),
     // The CDS objects (cds-objects.ts).
     ...needs('Service', ['get'], ns),
     ...needs('PersistentVolumeClaim', ['get'], ns),

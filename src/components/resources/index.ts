@@ -8,6 +8,10 @@ import { resourcesBackupAccess, resourcesRestoreAccess } from './access.js';
 import { recordHandAddedEnv } from './hand-env.js';
 import { planHandEnvSteps } from './hand-env-restore.js';
 import { planTenantsSteps, tenantsRestoreMapping } from './tenants-restore.js';
+import { readTenants } from '../../entando/tenants.js';
+import { tenancyRecord } from '../../entando/tenancy-record.js';
+import { spec } from '../../kube/object.js';
+import { planLeftToYouSteps } from './left-to-you.js';
 
 export type { ResourcesSummary } from '../../contract/manifest.js';
 
@@ -27,6 +31,11 @@ export const resourcesComponent: Component = {
     }
     const handAddedEnv = await recordHandAddedEnv(ctx.kube, ctx.app);
     if (handAddedEnv.length > 0) summary.handAddedEnv = handAddedEnv;
+    // What the restore leaves to the user (Solr, Redis) is read from config, never from Solr.
+    const { facts, configs } = await readTenants(ctx.kube, ctx.app);
+    const host = spec(ctx.app).ingressHostName as string | undefined;
+    const tenancy = tenancyRecord(facts, configs, host);
+    if (tenancy) summary.tenancy = tenancy;
     ctx.archive.manifest.components.resources = summary;
   },
 
@@ -35,6 +44,7 @@ export const resourcesComponent: Component = {
       ...(await planObjectSteps(ctx, ctx.archive.objects as KubeObject[])),
       ...(await planHandEnvSteps(ctx)),
       ...(await planTenantsSteps(ctx)),
+      ...planLeftToYouSteps(ctx),
     ];
   },
   restoreMapping: tenantsRestoreMapping,
