@@ -22,7 +22,12 @@ import type { ScaleWindow } from '../../contract/scale-window.js';
  * in plugin-databases, or after the reinstall of its bundle when that makes the plugin; any
  * other owner's (the app's, Keycloak's first) in app-databases.
  */
-export function databasesPhase(ownerKind: string, afterReinstall: boolean): PhaseName {
+export function databasesPhase(
+  ownerKind: string,
+  afterReinstall: boolean,
+  tenantReinstall = false,
+): PhaseName {
+  if (afterReinstall && tenantReinstall) return 'reinstalled-tenant-plugin-databases';
   if (afterReinstall) return 'reinstalled-plugin-databases';
   return ownerKind === EntandoKind.Plugin ? 'plugin-databases' : 'app-databases';
 }
@@ -73,7 +78,9 @@ export async function planDatabaseSteps(ctx: PlanContext): Promise<PlanStep[]> {
         ? pluginDataPlacement(ctx.mapping, owner.name)
         : { afterReinstall: false };
     const base = {
-      priority: phase(databasesPhase(owner.kind, placement.afterReinstall)).priority,
+      priority: phase(
+        databasesPhase(owner.kind, placement.afterReinstall, 'tenantReinstall' in placement),
+      ).priority,
       phase: PHASE,
       component: 'databases',
       object: ref,

@@ -13,7 +13,12 @@ import { restoreOwnerFiles } from './restore-owner.js';
  * after the databases of its kind (app-files, plugin-files), or after the reinstall of its
  * bundle when that makes the plugin.
  */
-export function filesPhase(ownerKind: string, afterReinstall: boolean): PhaseName {
+export function filesPhase(
+  ownerKind: string,
+  afterReinstall: boolean,
+  tenantReinstall = false,
+): PhaseName {
+  if (afterReinstall && tenantReinstall) return 'reinstalled-tenant-plugin-files';
   if (afterReinstall) return 'reinstalled-plugin-files';
   return ownerKind === EntandoKind.Plugin ? 'plugin-files' : 'app-files';
 }
@@ -43,7 +48,9 @@ export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
         ? pluginDataPlacement(ctx.mapping, owner.name)
         : { afterReinstall: false };
     const base = {
-      priority: phase(filesPhase(owner.kind, placement.afterReinstall)).priority,
+      priority: phase(
+        filesPhase(owner.kind, placement.afterReinstall, 'tenantReinstall' in placement),
+      ).priority,
       phase: PHASE,
       component: 'files',
       object: ref,
