@@ -41,10 +41,15 @@ export type BundlesRestoreMode = 'reinstall' | 'objects-only' | 'skip';
  * Where the data steps (databases, files) of an EntandoPlugin go: after the reinstall of its
  * bundle when the reinstall makes it, nowhere with --bundles skip, else at their usual place.
  */
-export function pluginDataPlacement(
-  mapping: RestoreMapping,
-  plugin: string,
-): { afterReinstall: boolean; tenantReinstall?: boolean; skip?: string } {
+export interface PluginPlacement {
+  /** Made by a bundle reinstall: its data goes after that. */
+  afterReinstall: boolean;
+  /** By a secondary tenant's reinstall (after app-env). */
+  tenantReinstall?: boolean;
+  skip?: string;
+}
+
+export function pluginDataPlacement(mapping: RestoreMapping, plugin: string): PluginPlacement {
   const b = mapping.bundles;
   if (b?.mode === 'skip') {
     return { afterReinstall: false, skip: 'plugins are not restored (--bundles skip)' };

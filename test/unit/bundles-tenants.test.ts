@@ -33,12 +33,7 @@ const T1_PLUGIN = `pn-6cd85816-${tenantId('t1')}-93ce70fd-simple-ms`;
 const summary: BundlesSummary = {
   recorded: true,
   bundles: [
-    {
-      code: 'simple-ms-bundle-6cd85816',
-      installed: true,
-      version: '1.0.2',
-      plugins: [{ pluginCode: 'pn-6cd85816-93ce70fd-simple-ms' }],
-    },
+    { code: 'ms-1', installed: true, version: '2.0.0', plugins: [{ pluginCode: 'pn-1-2-ms' }] },
   ],
   tenants: [
     {
@@ -134,20 +129,20 @@ describe('bundles of secondary tenants (7.3)', () => {
   it("the tenants' plugins are made by their reinstall: not restored as objects, data after it", () => {
     const archive = { manifest: { components: { bundles: summary } } } as unknown as LoadedArchive;
     const b = bundlesModeFor(archive, 'reinstall')!;
-    expect(b.plugins).to.have.members(['pn-6cd85816-93ce70fd-simple-ms', T1_PLUGIN]);
+    expect(b.plugins).to.have.members(['pn-1-2-ms', T1_PLUGIN]);
     expect(b.tenantPlugins).to.deep.equal([T1_PLUGIN]);
     expect(bundlePluginNames(summary)).to.have.length(2);
     const mapping = { bundles: b } as RestoreMapping;
     const t = pluginDataPlacement(mapping, T1_PLUGIN);
     expect(t).to.deep.equal({ afterReinstall: true, tenantReinstall: true });
-    expect(pluginDataPlacement(mapping, 'pn-6cd85816-93ce70fd-simple-ms')).to.deep.equal({
+    expect(pluginDataPlacement(mapping, 'pn-1-2-ms')).to.deep.equal({
       afterReinstall: true,
     });
-    expect(databasesPhase('EntandoPlugin', true, true)).to.equal(
-      'reinstalled-tenant-plugin-databases',
+    expect(databasesPhase('EntandoPlugin', t)).to.equal('reinstalled-tenant-plugin-databases');
+    expect(filesPhase('EntandoPlugin', t)).to.equal('reinstalled-tenant-plugin-files');
+    expect(databasesPhase('EntandoPlugin', { afterReinstall: true })).to.equal(
+      'reinstalled-plugin-databases',
     );
-    expect(filesPhase('EntandoPlugin', true, true)).to.equal('reinstalled-tenant-plugin-files');
-    expect(databasesPhase('EntandoPlugin', true)).to.equal('reinstalled-plugin-databases');
   });
 
   it("verify: a tenant's reinstalled plugin and its (cut) link are expected differences", () => {

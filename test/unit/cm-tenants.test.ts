@@ -29,19 +29,22 @@ import { pluginLinkName, tenantId } from '../../src/entando/plugin-names.js';
 
 const sha8 = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 8);
 
-const tenantJson = (code: string, extra: Record<string, unknown> = {}) => ({
-  tenantCode: code,
-  fqdns: `${code}.qs.example.com`,
-  deDbUrl: `jdbc:postgresql://pg.ns.svc.cluster.local:5432/db?currentSchema=${code}_cmschema`,
-  deDbUsername: 'postgres',
-  deDbPassword: 'pw',
-  kcAuthUrl: 'http://sso.example.com/auth/',
-  kcRealm: code,
-  deKcClientId: 'qs-de',
-  deKcClientSecret: 's',
-  kcClientId: 'qs',
-  ...extra,
-});
+/** One ENTANDO_TENANTS object with the fields the 7.3 CM requires; `extra` overrides. */
+function tenantJson(code: string, extra: Record<string, unknown> = {}) {
+  const fields: Record<string, unknown> = {
+    tenantCode: code,
+    fqdns: `${code}.qs.example.com`,
+    deDbUrl: `jdbc:postgresql://pg.ns.svc.cluster.local:5432/db?currentSchema=${code}_cmschema`,
+    deDbUsername: 'postgres',
+    deDbPassword: 'pw',
+    kcAuthUrl: 'http://sso.example.com/auth/',
+    kcRealm: code,
+    deKcClientId: 'qs-de',
+    deKcClientSecret: 's',
+    kcClientId: 'qs',
+  };
+  return Object.assign(fields, extra);
+}
 
 describe('CM stand-in: tenants configuration and selection', () => {
   it('parses ENTANDO_TENANTS as the CM reads it, and refuses what TenantValidator refuses', () => {
