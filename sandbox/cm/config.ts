@@ -4,6 +4,7 @@
 // variables prefixed SANDBOX_CM_ that only the sandbox needs.
 import { join } from 'node:path';
 import { registryDir } from './registry.js';
+import { parseCmTenants, type CmTenant } from './tenants.js';
 
 export interface CmConfig {
   appName: string;
@@ -24,6 +25,10 @@ export interface CmConfig {
   pluginReadinessTimeoutMs: number;
   pluginPollMs: number;
   postInit: boolean;
+  /** ENTANDO_TENANTS (7.3 CM): the secondary tenants; empty: single-tenant. */
+  tenants: CmTenant[];
+  /** The local Keycloak (SANDBOX_CM_KEYCLOAK_URL), where every realm's JWKS is fetched. */
+  keycloakUrl: string;
 }
 
 function need(env: NodeJS.ProcessEnv, name: string): string {
@@ -50,7 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, root: string): CmConfig {
       .filter(Boolean),
     issuer,
     realm,
-    jwksUrl: `${localKeycloak}/realms/${encodeURIComponent(realm)}/protocol/openid-connect/certs`,
+    jwksUrl: jwksUrl(localKeycloak, realm),
     appClientId: env.SANDBOX_CM_APP_CLIENT_ID ?? appName,
     port: Number(env.SANDBOX_CM_PORT ?? env.SERVER_PORT ?? 8083),
     host: '127.0.0.1',
@@ -61,7 +66,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, root: string): CmConfig {
       Number(env.ENTANDO_K8S_PLUGIN_READINESS_TIMEOUT_IN_MINUTES ?? 5) * 60_000,
     pluginPollMs: Number(env.SANDBOX_CM_PLUGIN_POLL_MS ?? 2000),
     postInit: env.SANDBOX_CM_POST_INIT !== 'false',
+    tenants: parseCmTenants(env.ENTANDO_TENANTS),
+    keycloakUrl: localKeycloak,
   };
 }
+
+/** A realm's certs endpoint on the local Keycloak. */
+export const jwksUrl = (keycloakUrl: string, realm: string) =>
+  `${keycloakUrl}/realms/${encodeURIComponent(realm)}/protocol/openid-connect/certs`;
 
 export const repoRoot = (distFile: string) => join(distFile, '..', '..', '..', '..');

@@ -29,6 +29,8 @@ export interface SqlEndpoint {
   password: string;
   /** PostgreSQL database (the schema is the user's, via its search_path) or MySQL database. */
   database: string;
+  /** PostgreSQL: the URL's `currentSchema` (a tenant's deDbUrl), set as search_path. */
+  schema?: string;
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input: string): Promise<string> {
@@ -147,6 +149,7 @@ class PostgresDb extends SqlDb {
         PGPASSWORD: this.ep.password,
         PGDATABASE: this.ep.database,
         PGCONNECT_TIMEOUT: '10',
+        ...(this.ep.schema ? { PGOPTIONS: `-c search_path=${this.ep.schema}` } : {}),
       },
       `SET client_min_messages = warning;\n${sql}\n`,
     );
@@ -240,7 +243,9 @@ class FileDb implements Db {
   update(table: string, set: Row, where: Row): Promise<void> {
     return this.serial(() => {
       for (const r of this.tables[table] ?? []) {
-        if (this.matches(r, where)) Object.assign(r, set);
+        // As the SQL dialects: an undefined value leaves its column alone.
+        if (!this.matches(r, where)) continue;
+        for (const [k, v] of Object.entries(set)) if (v !== undefined) r[k] = v;
       }
       this.save();
     });
@@ -270,20 +275,42 @@ class FileDb implements Db {
  * SANDBOX_CM_DBMS_HOST/_PORT say where that DBMS really listens.
  */
 export function openDb(env: NodeJS.ProcessEnv): Db {
-  const url = env.SPRING_DATASOURCE_URL ?? '';
-  const m = /^jdbc:(postgresql|mysql):\/\/([^/:]+)(?::(\d+))?\/([^?;]+)/.exec(url);
+  return openDatasource(
+    {
+      url: env.SPRING_DATASOURCE_URL ?? '',
+      username: env.SPRING_DATASOURCE_USERNAME ?? '',
+      password: env.SPRING_DATASOURCE_PASSWORD ?? '',
+      stateFile: env.SANDBOX_CM_STATE_FILE,
+      what: 'SPRING_DATASOURCE_USERNAME',
+    },
+    env,
+  );
+}
+
+/**
+ * One datasource: the primary's (above) or a tenant's deDbUrl/deDbUsername/deDbPassword
+ * (TenantDataSourceConfiguration; the driver from the URL, PostgreSQL's `currentSchema` kept).
+ * SANDBOX_CM_DBMS_HOST/_PORT apply to every one: the sandbox has one DBMS per namespace.
+ */
+export function openDatasource(
+  ds: { url: string; username: string; password: string; stateFile?: string; what: string },
+  env: NodeJS.ProcessEnv,
+): Db {
+  const m = /^jdbc:(postgresql|mysql):\/\/([^/:?]+)(?::(\d+))?\/([^?;]+)(?:\?(.*))?/.exec(ds.url);
   if (!m) {
-    const h2 = /^jdbc:h2:file:([^;]+)/.exec(url);
+    const h2 = /^jdbc:h2:file:([^;]+)/.exec(ds.url);
     const base = h2 ? h2[1] : '/entando-data/databases/de.db';
-    return new FileDb(env.SANDBOX_CM_STATE_FILE ?? `${base}.sandbox-cm.json`);
+    return new FileDb(ds.stateFile ?? `${base}.sandbox-cm.json`);
   }
   const ep: SqlEndpoint = {
     host: env.SANDBOX_CM_DBMS_HOST ?? '127.0.0.1',
     port: Number(env.SANDBOX_CM_DBMS_PORT ?? m[3] ?? (m[1] === 'postgresql' ? 5432 : 3306)),
-    username: env.SPRING_DATASOURCE_USERNAME ?? '',
-    password: env.SPRING_DATASOURCE_PASSWORD ?? '',
+    username: ds.username,
+    password: ds.password,
     database: m[4],
   };
-  if (!ep.username) throw new Error('SPRING_DATASOURCE_USERNAME is not set');
+  const schema = new URLSearchParams(m[5] ?? '').get('currentSchema');
+  if (m[1] === 'postgresql' && schema) ep.schema = schema;
+  if (!ep.username) throw new Error(`${ds.what} is not set`);
   return m[1] === 'postgresql' ? new PostgresDb(ep) : new MysqlDb(ep);
 }

@@ -25,6 +25,8 @@ import {
   type WidgetDescriptor,
 } from './registry.js';
 import { now, type Job, type JobStatus, type Store } from './store.js';
+import { tenantId } from '../../src/entando/plugin-names.js';
+import { bundleForTenant, PRIMARY_TENANT, withTenant } from './tenants.js';
 
 export type Action = 'CREATE' | 'SKIP' | 'OVERRIDE';
 export type Status = 'NEW' | 'DIFF' | 'EQUAL';
@@ -114,14 +116,39 @@ export class OperationLock {
 }
 
 export class InstallService {
-  readonly lock = new OperationLock();
+  /** The global lock: one per CM process, shared by every tenant's service. */
+  readonly lock: OperationLock;
+  /** The tenant whose datasource `store` is, whose bundles and plugins this service handles. */
+  readonly tenant: string;
 
   constructor(
     private readonly cfg: CmConfig,
     private readonly store: Store,
     private readonly kube: CmKube,
     private readonly log: (m: string) => void,
-  ) {}
+    opts: { tenant?: string; lock?: OperationLock } = {},
+  ) {
+    this.tenant = opts.tenant ?? PRIMARY_TENANT;
+    this.lock = opts.lock ?? new OperationLock();
+  }
+
+  /** ENTANDO_TENANTS given: the 7.3 tenant behaviours (annotation, tenantCode, env). */
+  private get multiTenant(): boolean {
+    return this.cfg.tenants.length > 0;
+  }
+
+  private get logPrefix(): string {
+    return this.tenant === PRIMARY_TENANT ? '' : `tenant ${this.tenant}: `;
+  }
+
+  /**
+   * BundleUtilities.composeIngressPathForV5 for a secondary tenant: `/<code>-<tenantId>/<plugin>`;
+   * the primary keeps the stand-in's `/<code>/<plugin>`.
+   */
+  private ingressPath(code: string, plugin: string): string {
+    const suffix = this.tenant === PRIMARY_TENANT ? '' : `-${tenantId(this.tenant)}`;
+    return `/${k8sCompatible(code)}${suffix}/${k8sCompatible(plugin)}`;
+  }
 
   // ---- bundles ----
 
@@ -130,9 +157,11 @@ export class InstallService {
     return [...new Set([this.cfg.namespace, ...this.cfg.repositoryNamespaces])];
   }
 
-  /** K8SSVC EntandoDeBundleService.getAll: bundles of the primary tenant (no tenants = primary). */
+  /** K8SSVC EntandoDeBundleService.getAll: bundles of this tenant (no tenants = primary). */
   async allCrs(): Promise<DeBundle[]> {
-    return (await this.kube.bundles(this.namespaces())).filter((b) => forPrimaryTenant(b));
+    return (await this.kube.bundles(this.namespaces())).filter((b) =>
+      bundleForTenant(b.metadata.annotations, this.tenant),
+    );
   }
 
   /**
@@ -151,7 +180,10 @@ export class InstallService {
       : [this.cfg.namespace];
     for (const ns of where) {
       const found = (await this.kube.bundles([ns])).find(
-        (b) => b.metadata.name === id && b.metadata.annotations && forPrimaryTenant(b),
+        (b) =>
+          b.metadata.name === id &&
+          b.metadata.annotations &&
+          bundleForTenant(b.metadata.annotations, this.tenant),
       );
       if (found) return found;
     }
@@ -244,7 +276,7 @@ export class InstallService {
     code: string,
     p: PluginDescriptor,
   ): Promise<Installable> {
-    const name = pluginCode(d.url, p);
+    const name = pluginCode(d.url, p, this.tenant);
     const ns = this.cfg.namespace;
     const existing = await this.kube.get('entandoplugins', ns, name);
     const status: Status = !existing ? 'NEW' : existing.spec?.image === p.image ? 'EQUAL' : 'DIFF';
@@ -255,8 +287,8 @@ export class InstallService {
         bundleId: bundleId(d.url),
         pluginName: p.name,
         pluginCode: name,
-        // BundleUtilities.composeIngressPathForV5 (primary tenant) and the ingressPath property.
-        endpoint: `/${k8sCompatible(code)}/${k8sCompatible(p.name)}`,
+        // BundleUtilities.composeIngressPathForV5 and the ingressPath property.
+        endpoint: this.ingressPath(code, p.name),
         customEndpoint: p.ingressPath,
         roles: p.roles ?? [],
         dockerTag: parseImage(p.image).tag,
@@ -314,7 +346,7 @@ export class InstallService {
         image: p.image,
         ...(p.dbms ? { dbms: p.dbms } : {}),
         replicas: 1,
-        ingressPath: p.ingressPath ?? `/${k8sCompatible(code)}/${k8sCompatible(p.name)}`,
+        ingressPath: p.ingressPath ?? this.ingressPath(code, p.name),
         ingressHostName: this.cfg.appHostName || undefined,
         healthCheckPath: p.healthCheckPath ?? '/api/health',
         roles: (p.roles ?? []).map((r) => ({ code: r, name: r })),
@@ -327,8 +359,12 @@ export class InstallService {
             name: 'ENTANDO_ECR_INGRESS_URL',
             value: `${scheme}://${this.cfg.appHostName}/digital-exchange`,
           },
+          // BundleUtilities (7.3): every plugin learns its tenant.
+          ...(this.multiTenant ? [{ name: 'ENTANDO_TENANT_CODE', value: this.tenant }] : []),
           { name: 'ENTANDO_TIMESTAMP', value: String(Date.now()) },
         ],
+        // BundleUtilities .withTenantCode (7.3 CRDs).
+        ...(this.multiTenant ? { tenantCode: this.tenant } : {}),
       },
     };
   }
@@ -345,6 +381,8 @@ export class InstallService {
         entandoAppNamespace: ns,
         entandoPluginName: plugin,
         entandoPluginNamespace: ns,
+        // K8SSVC EntandoLinkService: copied from the plugin.
+        ...(this.multiTenant ? { tenantCode: this.tenant } : {}),
       },
     };
   }
@@ -529,7 +567,9 @@ export class InstallService {
     const code = b.metadata.name;
     const started = now();
     await this.store.updateJob(job.id, { status: 'INSTALL_IN_PROGRESS', startedAt: started });
-    this.log(`install ${code}@${tag.version} (${strategy ?? 'CREATE'}): job ${job.id} in progress`);
+    this.log(
+      `${this.logPrefix}install ${code}@${tag.version} (${strategy ?? 'CREATE'}): job ${job.id} in progress`,
+    );
     let items: Installable[];
     let d: BundleDescriptor;
     try {
@@ -600,7 +640,31 @@ export class InstallService {
       repoUrl: tag.tarball,
       pbcList: b.metadata.annotations?.['entando.org/pbc'],
     });
+    await this.markTenant(b, true);
     await this.finish(job.id, 'INSTALL_COMPLETED', { progress: 1 });
+  }
+
+  /**
+   * With tenants, the bundle's `entando.org/tenants` annotation names the tenants it is
+   * installed for: this one added on install, removed on uninstall (K8SSVC createBundle /
+   * removeTenantAnnotationFromBundle@release/7.3). Single-tenant: left alone.
+   */
+  private async markTenant(b: DeBundle | undefined, present: boolean): Promise<void> {
+    if (!this.multiTenant || !b) return;
+    const next = withTenant(b.metadata.annotations, this.tenant, present);
+    if (!next) return;
+    const fresh = (await this.kube.bundles([b.metadata.namespace])).find(
+      (x) => x.metadata.name === b.metadata.name,
+    );
+    const base = fresh ?? b;
+    const annotations = withTenant(base.metadata.annotations, this.tenant, present);
+    if (!annotations) return;
+    await this.kube.createOrReplace('entandodebundles', {
+      apiVersion: 'entando.org/v1',
+      kind: 'EntandoDeBundle',
+      ...(base as Omit<Cr, 'metadata'>),
+      metadata: { ...base.metadata, annotations },
+    } as Cr);
   }
 
   private async rollback(done: { it: Installable; cj: string }[]): Promise<string | undefined> {
@@ -624,7 +688,7 @@ export class InstallService {
   private async finish(id: string, status: JobStatus, extra: Partial<Job>): Promise<void> {
     await this.store.updateJob(id, { ...extra, status, finishedAt: now() });
     this.log(
-      `job ${id}: ${status}${extra.installErrorMessage ? ` (${extra.installErrorMessage})` : ''}`,
+      `${this.logPrefix}job ${id}: ${status}${extra.installErrorMessage ? ` (${extra.installErrorMessage})` : ''}`,
     );
   }
 
@@ -669,6 +733,7 @@ export class InstallService {
           }
         }
         await this.store.db.delete('installed_entando_bundles', { bundle_code: code });
+        await this.markTenant(await this.findCr(code), false);
         await this.store.updateJob(job.id, {
           status: 'UNINSTALL_COMPLETED',
           progress: 1,
@@ -685,15 +750,6 @@ export class InstallService {
     })().finally(() => this.lock.end());
     return job;
   }
-}
-
-/** K8SSVC isTenantPresent / containTenantAnnotationWithValue for the primary tenant. */
-function forPrimaryTenant(b: DeBundle): boolean {
-  const tenants = (b.metadata.annotations?.['entando.org/tenants'] ?? '')
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
-  return tenants.length === 0 || tenants.includes('primary');
 }
 
 function msg(err: unknown): string {

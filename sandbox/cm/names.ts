@@ -2,6 +2,7 @@
 // PluginProcessor.java signPluginDeploymentName + generateFullDeploymentName; K8SSVC
 // service/EntandoLinkService.java createAppPluginLinkName).
 import { createHash } from 'node:crypto';
+import { pluginLinkName, tenantPart } from '../../src/entando/plugin-names.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -53,9 +54,17 @@ export function signedPluginName(p: { image: string; deploymentBaseName?: string
   return `${sha256(`${img.organization}/${img.name}`).slice(0, 8)}-${k8sCompatible(img.organization)}-${k8sCompatible(img.name)}`;
 }
 
-/** generateFullDeploymentName (primary tenant): `pn-<bundleId>-<signed name>`, max 200. */
-export function pluginCode(bundleUrl: string, p: { image: string; deploymentBaseName?: string }) {
-  const name = `pn-${k8sCompatible(bundleId(bundleUrl))}-${signedPluginName(p)}`;
+/**
+ * generateFullDeploymentName: `pn-<bundleId>-<signed name>` for the primary tenant,
+ * `pn-<bundleId>-<sha256(tenantCode)[0:8]>-<signed name>` for a secondary one (TENANTS.md §6,
+ * BundleUtilities.calculateTenantId); max 200.
+ */
+export function pluginCode(
+  bundleUrl: string,
+  p: { image: string; deploymentBaseName?: string },
+  tenantCode?: string,
+) {
+  const name = `pn-${k8sCompatible(bundleId(bundleUrl))}-${tenantPart(tenantCode)}${signedPluginName(p)}`;
   if (name.length > 200) {
     throw new Error(
       `The resulting plugin full deployment name "${name}" exceeds the max allowed length 200`,
@@ -65,6 +74,4 @@ export function pluginCode(bundleUrl: string, p: { image: string; deploymentBase
 }
 
 /** EntandoLinkService.createAppPluginLinkName: `<app>-<plugin>` cut to 58, plus `-link`. */
-export function linkName(app: string, plugin: string): string {
-  return `${`${app}-${plugin}`.slice(0, 63 - '-link'.length)}-link`;
-}
+export const linkName = pluginLinkName;

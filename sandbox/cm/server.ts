@@ -9,15 +9,38 @@ import { bundleJob, compact, fromInstalledOnly, jobEntity, repoUrl } from './bun
 import type { Action, InstallPlan, InstallService } from './install.js';
 import type { PostInit } from './postinit.js';
 import { JOB_TYPES, type Job, type Store } from './store.js';
+import { PRIMARY_TENANT, selectTenant, type CmTenant } from './tenants.js';
 
 const BASE = '/digital-exchange';
 
-export interface Deps {
+/** What serves one tenant: its issuer, its datasource, its bundles. */
+export interface TenantDeps {
   auth: TokenVerifier;
   install: InstallService;
   store: Store;
+}
+
+/** The primary's deps, plus (ENTANDO_TENANTS given) each secondary tenant's. */
+export interface Deps extends TenantDeps {
   postInit: PostInit;
   log: (m: string) => void;
+  tenants?: { configs: CmTenant[]; deps: Map<string, TenantDeps> };
+}
+
+/**
+ * TenantFilter: the request's tenant, then its deps (TenantDataSource, MultipleIdps). Without
+ * tenants every request is the primary's, whatever its headers. A tenant code no configuration
+ * names has no issuer: its tokens are refused (401).
+ */
+export function tenantDeps(deps: Deps, headers: IncomingMessage['headers']): TenantDeps {
+  if (!deps.tenants?.configs.length) return deps;
+  const code = selectTenant(deps.tenants.configs, headers);
+  if (code === PRIMARY_TENANT) return deps;
+  const found = deps.tenants.deps.get(code);
+  if (found) return found;
+  throw new HttpError(401, undefined, {
+    'WWW-Authenticate': `Bearer error="invalid_token", error_description="no issuer for tenant ${code}"`,
+  });
 }
 
 interface Req {
@@ -128,8 +151,16 @@ function strategyOf(v: unknown): Action | undefined {
 }
 
 export function route(deps: Deps) {
-  const { auth, install, store } = deps;
+  return async function handle(req: Req): Promise<Res> {
+    const p = req.path.slice(BASE.length) || '/';
+    if (req.method === 'GET' && (p === '/actuator/health' || p === '/actuator/health/')) {
+      return { status: 200, body: { status: 'UP' } };
+    }
+    return tenantRoute(deps, tenantDeps(deps, req.headers))(req);
+  };
+}
 
+function tenantRoute(deps: Deps, { auth, install, store }: TenantDeps) {
   async function lastOfType(code: string, statuses: readonly string[]): Promise<Job> {
     const job = (await store.jobs({ component_id: code })).find((j) => statuses.includes(j.status));
     if (!job) throw new HttpError(404, { message: `Job '${code}' has not been found` });
@@ -161,9 +192,6 @@ export function route(deps: Deps) {
 
   return async function handle(req: Req): Promise<Res> {
     const p = req.path.slice(BASE.length) || '/';
-    if (req.method === 'GET' && (p === '/actuator/health' || p === '/actuator/health/')) {
-      return { status: 200, body: { status: 'UP' } };
-    }
     const claims = await auth.authenticate(req.headers.authorization);
     const write = () => auth.checkWritePermission(claims);
     const body = (req.body ?? {}) as Record<string, unknown>;

@@ -322,6 +322,22 @@ export interface BundlesSummary {
   reason?: string;
   postInit?: string;
   bundles: RecordedBundle[];
+  /**
+   * Entando 7.3: each secondary tenant's bundles, asked of the CM with `X-ENTANDO-TENANTCODE`
+   * and a token of the tenant's realm. Absent: the app has no tenants (or an older archive).
+   */
+  tenants?: TenantBundles[];
+  /** Why no tenant's bundles were recorded though the app has tenants (7.2: the CM has none). */
+  tenantsReason?: string;
+}
+
+/** One secondary tenant's bundles, as the component manager lists them for it. */
+export interface TenantBundles {
+  tenant: string;
+  /** false: the CM could not be asked for this tenant (see reason). */
+  recorded: boolean;
+  reason?: string;
+  bundles: RecordedBundle[];
 }
 
 /** Per-entry facts of the realm export, its localization texts and the admin credentials. */

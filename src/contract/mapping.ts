@@ -19,7 +19,7 @@ export interface RestoreMapping {
    * What happens to bundles (--bundles); absent: objects-only. With reinstall, `plugins` are the
    * EntandoPlugins the reinstall makes again (not restored as objects).
    */
-  bundles?: { mode: BundlesRestoreMode; plugins: string[] };
+  bundles?: { mode: BundlesRestoreMode; plugins: string[]; tenantPlugins?: string[] };
   /** --tenant-host CODE=HOST: a secondary tenant's new hosts (its `fqdns`), by tenant code. */
   tenantHosts?: Record<string, string[]>;
 }
@@ -41,15 +41,25 @@ export type BundlesRestoreMode = 'reinstall' | 'objects-only' | 'skip';
  * Where the data steps (databases, files) of an EntandoPlugin go: after the reinstall of its
  * bundle when the reinstall makes it, nowhere with --bundles skip, else at their usual place.
  */
-export function pluginDataPlacement(
-  mapping: RestoreMapping,
-  plugin: string,
-): { afterReinstall: boolean; skip?: string } {
+export interface PluginPlacement {
+  /** Made by a bundle reinstall: its data goes after that. */
+  afterReinstall: boolean;
+  /** By a secondary tenant's reinstall (after app-env). */
+  tenantReinstall?: boolean;
+  skip?: string;
+}
+
+export function pluginDataPlacement(mapping: RestoreMapping, plugin: string): PluginPlacement {
   const b = mapping.bundles;
   if (b?.mode === 'skip') {
     return { afterReinstall: false, skip: 'plugins are not restored (--bundles skip)' };
   }
-  return { afterReinstall: b?.mode === 'reinstall' && b.plugins.includes(plugin) };
+  const afterReinstall = b?.mode === 'reinstall' && b.plugins.includes(plugin);
+  // A secondary tenant's plugin (7.3) is made by its tenant's reinstall, after app-env.
+  if (afterReinstall && b.tenantPlugins?.includes(plugin)) {
+    return { afterReinstall, tenantReinstall: true };
+  }
+  return { afterReinstall };
 }
 
 /** realm: the archive's realm replaces the target's; keep: the source's Keycloak stays in use; skip: fresh clients. */

@@ -1,7 +1,10 @@
 import type { VerifyOutcome } from '../compare/verify-restore.js';
 import { EQUAL_VERDICTS } from '../compare/rows.js';
 import type { BundleLeftAlone } from '../components/bundles/left-alone.js';
+import { installedBundles, recordedTenants } from '../components/bundles/backup.js';
+import type { CmBundle } from '../components/bundles/cm-client.js';
 import { connectCm } from '../components/bundles/connect.js';
+import { readTenants } from '../entando/tenants.js';
 import { runningPod } from '../components/files/discover.js';
 import { KeycloakAdmin } from '../components/keycloak/admin.js';
 import { connectKeycloak, locateKeycloak, realmOf } from '../components/keycloak/locate.js';
@@ -169,7 +172,29 @@ export async function realmLogin(
   }
 }
 
-/** The component manager answers with the app's token and lists every bundle reinstalled. */
+/** The recorded bundles `listed` does not show installed at their recorded versions. */
+function notInstalledAsRecorded(
+  expected: { code: string; version?: string }[],
+  listed: CmBundle[],
+): string[] {
+  return expected
+    .filter(
+      (b) =>
+        !listed.some(
+          (l) =>
+            l.code === b.code &&
+            l.installed &&
+            (!b.version || l.installedJob?.componentVersion === b.version),
+        ),
+    )
+    .map((b) => `${b.code}@${b.version ?? '?'}`);
+}
+
+/**
+ * The component manager answers with the app's token and lists every bundle reinstalled; and,
+ * for each secondary tenant whose bundles were recorded (7.3), with the tenant's header and a
+ * token of its realm, every bundle of that tenant.
+ */
 export async function bundlesListed(
   kube: KubeClient,
   app: KubeObject,
@@ -185,22 +210,28 @@ export async function bundlesListed(
   const session = await connectCm(kube, app);
   try {
     const listed = await session.cm.components();
-    const missing = expected.filter(
-      (b) =>
-        !listed.some(
-          (l) =>
-            l.code === b.code &&
-            l.installed &&
-            (!b.version || l.installedJob?.componentVersion === b.version),
-        ),
-    );
-    if (missing.length > 0) {
-      throw new Error(
-        `not installed as recorded: ${missing.map((b) => `${b.code}@${b.version ?? '?'}`).join(', ')}`,
+    const missing = notInstalledAsRecorded(expected, listed);
+    const tenantDetails: string[] = [];
+    const tenants = recordedTenants(summary).filter((t) => installedBundles(t).length > 0);
+    const configs = tenants.length ? (await readTenants(kube, app)).configs : [];
+    for (const t of tenants) {
+      const config = configs.find((c) => c.code === t.tenant);
+      if (!config) {
+        missing.push(`tenant ${t.tenant} (not in the target's ENTANDO_TENANTS)`);
+        continue;
+      }
+      const wanted = installedBundles(t);
+      const gone = notInstalledAsRecorded(wanted, await session.forTenant(config).cm.components());
+      missing.push(...gone.map((g) => `${g} (tenant ${t.tenant})`));
+      tenantDetails.push(
+        `tenant ${t.tenant}: ${wanted.map((b) => `${b.code}@${b.version}`).join(', ')}`,
       );
     }
+    if (missing.length > 0) {
+      throw new Error(`not installed as recorded: ${missing.join(', ')}`);
+    }
     return {
-      detail: `${listed.length} bundles listed; installed as recorded: ${expected.map((b) => `${b.code}@${b.version}`).join(', ') || 'none recorded'}`,
+      detail: `${listed.length} bundles listed; installed as recorded: ${expected.map((b) => `${b.code}@${b.version}`).join(', ') || 'none recorded'}${tenantDetails.length ? `; ${tenantDetails.join('; ')}` : ''}`,
     };
   } finally {
     await session.close();

@@ -198,6 +198,22 @@ const TABLE = [
       'the env added by hand to the app engine and component manager (tenants, CDS, Solr, Redis), once the operator has processed the app and made its deployments (it drops such env when it rewrites them), and last, so that the restart it causes comes once, with every restored part in place',
   },
   {
+    name: 'tenant-bundles-reinstall',
+    priority: 125,
+    reason:
+      "--bundles reinstall, Entando 7.3 tenants: each secondary tenant's bundles reinstalled through the component manager (X-ENTANDO-TENANTCODE, a token of the tenant's realm), once app-env has given the component manager ENTANDO_TENANTS and it is up again",
+  },
+  {
+    name: 'reinstalled-tenant-plugin-databases',
+    priority: 126,
+    reason: "the databases of the plugins a tenant's bundle reinstall made",
+  },
+  {
+    name: 'reinstalled-tenant-plugin-files',
+    priority: 127,
+    reason: "the files of the plugins a tenant's bundle reinstall made, after their databases",
+  },
+  {
     name: 'left-to-you',
     priority: 130,
     reason:

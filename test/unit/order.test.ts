@@ -49,6 +49,9 @@ const BEFORE: [PhaseName, number][] = [
   ['reinstalled-plugin-databases', 110],
   ['reinstalled-plugin-files', 111],
   ['app-env', 120],
+  ['tenant-bundles-reinstall', 125],
+  ['reinstalled-tenant-plugin-databases', 126],
+  ['reinstalled-tenant-plugin-files', 127],
   ['left-to-you', 130],
 ];
 
@@ -143,6 +146,7 @@ function archive(): LoadedArchive {
     obj('EntandoPlugin', 'p1'),
     obj('Secret', 'p1-secret', { kind: 'EntandoPlugin', name: 'p1' }),
     obj('EntandoPlugin', 'p2'),
+    obj('EntandoPlugin', 'p3-t1'), // made by tenant t1's bundle (7.3)
     obj('EntandoAppPluginLink', 'qs-p2-link'),
     obj('Secret', 'link-secret', { kind: 'EntandoAppPluginLink', name: 'qs-p2-link' }),
     obj('EntandoDeBundle', 'b1'),
@@ -167,6 +171,8 @@ function archive(): LoadedArchive {
     dataEntry('databases', 'EntandoApp', 'qs', 't1'),
     dataEntry('databases', 'EntandoPlugin', 'p1'),
     dataEntry('databases', 'EntandoPlugin', 'p2'),
+    dataEntry('databases', 'EntandoPlugin', 'p3-t1'),
+    dataEntry('files', 'EntandoPlugin', 'p3-t1'),
     dataEntry('files', 'EntandoApp', 'qs'),
     dataEntry('files', 'EntandoPlugin', 'p1'),
     dataEntry('files', 'EntandoPlugin', 'p2'),
@@ -228,6 +234,20 @@ function archive(): LoadedArchive {
           recorded: true,
           bundles: [
             { code: 'b1', installed: true, version: '1.0.0', plugins: [{ pluginCode: 'p1' }] },
+          ],
+          tenants: [
+            {
+              tenant: 't1',
+              recorded: true,
+              bundles: [
+                {
+                  code: 'b1',
+                  installed: true,
+                  version: '1.0.0',
+                  plugins: [{ pluginCode: 'p3-t1' }],
+                },
+              ],
+            },
           ],
         },
       },

@@ -3,17 +3,18 @@ import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject } from '../../kube/object.js';
 import type { BackupContext } from '../component.js';
-import type { BundlesSummary, RecordedBundle } from '../../contract/manifest.js';
+import type { BundlesSummary, RecordedBundle, TenantBundles } from '../../contract/manifest.js';
+import { readTenants, type TenantConfig } from '../../entando/tenants.js';
 import { CmHttpError, UNFINISHED_STATUSES, type CmBundle, type CmJob } from './cm-client.js';
 import { CmUnavailable, connectCm, type CmSession } from './connect.js';
 
 export const COMPONENT = 'bundles';
 export const BOOTSTRAP_BUNDLE = 'entando-epc-bootstrap';
 
-export type { BundlesSummary, RecordedBundle } from '../../contract/manifest.js';
+export type { BundlesSummary, RecordedBundle, TenantBundles } from '../../contract/manifest.js';
 
 /** The installed bundles, the bootstrap bundle first (post-init installs it first too). */
-export function installedBundles(summary: BundlesSummary): RecordedBundle[] {
+export function installedBundles(summary: Pick<BundlesSummary, 'bundles'>): RecordedBundle[] {
   const installed = summary.bundles.filter((b) => b.installed && b.version);
   return [...installed.filter(isBootstrap), ...installed.filter((b) => !isBootstrap(b))];
 }
@@ -23,10 +24,43 @@ export function isBootstrap(b: Pick<RecordedBundle, 'code'>): boolean {
   return b.code === BOOTSTRAP_BUNDLE || b.code.startsWith(`${BOOTSTRAP_BUNDLE}-`);
 }
 
-/** Names of the EntandoPlugins the installed bundles made (a reinstall makes them again). */
+/** The secondary tenants whose bundles were recorded (7.3). */
+export function recordedTenants(summary: BundlesSummary | undefined): TenantBundles[] {
+  return (summary?.tenants ?? []).filter((t) => t.recorded);
+}
+
+/**
+ * Names of the EntandoPlugins the installed bundles made, the primary's and the tenants'
+ * (whose names carry the tenant's hash): a reinstall makes them again.
+ */
 export function bundlePluginNames(summary: BundlesSummary | undefined): string[] {
   if (!summary?.recorded) return [];
-  return [...new Set(installedBundles(summary).flatMap((b) => b.plugins.map((p) => p.pluginCode)))];
+  const all = [summary, ...recordedTenants(summary)].flatMap(installedBundles);
+  return [...new Set(all.flatMap((b) => b.plugins.map((p) => p.pluginCode)))];
+}
+
+/** Names of the EntandoPlugins the secondary tenants' installed bundles made (7.3). */
+export function tenantPluginNames(summary: BundlesSummary | undefined): string[] {
+  if (!summary?.recorded) return [];
+  const all = recordedTenants(summary).flatMap(installedBundles);
+  return [...new Set(all.flatMap((b) => b.plugins.map((p) => p.pluginCode)))];
+}
+
+/**
+ * Whose bundles to ask the CM for besides the primary's: every secondary tenant when the app is
+ * 7.3 (its tenants carry the CM's client, deKcClientId); none, with why, for 7.2 tenants, whose
+ * component manager has no tenants (TENANTS.md §6).
+ */
+export function tenantsToRecord(configs: TenantConfig[]): {
+  tenants: TenantConfig[];
+  reason?: string;
+} {
+  if (configs.length === 0) return { tenants: [] };
+  if (configs.some((t) => t.fields.deKcClientId?.trim())) return { tenants: configs };
+  return {
+    tenants: [],
+    reason: `no tenant bundles: tenant${configs.length > 1 ? 's' : ''} ${configs.map((t) => t.code).join(', ')} carr${configs.length > 1 ? 'y' : 'ies'} no deKcClientId, as in Entando 7.2, whose component manager serves the primary tenant only`,
+  };
 }
 
 /**
@@ -54,6 +88,9 @@ export async function backupBundles(ctx: BackupContext): Promise<void> {
       unfinished = unfinishedJobs(listed, jobs);
       summary.bundles = bundles;
       summary.recorded = true;
+      const tenantsUnfinished = await recordTenants(ctx, session, summary, namespaces);
+      if (tenantsUnfinished)
+        unfinished = [unfinished, tenantsUnfinished].filter(Boolean).join(', ');
     } finally {
       await session.close();
     }
@@ -68,6 +105,54 @@ export async function backupBundles(ctx: BackupContext): Promise<void> {
     return;
   }
   if (unfinished) refuseUnfinished(ctx, unfinished);
+}
+
+/**
+ * Each secondary tenant's bundles (7.3), through the same CM with the tenant's header and a
+ * token of its realm; a tenant that cannot be asked is recorded as such, with a warning.
+ * Returns the tenants' unfinished jobs, listed, if any.
+ */
+async function recordTenants(
+  ctx: BackupContext,
+  session: CmSession,
+  summary: BundlesSummary,
+  namespaces: string[],
+): Promise<string | undefined> {
+  let configs: TenantConfig[];
+  try {
+    configs = (await readTenants(ctx.kube, ctx.app)).configs;
+  } catch (err) {
+    summary.tenantsReason = `tenants not read: ${(err as Error).message}`;
+    ctx.results.warn(COMPONENT, `tenant bundles not recorded: ${summary.tenantsReason}`);
+    return undefined;
+  }
+  const { tenants, reason } = tenantsToRecord(configs);
+  if (reason) summary.tenantsReason = reason;
+  if (tenants.length === 0) return undefined;
+  summary.tenants = [];
+  const unfinished: string[] = [];
+  for (const t of tenants) {
+    const entry: TenantBundles = { tenant: t.code, recorded: false, bundles: [] };
+    summary.tenants.push(entry);
+    try {
+      const ts = session.forTenant(t);
+      const listed = await ts.cm.components().catch((err: unknown) => {
+        throw describeCallError(err, ts);
+      });
+      for (const b of listed) entry.bundles.push(await recordBundle(ctx.kube, ts, b, namespaces));
+      const jobs = await ts.cm.jobs().catch(() => [] as CmJob[]);
+      const u = unfinishedJobs(listed, jobs);
+      if (u) unfinished.push(`tenant ${t.code}: ${u}`);
+      entry.recorded = true;
+    } catch (err) {
+      entry.reason = (err as Error).message;
+      ctx.results.warn(
+        COMPONENT,
+        `tenant ${t.code}'s bundles not recorded: ${entry.reason}; a restore does not reinstall them`,
+      );
+    }
+  }
+  return unfinished.length ? unfinished.join(', ') : undefined;
 }
 
 function bundleNamespaces(app: KubeObject): string[] {

@@ -102,6 +102,8 @@ export class ComponentManagerClient {
     readonly base: string,
     private readonly tokens: TokenSource,
     private readonly timeoutMs = 60_000,
+    /** Sent with every call: `X-ENTANDO-TENANTCODE` for a secondary tenant. */
+    readonly headers: Record<string, string> = {},
   ) {}
 
   /** One call; resolves with the parsed JSON body (a bare string for text bodies). */
@@ -113,6 +115,7 @@ export class ComponentManagerClient {
       res = await fetch(`${this.base}${path}`, {
         method,
         headers: {
+          ...this.headers,
           authorization: `Bearer ${token}`,
           accept: 'application/json',
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),

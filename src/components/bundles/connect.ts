@@ -7,7 +7,8 @@
  * Real Entando Keycloaks carry a frontend URL, so the token's issuer is the public one either way.
  */
 import http from 'node:http';
-import { serverStatuses } from '../../entando/kinds.js';
+import { serverStatuses, TENANTS_SECRET } from '../../entando/kinds.js';
+import type { TenantConfig } from '../../entando/tenants.js';
 import { OperationError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { KubeObject } from '../../kube/object.js';
@@ -31,7 +32,37 @@ export interface CmSession {
   /** The client whose token is used, for messages. */
   clientId: string;
   secretName: string;
+  /**
+   * The same CM as a secondary tenant (7.3): `X-ENTANDO-TENANTCODE: <code>` on every call and a
+   * token of the tenant's realm (its deKcClientId/deKcClientSecret), asked of the Keycloak the
+   * app's token comes from (the tenant's kcAuthUrl when that Keycloak is external). Uses this
+   * session's port-forwards: nothing to close. CmUnavailable when the tenant lacks the fields.
+   */
+  forTenant(t: TenantConfig): CmSession;
   close(): Promise<void>;
+}
+
+/** The header the 7.3 CM picks the tenant by (CM TenantFilter). */
+export const TENANT_HEADER = 'X-ENTANDO-TENANTCODE';
+
+/** What a tenant's CM token needs from its ENTANDO_TENANTS object, or why it cannot be had. */
+export function tenantCmAccess(
+  t: TenantConfig,
+): { clientId: string; clientSecret: string; realm: string; authUrl?: string } | { why: string } {
+  const f = (k: string) => t.fields[k]?.trim() ?? '';
+  const missing = ['deKcClientId', 'deKcClientSecret'].filter((k) => !f(k));
+  if (missing.length) {
+    return {
+      why: `tenant ${t.code} has no ${missing.join('/')} (${t.from}): the component manager's client of its realm is unknown (Entando 7.2 tenants have no bundles)`,
+    };
+  }
+  return {
+    clientId: f('deKcClientId'),
+    clientSecret: f('deKcClientSecret'),
+    // ent uses the tenant code as realm; the CM checks the issuer of kcRealm.
+    realm: f('kcRealm') || t.code,
+    ...(f('kcAuthUrl') ? { authUrl: f('kcAuthUrl').replace(/\/+$/, '') } : {}),
+  };
 }
 
 export function cmDeploymentName(app: KubeObject): string {
@@ -134,12 +165,26 @@ async function postForm(
   });
 }
 
+/** The token endpoint of a realm of the app's in-namespace Keycloak (through its forward). */
+interface RealmEndpoint {
+  url(realm: string): string;
+  publicHost?: string;
+}
+
+const tokenPath = (base: string, realm: string) =>
+  `${base}/realms/${encodeURIComponent(realm)}/protocol/openid-connect/token`;
+
 /** Where to get tokens: the in-namespace Keycloak (port-forward) or external-sso-secret. */
 async function tokenSource(
   kube: KubeClient,
   app: KubeObject,
   forwards: LocalForward[],
-): Promise<{ tokens: TokenSource; clientId: string; secretName: string }> {
+): Promise<{
+  tokens: TokenSource;
+  clientId: string;
+  secretName: string;
+  realms?: RealmEndpoint;
+}> {
   const ns = app.metadata.namespace!;
   const where = await locateKeycloak(kube, app);
   if (where.kind === 'in-namespace') {
@@ -155,16 +200,19 @@ async function tokenSource(
     const forward = await forwardPort(kube.config, kcNs, pod, port);
     forwards.push(forward);
     const base = await keycloakBase(forward.url);
-    const realm = realmOf(app);
-    const url = `${base}/realms/${encodeURIComponent(realm)}/protocol/openid-connect/token`;
+    const realms: RealmEndpoint = {
+      url: (realm) => tokenPath(base, realm),
+      publicHost: publicHostOf(where.server),
+    };
     return {
       tokens: new ClientCredentialsTokens(
-        url,
+        realms.url(realmOf(app)),
         { clientId: data.clientId, clientSecret: data.clientSecret, secretName },
-        publicHostOf(where.server),
+        realms.publicHost,
       ),
       clientId: data.clientId,
       secretName,
+      realms,
     };
   }
   const secretName = 'external-sso-secret';
@@ -175,7 +223,7 @@ async function tokenSource(
     );
   }
   const realm = data.realm || realmOf(app);
-  const url = `${data.authUrl.replace(/\/+$/, '')}/realms/${encodeURIComponent(realm)}/protocol/openid-connect/token`;
+  const url = tokenPath(data.authUrl.replace(/\/+$/, ''), realm);
   return {
     tokens: new ClientCredentialsTokens(url, {
       clientId: data.clientId,
@@ -241,8 +289,33 @@ export async function connectCm(kube: KubeClient, app: KubeObject): Promise<CmSe
     forwards.push(forward);
     const base = `${forward.url}${CM_CONTEXT}`;
     await checkHealth(base, `${ns}/${pod.metadata.name}`);
-    const { tokens, clientId, secretName } = await tokenSource(kube, app, forwards);
-    return { cm: new ComponentManagerClient(base, tokens), clientId, secretName, close };
+    const { tokens, clientId, secretName, realms } = await tokenSource(kube, app, forwards);
+    const forTenant = (t: TenantConfig): CmSession => {
+      const access = tenantCmAccess(t);
+      if ('why' in access) throw new CmUnavailable(access.why);
+      const tenantSecret = `${TENANTS_SECRET} (tenant ${t.code}: deKcClientSecret)`;
+      if (!realms && !access.authUrl) {
+        throw new CmUnavailable(
+          `tenant ${t.code} has no kcAuthUrl: the Keycloak of its realm ${access.realm} is unknown`,
+        );
+      }
+      const url = realms ? realms.url(access.realm) : tokenPath(access.authUrl!, access.realm);
+      const tenantTokens = new ClientCredentialsTokens(
+        url,
+        { clientId: access.clientId, clientSecret: access.clientSecret, secretName: tenantSecret },
+        realms?.publicHost,
+      );
+      return {
+        cm: new ComponentManagerClient(base, tenantTokens, undefined, {
+          [TENANT_HEADER]: t.code,
+        }),
+        clientId: access.clientId,
+        secretName: tenantSecret,
+        forTenant,
+        close: () => Promise.resolve(),
+      };
+    };
+    return { cm: new ComponentManagerClient(base, tokens), clientId, secretName, forTenant, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,6 +1,6 @@
 import type { LoadedArchive } from '../../contract/component.js';
 import type { BundlesRestoreMode, RestoreMapping } from '../../contract/mapping.js';
-import { bundlePluginNames } from './backup.js';
+import { bundlePluginNames, tenantPluginNames } from './backup.js';
 
 /**
  * The bundles' fate: as asked (default reinstall); a reinstall of an archive whose bundles were
@@ -13,5 +13,11 @@ export function bundlesModeFor(
   const summary = archive.manifest.components.bundles;
   const mode = asked ?? 'reinstall';
   if (mode === 'reinstall' && !summary?.recorded) return { mode: 'objects-only', plugins: [] };
-  return { mode, plugins: mode === 'reinstall' ? bundlePluginNames(summary) : [] };
+  if (mode !== 'reinstall') return { mode, plugins: [] };
+  const tenantPlugins = tenantPluginNames(summary);
+  return {
+    mode,
+    plugins: bundlePluginNames(summary),
+    ...(tenantPlugins.length ? { tenantPlugins } : {}),
+  };
 }

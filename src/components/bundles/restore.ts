@@ -7,15 +7,24 @@ import { phase } from '../../contract/order.js';
 import type { PlanStep, StepContext } from '../../contract/plan.js';
 import { waitForEntandoReady } from '../../entando/wait-ready.js';
 import type { PlanContext } from '../component.js';
+import { TENANTS_SECRET } from '../../entando/kinds.js';
+import { readTenants } from '../../entando/tenants.js';
 import {
   isBootstrap,
   COMPONENT,
   installedBundles,
   type BundlesSummary,
   type RecordedBundle,
+  type TenantBundles,
 } from './backup.js';
 import { CmHttpError } from './cm-client.js';
-import { CmUnavailable, connectCm, TokenRefused, type CmSession } from './connect.js';
+import {
+  CmUnavailable,
+  connectCm,
+  TENANT_HEADER,
+  TokenRefused,
+  type CmSession,
+} from './connect.js';
 import { callError, DEFAULT_TIMING, reinstallBundle } from './install.js';
 import { bundlesLeftAlone } from './left-alone.js';
 
@@ -96,6 +105,7 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
       reason: l.why,
     });
   }
+  steps.push(...tenantBundleSteps(summary, appRef, timeoutMs));
   for (const b of bundles) {
     const plugins = b.plugins.map((p) => p.pluginCode);
     const failed = leftAlone.get(b.code);
@@ -115,6 +125,105 @@ export async function planBundleSteps(ctx: PlanContext): Promise<PlanStep[]> {
     });
   }
   return steps;
+}
+
+const pluralise = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * One step per secondary tenant whose bundles were recorded (7.3), in the phase after app-env
+ * (the component manager has ENTANDO_TENANTS again by then): its installed bundles reinstalled
+ * one at a time at their versions with SKIP, each call with `X-ENTANDO-TENANTCODE` and a token
+ * of the tenant's realm. A tenant whose bundles were not recorded gets a skip step saying why.
+ */
+export function tenantBundleSteps(
+  summary: BundlesSummary,
+  appRef: ObjectRef,
+  timeoutMs: number,
+): PlanStep[] {
+  const at = {
+    priority: phase('tenant-bundles-reinstall').priority,
+    phase: 'tenant-bundles-reinstall',
+  };
+  const steps: PlanStep[] = [];
+  for (const t of summary.tenants ?? []) {
+    const base = { ...at, component: COMPONENT, object: appRef };
+    if (!t.recorded) {
+      steps.push({
+        ...base,
+        action: 'skip',
+        changes: [],
+        reason: `tenant ${t.tenant}: its bundles were not recorded (${t.reason ?? 'unknown reason'}): none reinstalled`,
+      });
+      continue;
+    }
+    const bundles = installedBundles(t);
+    if (bundles.length === 0) continue;
+    const plugins = bundles.flatMap((b) => b.plugins.map((p) => p.pluginCode));
+    const notInstalled = t.bundles.length - bundles.length;
+    steps.push({
+      ...base,
+      action: 'run',
+      changes: bundles.map(
+        (b) => `tenant ${t.tenant}: install ${b.code} ${b.version} (conflictStrategy SKIP)`,
+      ),
+      reason: `tenant ${t.tenant}: ${pluralise(bundles.length, 'bundle')} reinstalled at ${bundles.length === 1 ? 'its installed version' : 'their installed versions'} with SKIP through the component manager with ${TENANT_HEADER}: ${t.tenant} and a token of the tenant's realm (deKcClientId/deKcClientSecret of the restored ${TENANTS_SECRET}, whose secret the restored realm keeps), once app-env has given the component manager ENTANDO_TENANTS${plugins.length ? `; plugin${plugins.length > 1 ? 's' : ''} ${plugins.join(', ')} made again, with the tenant's hash in ${plugins.length > 1 ? 'their names' : 'its name'}` : ''}${notInstalled ? `; ${pluralise(notInstalled, 'bundle')} not installed for the tenant in the source left alone` : ''}`,
+      run: (c) => reinstallTenantStep(c, appRef, t, bundles, timeoutMs),
+    });
+  }
+  return steps;
+}
+
+/** Waits for the CM (restarted by app-env), then reinstalls the tenant's bundles in order. */
+async function reinstallTenantStep(
+  c: StepContext,
+  appRef: ObjectRef,
+  t: TenantBundles,
+  bundles: RecordedBundle[],
+  timeoutMs: number,
+): Promise<void> {
+  const fail = (err: unknown) =>
+    new OperationError(`tenant ${t.tenant}: ${(err as Error).message}`);
+  await waitForCm(c, appRef, bundles, timeoutMs).catch((err: unknown) => {
+    throw fail(err);
+  });
+  let opened: { session: CmSession; app: KubeObject };
+  try {
+    opened = await openSession(c.target, appRef);
+  } catch (err) {
+    throw fail(err);
+  }
+  const { session, app } = opened;
+  try {
+    const { configs } = await readTenants(c.target, app);
+    const config = configs.find((x) => x.code === t.tenant);
+    if (!config) {
+      throw new OperationError(
+        `not in the target's ENTANDO_TENANTS (${configs.map((x) => x.code).join(', ') || 'no tenants'}): bundles ${bundles.map((b) => b.code).join(', ')} not reinstalled`,
+      );
+    }
+    const ts = session.forTenant(config);
+    for (const b of bundles) {
+      const job = await reinstallBundle(
+        ts.cm,
+        {
+          code: b.code,
+          version: b.version!,
+          clientId: ts.clientId,
+          secretName: ts.secretName,
+          appClient: config.fields.kcClientId || appRef.name!,
+        },
+        { ...DEFAULT_TIMING, deadline: Date.now() + timeoutMs, signal: c.signal },
+        (m) => c.progress(`tenant ${t.tenant}: ${m}`),
+      );
+      c.progress(
+        `tenant ${t.tenant}: bundle ${b.code}: ${job.status} at version ${job.componentVersion ?? b.version}`,
+      );
+    }
+  } catch (err) {
+    throw fail(err);
+  } finally {
+    await session.close();
+  }
 }
 
 async function openSession(

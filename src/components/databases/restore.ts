@@ -13,7 +13,7 @@ import { ClientPods, executorFor } from './executor.js';
 import { metaOf, type DatabaseEntryMeta } from '../../contract/manifest.js';
 import { loadDump } from './load.js';
 import { planTenantSteps } from './tenant-restore.js';
-import { pluginDataPlacement } from '../../contract/mapping.js';
+import { pluginDataPlacement, type PluginPlacement } from '../../contract/mapping.js';
 import { phase, type PhaseName } from '../../contract/order.js';
 import type { ScaleWindow } from '../../contract/scale-window.js';
 
@@ -22,8 +22,12 @@ import type { ScaleWindow } from '../../contract/scale-window.js';
  * in plugin-databases, or after the reinstall of its bundle when that makes the plugin; any
  * other owner's (the app's, Keycloak's first) in app-databases.
  */
-export function databasesPhase(ownerKind: string, afterReinstall: boolean): PhaseName {
-  if (afterReinstall) return 'reinstalled-plugin-databases';
+export function databasesPhase(ownerKind: string, at: PluginPlacement): PhaseName {
+  if (at.afterReinstall) {
+    return at.tenantReinstall
+      ? 'reinstalled-tenant-plugin-databases'
+      : 'reinstalled-plugin-databases';
+  }
   return ownerKind === EntandoKind.Plugin ? 'plugin-databases' : 'app-databases';
 }
 
@@ -73,7 +77,7 @@ export async function planDatabaseSteps(ctx: PlanContext): Promise<PlanStep[]> {
         ? pluginDataPlacement(ctx.mapping, owner.name)
         : { afterReinstall: false };
     const base = {
-      priority: phase(databasesPhase(owner.kind, placement.afterReinstall)).priority,
+      priority: phase(databasesPhase(owner.kind, placement)).priority,
       phase: PHASE,
       component: 'databases',
       object: ref,

@@ -2,7 +2,7 @@ import { ENTANDO_API, EntandoKind } from '../../entando/kinds.js';
 import type { ObjectRef } from '../../kube/object.js';
 import { formatBytes } from '../../report/progress.js';
 import type { PlanStep } from '../../contract/plan.js';
-import { pluginDataPlacement } from '../../contract/mapping.js';
+import { pluginDataPlacement, type PluginPlacement } from '../../contract/mapping.js';
 import { phase, type PhaseName } from '../../contract/order.js';
 import type { PlanContext } from '../component.js';
 import { archivedFiles, type ArchivedFiles } from './archived-files.js';
@@ -13,8 +13,10 @@ import { restoreOwnerFiles } from './restore-owner.js';
  * after the databases of its kind (app-files, plugin-files), or after the reinstall of its
  * bundle when that makes the plugin.
  */
-export function filesPhase(ownerKind: string, afterReinstall: boolean): PhaseName {
-  if (afterReinstall) return 'reinstalled-plugin-files';
+export function filesPhase(ownerKind: string, at: PluginPlacement): PhaseName {
+  if (at.afterReinstall) {
+    return at.tenantReinstall ? 'reinstalled-tenant-plugin-files' : 'reinstalled-plugin-files';
+  }
   return ownerKind === EntandoKind.Plugin ? 'plugin-files' : 'app-files';
 }
 
@@ -43,7 +45,7 @@ export async function planFilesSteps(ctx: PlanContext): Promise<PlanStep[]> {
         ? pluginDataPlacement(ctx.mapping, owner.name)
         : { afterReinstall: false };
     const base = {
-      priority: phase(filesPhase(owner.kind, placement.afterReinstall)).priority,
+      priority: phase(filesPhase(owner.kind, placement)).priority,
       phase: PHASE,
       component: 'files',
       object: ref,
