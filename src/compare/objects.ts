@@ -1,5 +1,6 @@
 import { describeRef, refOf, type KubeObject } from '../kube/object.js';
 import { prepareObject } from '../components/resources/transforms/index.js';
+import { tenantsSecretSetForTarget } from './tenants-secret.js';
 import type { RestoreMapping } from '../contract/mapping.js';
 import { ABSENT, canonical, digest, type CompareRow } from './rows.js';
 
@@ -120,6 +121,12 @@ export function compareObjects(
       );
     } else if (own) {
       rows.push({ ...base, verdict: 'expected', why: own.why });
+    } else if (tenantsSecretSetForTarget(s.object, t.object)) {
+      rows.push({
+        ...base,
+        verdict: 'expected',
+        why: tenantsSecretSetForTarget(s.object, t.object)!,
+      });
     } else {
       const paths = differingPaths(s.object, t.object);
       rows.push(

@@ -16,6 +16,11 @@ export interface RestoreMapping {
   /** --keycloak keep of an app whose Keycloak was in its namespace: that one, as external. */
   originalKeycloak?: { name: string; frontEndUrl: string; realm: string };
   /**
+   * The public URL of the source's in-namespace Keycloak when the target's operator makes the
+   * Keycloak anew: a tenant's `kcAuthUrl` on it follows the target's.
+   */
+  sourceKeycloakUrl?: string;
+  /**
    * What happens to bundles (--bundles); absent: objects-only. With reinstall, `plugins` are the
    * EntandoPlugins the reinstall makes again (not restored as objects).
    */

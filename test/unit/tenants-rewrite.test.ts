@@ -233,6 +233,46 @@ describe('tenants Secret: admin credentials of servers the target re-makes', () 
   });
 });
 
+describe("tenants Secret: kcAuthUrl on the app's own Keycloak host", () => {
+  const onSso = t1({ kcAuthUrl: 'http://sso.src.example.com/auth' });
+  const m = { ...moved, sourceKeycloakUrl: 'http://sso.src.example.com/auth/' };
+  const keycloak = (publicUrl: string) => ({
+    keycloak: {
+      username: 'admin-new',
+      password: 'pw',
+      service: { name: KC, namespace: 'dst' },
+      publicUrl,
+    },
+  });
+
+  it('is not a kept host (no note): it follows the Keycloak the target makes', () => {
+    const r = rewriteTenants([onSso], m);
+    expect(r.notes.join('\n')).to.not.include('kcAuthUrl');
+    expect(r.tenants[0].kcAuthUrl).to.equal('http://sso.src.example.com/auth');
+  });
+
+  it("becomes the target Keycloak's public URL once it is known", () => {
+    const r = setServerCredentials(
+      [onSso],
+      'dst',
+      keycloak('http://sso.dst.example.com/auth'),
+      m.sourceKeycloakUrl,
+    );
+    expect(r.tenants[0].kcAuthUrl).to.equal('http://sso.dst.example.com/auth');
+    expect(r.changes).to.include(
+      "t1: kcAuthUrl: the app's Keycloak http://sso.src.example.com/auth: set to the target Keycloak's public URL http://sso.dst.example.com/auth",
+    );
+  });
+
+  it('is planned without a value, and another Keycloak is still a kept host', () => {
+    const planned = setServerCredentials([onSso], 'dst', keycloak('\0'), m.sourceKeycloakUrl);
+    expect(planned.tenants[0].kcAuthUrl).to.equal('http://sso.src.example.com/auth');
+    expect(planned.changes[0]).to.match(/set to the target Keycloak's public URL$/);
+    const other = rewriteTenants([t1({ kcAuthUrl: 'https://kc.other.com/auth' })], m);
+    expect(other.notes.join('\n')).to.include('kcAuthUrl host kc.other.com kept');
+  });
+});
+
 describe('tenants Secret: the restore transform', () => {
   const secret = (form: 'data' | 'stringData', value: string): KubeObject => ({
     apiVersion: 'v1',

@@ -32,7 +32,7 @@ export function keycloakModeFor(
 export function keycloakMapping(
   archive: LoadedArchive,
   asked: KeycloakRestoreMode | undefined,
-): Pick<RestoreMapping, 'keycloak' | 'originalKeycloak'> {
+): Pick<RestoreMapping, 'keycloak' | 'originalKeycloak' | 'sourceKeycloakUrl'> {
   const mode = keycloakModeFor(archive, asked);
   const summary = archive.manifest.components.keycloak;
   const source = archive.manifest.source;
@@ -46,5 +46,7 @@ export function keycloakMapping(
             realm: summary.realm,
           }
         : undefined,
+    sourceKeycloakUrl:
+      mode !== 'keep' && summary?.mode === 'realm' ? summary.frontEndUrl : undefined,
   };
 }

@@ -8,6 +8,7 @@ import { UserError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { spec, type KubeObject, type ObjectRef } from '../../kube/object.js';
 import { restartReaders } from '../../kube/restart-readers.js';
+import { frontEndUrl } from '../keycloak/locate.js';
 import type { PlanContext } from '../component.js';
 import { setServerCredentials, type TargetServer, type TargetServers } from './tenants-rewrite.js';
 import {
@@ -87,10 +88,10 @@ export async function planTenantsSteps(ctx: PlanContext): Promise<PlanStep[]> {
   const keycloakAnew =
     ctx.mapping.keycloak !== 'keep' && kcMode !== 'external' && kcMode !== 'none';
   const servers: TargetServers = {
-    keycloak: keycloakAnew ? { ...expected.keycloak, password: '\0' } : undefined,
+    keycloak: keycloakAnew ? { ...expected.keycloak, password: '\0', publicUrl: '\0' } : undefined,
     dbms: { ...expected.dbms, password: '\0' },
   };
-  const planned = setServerCredentials(rewrite.tenants, ns, servers);
+  const planned = setServerCredentials(rewrite.tenants, ns, servers, ctx.mapping.sourceKeycloakUrl);
   if (planned.changes.length === 0) return [];
   const object: ObjectRef = {
     apiVersion: 'v1',
@@ -125,7 +126,15 @@ export async function planTenantsSteps(ctx: PlanContext): Promise<PlanStep[]> {
       ...base,
       action: 'update',
       reason: `${phase(PHASE).reason}; the archived values are kept for a tenant user that is not the admin`,
-      run: (c) => setCredentials(c, appRef, object, keycloakAnew, ctx.waitTimeoutMs),
+      run: (c) =>
+        setCredentials(
+          c,
+          appRef,
+          object,
+          keycloakAnew,
+          ctx.mapping.sourceKeycloakUrl,
+          ctx.waitTimeoutMs,
+        ),
     },
   ];
 }
@@ -172,10 +181,11 @@ async function targetServers(
   });
   if (!server || spec(server).provisioningStrategy === 'UseExternal') return out;
   const main = serverStatuses(server).server ?? serverStatuses(server).main ?? {};
-  out.keycloak = await adminOf(kube, kcNs, main.adminSecretName ?? `${kcName}-admin-secret`, {
+  const admin = await adminOf(kube, kcNs, main.adminSecretName ?? `${kcName}-admin-secret`, {
     name: main.serviceName ?? `${kcName}-service`,
     namespace: kcNs,
   });
+  out.keycloak = admin && { ...admin, publicUrl: frontEndUrl(server) };
   return out;
 }
 
@@ -190,6 +200,7 @@ async function setCredentials(
   appRef: ObjectRef,
   ref: ObjectRef,
   keycloakAnew: boolean,
+  sourceKeycloakUrl: string | undefined,
   timeoutMs = 600_000,
 ): Promise<void> {
   await waitForEntandoReady(c.target, appRef, timeoutMs, c.progress);
@@ -204,7 +215,7 @@ async function setCredentials(
     return;
   }
   const servers = await targetServers(c.target, app, keycloakAnew);
-  const set = setServerCredentials(tenants, ref.namespace!, servers);
+  const set = setServerCredentials(tenants, ref.namespace!, servers, sourceKeycloakUrl);
   if (set.changes.length === 0) {
     c.progress(`${ref.name}: tenants' credentials already the target's`);
     return;

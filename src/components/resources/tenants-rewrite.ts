@@ -19,6 +19,7 @@ export type TenantsMapping = Pick<
   | 'targetHost'
   | 'tenantHosts'
   | 'keycloak'
+  | 'sourceKeycloakUrl'
 >;
 
 export interface TenantsRewrite {
@@ -35,6 +36,8 @@ export interface TargetServer {
   password: string;
   /** Its Service, as a tenant URL names it (resolved in the target namespace). */
   service: { name: string; namespace: string };
+  /** Its public URL (a Keycloak's), when known; `\0` while planning. */
+  publicUrl?: string;
 }
 
 /** The target's own Keycloak and in-namespace DBMS admins, when the restore recreates them. */
@@ -180,6 +183,9 @@ export function rewriteTenants(
       if (to && to !== host) {
         t[field] = replaceHost(value, host, to);
         changes.push(`${code}: ${field} host ${host} -> ${to}`);
+      } else if (field === 'kcAuthUrl' && onKeycloak(value, m.sourceKeycloakUrl)) {
+        // The app's own Keycloak, on a host of its own: it follows the target's Keycloak,
+        // whose public URL exists once the operator made it (setServerCredentials).
       } else if (!to && hostChanges(m)) {
         notes.push(
           `${code}: ${field} host ${host} kept: it is neither ${m.sourceHost} nor under it${given ? ' nor a host of the tenant' : ''}; if the target serves it elsewhere, edit ENTANDO_TENANTS in entando-tenants-secret after the restore`,
@@ -194,7 +200,7 @@ export function rewriteTenants(
     return t;
   });
   if (!servers) return { tenants: out, changes, notes };
-  const set = setServerCredentials(out, m.targetNamespace, servers);
+  const set = setServerCredentials(out, m.targetNamespace, servers, m.sourceKeycloakUrl);
   return { tenants: set.tenants, changes: [...changes, ...set.changes], notes };
 }
 
@@ -205,14 +211,23 @@ function serviceOfUrl(url: unknown, namespace: string) {
   return host ? serviceOfHost(host, namespace) : undefined;
 }
 
+/** Whether a URL is on the Keycloak whose public URL is `base` (`.../auth` and below). */
+export function onKeycloak(url: string, base: string | undefined): boolean {
+  if (!base) return false;
+  const b = base.replace(/\/+$/, '').toLowerCase();
+  const u = url.toLowerCase();
+  return u === b || u.startsWith(`${b}/`);
+}
+
 const sameService = (
   a: { name: string; namespace: string } | undefined,
   b: { name: string; namespace: string },
 ) => !!a && a.name === b.name.toLowerCase() && a.namespace === b.namespace;
 
 /**
- * The admin credentials a tenant holds of a server the target's operator made anew (and so
- * with a new generated admin secret): the Keycloak master admin (`kcAdminUsername` and
+ * What a tenant holds of a server the target's operator made anew: `kcAuthUrl` on the source's
+ * Keycloak becomes the target Keycloak's public URL; and the admin credentials (new generated
+ * admin secrets): the Keycloak master admin (`kcAdminUsername` and
  * `kcAdminPassword`, read by the 7.3 plugin and link controllers) when `kcInternalAuthUrl`
  * names that Keycloak; `dbPassword`/`deDbPassword` when the URL names the in-namespace DBMS
  * and the user is its admin. Other credentials are the tenant's own: kept.
@@ -221,12 +236,25 @@ export function setServerCredentials(
   tenants: Tenant[],
   namespace: string,
   servers: TargetServers,
+  sourceKeycloakUrl?: string,
 ): { tenants: Tenant[]; changes: string[] } {
   const changes: string[] = [];
   const out = tenants.map((original) => {
     const t = { ...original };
     const code = typeof t.tenantCode === 'string' ? t.tenantCode : '(no tenantCode)';
     const kc = servers.keycloak;
+    const auth = t.kcAuthUrl;
+    if (kc?.publicUrl && typeof auth === 'string' && onKeycloak(auth, sourceKeycloakUrl)) {
+      const base = sourceKeycloakUrl!.replace(/\/+$/, '');
+      const planning = kc.publicUrl === '\0';
+      const to = planning ? '' : kc.publicUrl.replace(/\/+$/, '') + auth.slice(base.length);
+      if (to !== auth) {
+        if (!planning) t.kcAuthUrl = to;
+        changes.push(
+          `${code}: kcAuthUrl: the app's Keycloak ${base}: set to the target Keycloak's public URL${planning ? '' : ` ${to}`}`,
+        );
+      }
+    }
     if (
       kc &&
       (t.kcAdminUsername !== undefined || t.kcAdminPassword !== undefined) &&
