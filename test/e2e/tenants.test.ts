@@ -132,7 +132,7 @@ describe('e2e: tenants (Entando 7.3 multitenancy backed up and restored, nothing
         kind: 'Secret',
         namespace: sourceNs,
         name: 'default-postgresql-dbms-in-namespace-admin-secret',
-      }))!.data!.username as string,
+      }))!.data!.username as unknown as string,
       'base64',
     ).toString('utf8');
   });
