@@ -127,12 +127,14 @@ describe('e2e: tenants (Entando 7.3 multitenancy backed up and restored, nothing
     f = loadFixture(`${ROOT}/${FIXTURE}`, { namespace: sourceNs });
     await applyFixture(FIXTURE, SOURCE, sourceNs, { keycloak: true });
     pgAdmin = Buffer.from(
-      (await client(SOURCE).get({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        namespace: sourceNs,
-        name: 'default-postgresql-dbms-in-namespace-admin-secret',
-      }))!.data!.username as unknown as string,
+      (
+        (await client(SOURCE).get({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          namespace: sourceNs,
+          name: 'default-postgresql-dbms-in-namespace-admin-secret',
+        }))!.data as Record<string, string>
+      ).username,
       'base64',
     ).toString('utf8');
   });
