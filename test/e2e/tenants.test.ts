@@ -71,14 +71,20 @@ async function cdsTree(context: string, ns: string, f: Fixture, code?: string) {
     .map(({ mtime: _mtime, ...e }) => e);
 }
 
-/** Row count and content hash of every table of a tenant's schemas. */
+/**
+ * Row count and content hash of every table of a tenant's schemas; of Liquibase's lock table,
+ * which the restore clears so that the app can start, its presence only.
+ */
 async function tenantTables(context: string, ns: string, f: Fixture, pgAdmin: string) {
   const t: Target = { kubeconfig: KUBECONFIG, context, namespace: ns };
   const core = kubeConfig(t).makeApiClient(CoreV1Api);
   const out: Record<string, unknown> = {};
   for (const tenant of f.tenants) {
     for (const d of tenantDatasources({ namespace: f.namespace }, tenant, pgAdmin)) {
-      out[`${tenant.code} ${d.role}`] = await dumpDatasource(t, core, d.dbms, d.schema);
+      const tables = await dumpDatasource(t, core, d.dbms, d.schema);
+      out[`${tenant.code} ${d.role}`] = Object.fromEntries(
+        Object.entries(tables).map(([name, s]) => [name, s.hashed ? s : 'present']),
+      );
     }
   }
   return out;
@@ -211,8 +217,10 @@ describe('e2e: tenants (Entando 7.3 multitenancy backed up and restored, nothing
     );
     const r = await restore(smallNs, ['--existing', 'update']);
     expect(r.code, r.stderr + r.stdout).to.equal(2);
-    expect(r.stderr).to.match(/t1-cds-pvc/);
-    expect(r.stderr).to.match(/tenant t1|t1/);
+    expect(r.stderr).to.match(/^error: restore refused: 1 problem found before any change/m);
+    expect(r.stdout).to.match(
+      /- tenant t1 \(CDS [^)]*\): volume [^ ]*\/t1-cds-pvc: too small: 64Ki/,
+    );
     const left = await kubectl(TARGET, [
       '-n',
       smallNs,
