@@ -16,16 +16,23 @@ export class CmClient {
   constructor(
     readonly base: string,
     private token?: string,
+    private readonly headers: Record<string, string> = {},
   ) {}
 
   withToken(token: string | undefined): CmClient {
-    return new CmClient(this.base, token);
+    return new CmClient(this.base, token, this.headers);
+  }
+
+  /** A 7.3 tenant's calls: `X-ENTANDO-TENANTCODE` selects it (CM TenantFilter). */
+  forTenant(code: string): CmClient {
+    return new CmClient(this.base, this.token, { ...this.headers, 'X-ENTANDO-TENANTCODE': code });
   }
 
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<CmResponse<T>> {
     const res = await fetch(`${this.base}/digital-exchange${path}`, {
       method,
       headers: {
+        ...this.headers,
         ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}),
         ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
       },

@@ -290,7 +290,7 @@ export function openDb(env: NodeJS.ProcessEnv): Db {
 /**
  * One datasource: the primary's (above) or a tenant's deDbUrl/deDbUsername/deDbPassword
  * (TenantDataSourceConfiguration; the driver from the URL, PostgreSQL's `currentSchema` kept).
- * SANDBOX_CM_DBMS_HOST/_PORT apply to every one: the sandbox has one DBMS per namespace.
+ * The sandbox has one DBMS of each kind per cluster: SANDBOX_CM_<KIND>_PORT says where.
  */
 export function openDatasource(
   ds: { url: string; username: string; password: string; stateFile?: string; what: string },
@@ -302,9 +302,14 @@ export function openDatasource(
     const base = h2 ? h2[1] : '/entando-data/databases/de.db';
     return new FileDb(ds.stateFile ?? `${base}.sandbox-cm.json`);
   }
+  // The app's own DBMS (SANDBOX_CM_DBMS_*), else the cluster's one of the URL's kind.
+  const own = ds.what === 'SPRING_DATASOURCE_USERNAME' ? env.SANDBOX_CM_DBMS_PORT : undefined;
+  const ofKind = env[`SANDBOX_CM_${m[1].toUpperCase()}_PORT`];
   const ep: SqlEndpoint = {
     host: env.SANDBOX_CM_DBMS_HOST ?? '127.0.0.1',
-    port: Number(env.SANDBOX_CM_DBMS_PORT ?? m[3] ?? (m[1] === 'postgresql' ? 5432 : 3306)),
+    port: Number(
+      own ?? ofKind ?? env.SANDBOX_CM_DBMS_PORT ?? m[3] ?? (m[1] === 'postgresql' ? 5432 : 3306),
+    ),
     username: ds.username,
     password: ds.password,
     database: m[4],

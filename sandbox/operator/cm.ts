@@ -110,6 +110,9 @@ export async function cmRuntime(
           },
         ]
       : []),
+    // A tenant's dedb may be on the other DBMS of the cluster (a MariaDB tenant of a PostgreSQL app).
+    { name: 'SANDBOX_CM_POSTGRESQL_PORT', value: String(ctx.sandbox.postgresql.port) },
+    { name: 'SANDBOX_CM_MYSQL_PORT', value: String(ctx.sandbox.mysql.port) },
     { name: 'SANDBOX_CM_REGISTRY_DIR', value: join(ctx.root, '.sandbox', 'cm-registry') },
   ];
   return {

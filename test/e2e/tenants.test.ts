@@ -13,6 +13,8 @@ import {
   tenantSeed,
   TENANTS_SECRET,
 } from '../../sandbox/fixture/tenants.js';
+import { clientCredentialsToken, connect } from '../../sandbox/cm/client.js';
+import { bundleCrName } from '../../sandbox/fixture/spec.js';
 import { runCli } from '../helpers/cli.js';
 import { kubectl, Scenario } from '../helpers/scenario.js';
 import {
@@ -336,6 +338,32 @@ describe('e2e: tenants (Entando 7.3 multitenancy backed up and restored, nothing
       'CDS_PRIVATE_URL',
     ]);
     expect(await cmEnv()).to.include('ENTANDO_TENANTS');
+  });
+
+  it("a 7.3 tenant's bundles are reinstalled for that tenant only (X-ENTANDO-TENANTCODE)", async () => {
+    const json = await tenantsJson(TARGET, targetNs);
+    const kc = kubeConfig({ kubeconfig: KUBECONFIG, context: TARGET });
+    const conn = await connect(kc, targetNs, APP);
+    try {
+      const code = bundleCrName(f.bundles.find((b) => b.name === 'tenant-widgets')!);
+      const installed = async (tenant: string) => {
+        const t = json.find((x) => x.tenantCode === tenant)!;
+        const token = await clientCredentialsToken(
+          conn.keycloakBase,
+          tenant,
+          String(t.deKcClientId),
+          String(t.deKcClientSecret),
+        );
+        const r = await conn.cm.withToken(token).forTenant(tenant).call<{
+          payload?: { installed?: boolean; installedJob?: { componentVersion?: string } };
+        }>('GET', `/components/${code}`);
+        return r.body?.payload?.installed ? r.body.payload.installedJob?.componentVersion : 'no';
+      };
+      expect(await installed('t1')).to.equal('1.0.0');
+      expect(await installed('t2')).to.equal('no');
+    } finally {
+      await conn.close();
+    }
   });
 
   it('compare says equal but for named, expected differences', async () => {
