@@ -1,5 +1,5 @@
 // The operator STAND-IN's Keycloak: one real Keycloak 18.0.2 (WildFly distribution, from
-// scripts/lib/keycloak.sh) per namespace, as Entando's operator deploys `default-sso-in-namespace`,
+// scripts/lib/keycloak.sh; 15.0.2 in a namespace labelled for it) per namespace, as Entando's operator deploys `default-sso-in-namespace`,
 // and the realm/clients Entando's KeycloakClientCreator makes. Follows
 // entando-k8s-operator-common (DefaultKeycloakClient.ensureRealm, KeycloakClientCreator,
 // prepareClientAndReturnSecret/updateClientWithId: clients found or created with a generated
@@ -36,7 +36,6 @@ const OFFSET_LABEL = 'sandbox.entando.org/keycloak-port-offset';
 const DIST_MOUNT = '/opt/jboss/keycloak';
 const OFFSET_STEP = 20;
 const OFFSETS_PER_CLUSTER = 25;
-const IMAGE = 'registry.hub.docker.com/entando/entando-keycloak:7.3.0';
 const ADMIN_USER = 'entando_keycloak_admin';
 
 /**
@@ -54,6 +53,44 @@ export interface SsoContext {
   log: (msg: string) => void;
   /** SANDBOX_KEYCLOAK_DIST: where scripts/lib/keycloak.sh installed the distribution. */
   dist?: string;
+  /** SANDBOX_KEYCLOAK_DISTS: the other versions it installed, by version. */
+  dists?: Record<string, string>;
+}
+
+/** Sandbox only: a namespace labelled so runs that Keycloak version (one installed). */
+export const KEYCLOAK_VERSION_LABEL = 'sandbox.entando.org/keycloak-version';
+
+/** Entando's image of each version the sandbox runs (7.1.6's image info names entando-keycloak 7.1.1, which runs 15.1.1; 15.0.2 stands for it). */
+const IMAGES: Record<string, string> = {
+  '18.0.2': 'registry.hub.docker.com/entando/entando-keycloak:7.3.0',
+  '15.0.2': 'registry.hub.docker.com/entando/entando-keycloak:7.1.1',
+};
+
+/** `15.0.2=/dist/15,...` (scripts/lib/keycloak.sh keycloak_other_dists). */
+export function parseDists(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',').filter(Boolean)) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i)] = part.slice(i + 1);
+  }
+  return out;
+}
+
+/** The distribution and image of the namespace's Keycloak: its label's version, or the default. */
+async function keycloakBuild(
+  ctx: SsoContext,
+  ns: string,
+): Promise<{ dist: string; image: string }> {
+  const n = await ctx.kube.core.readNamespace({ name: ns });
+  const version = n.metadata?.labels?.[KEYCLOAK_VERSION_LABEL];
+  if (!version) return { dist: ctx.dist!, image: IMAGES['18.0.2'] };
+  const dist = ctx.dists?.[version];
+  if (!dist || !IMAGES[version]) {
+    throw new Error(
+      `namespace ${ns}: ${KEYCLOAK_VERSION_LABEL}=${version} is not installed (have: 18.0.2 ${Object.keys(ctx.dists ?? {}).join(' ')})`,
+    );
+  }
+  return { dist, image: IMAGES[version] };
 }
 
 /** How a CR gets its SSO: a real Keycloak in the namespace, an external one, or none. */
@@ -214,7 +251,8 @@ export async function ensureKeycloakServer(
   const known = existing?.metadata?.labels?.[OFFSET_LABEL];
   const offset = known ? Number(known) : await allocateOffset(ctx);
   env.push({ name: 'SANDBOX_KEYCLOAK_PORT_OFFSET', value: String(offset) });
-  for (const obj of keycloakObjects(server, env, offset, ctx.dist!)) await ctx.kube.apply(obj);
+  const build = await keycloakBuild(ctx, ns);
+  for (const obj of keycloakObjects(server, env, offset, build)) await ctx.kube.apply(obj);
   pending.delete(offset);
   const base = `http://127.0.0.1:${8080 + offset}/auth`;
   if (!(await answers(base))) return undefined;
@@ -260,7 +298,7 @@ function keycloakObjects(
   server: EntandoResource,
   env: EnvVar[],
   offset: number,
-  dist: string,
+  { dist, image }: { dist: string; image: string },
 ): K8sObject[] {
   const ns = server.metadata.namespace;
   const podLabels = {
@@ -292,7 +330,7 @@ function keycloakObjects(
             containers: [
               {
                 name: 'server-container',
-                image: IMAGE,
+                image,
                 imagePullPolicy: 'IfNotPresent',
                 // The image's entrypoint; here the stand-in of it in the distribution.
                 command: [`${DIST_MOUNT}/bin/sandbox-entrypoint.sh`],

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { Controller } from './controller.js';
 import { loadSandboxDbms } from './dbms.js';
 import { Kube } from './kube.js';
+import { parseDists } from './keycloak.js';
 
 function log(msg: string): void {
   process.stdout.write(`${new Date().toISOString()} ${msg}\n`);
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
       waitReady: !values['no-wait-ready'],
       // Set by scripts/lib/operator.sh when scripts/lib/keycloak.sh installed Keycloak.
       keycloakDist: process.env.SANDBOX_KEYCLOAK_DIST || undefined,
+      keycloakDists: parseDists(process.env.SANDBOX_KEYCLOAK_DISTS ?? ''),
       // The CM stand-in runs from the same build as this operator (dist/sandbox/cm/main.js).
       cm: {
         kube,

@@ -43,6 +43,8 @@ export interface ReconcileContext {
   sandbox: SandboxDbms;
   /** Where the Keycloak distribution is (SANDBOX_KEYCLOAK_DIST); none: no real Keycloak. */
   keycloakDist?: string;
+  /** Other Keycloak versions' distributions (SANDBOX_KEYCLOAK_DISTS), by version. */
+  keycloakDists?: Record<string, string>;
   log: (msg: string) => void;
   /** Report `successful` only once the generated deployments are ready. */
   waitReady: boolean;
@@ -120,7 +122,13 @@ async function ensureSso(
   ctx: ReconcileContext,
   cr: EntandoResource,
 ): Promise<{ ready: boolean; keycloak?: KeycloakEndpoint }> {
-  const sso = { kube: ctx.kube, sandbox: ctx.sandbox, log: ctx.log, dist: ctx.keycloakDist };
+  const sso = {
+    kube: ctx.kube,
+    sandbox: ctx.sandbox,
+    log: ctx.log,
+    dist: ctx.keycloakDist,
+    dists: ctx.keycloakDists,
+  };
   const mode = await ssoMode(sso, cr);
   if (mode !== 'in-namespace') {
     await ensureSsoSecrets(ctx, cr);

@@ -17,6 +17,10 @@
 # See sandbox/README.md, section "Keycloak".
 
 KEYCLOAK_VERSION=18.0.2
+# Also installed, for apps annotated sandbox.entando.org/keycloak-version (the operator stand-in
+# runs that one): 15.0.2, the last WildFly 15 on Maven Central, stands for Entando 7.1's 15.1.1.
+KEYCLOAK_OTHER_VERSIONS="15.0.2"
+KEYCLOAK_DEFAULT_VERSION=$KEYCLOAK_VERSION
 KEYCLOAK_PG_JDBC_VERSION=42.3.3
 # Bump when the preparation below changes: a dist with another revision is rebuilt.
 KEYCLOAK_INSTALL_REV=1
@@ -34,6 +38,33 @@ if ! declare -F sbx_die >/dev/null; then
 fi
 
 keycloak_dist_dir() { echo "$KEYCLOAK_CACHE/dist"; }
+
+# keycloak_use <version>: the version the other functions work on.
+keycloak_use() {
+  KEYCLOAK_VERSION=$1
+  KEYCLOAK_CACHE="${KUBECTL_ENTANDO_SANDBOX_CACHE:-$HOME/.cache/kubectl-entando-sandbox}/keycloak/$1"
+}
+
+# keycloak_install_all: the default version and the others; the default stays in use.
+keycloak_install_all() {
+  local v
+  for v in $KEYCLOAK_OTHER_VERSIONS "$KEYCLOAK_DEFAULT_VERSION"; do
+    keycloak_use "$v"
+    keycloak_install
+  done
+}
+
+# keycloak_other_dists: "<version>=<dist>,..." of the other versions (the operator's
+# SANDBOX_KEYCLOAK_DISTS); the default version stays in use.
+keycloak_other_dists() {
+  local v out=''
+  for v in $KEYCLOAK_OTHER_VERSIONS; do
+    keycloak_use "$v"
+    out="${out:+$out,}$v=$(keycloak_dist_dir)"
+  done
+  keycloak_use "$KEYCLOAK_DEFAULT_VERSION"
+  echo "$out"
+}
 
 # java and mvn from Debian when missing.
 _keycloak_deps() {

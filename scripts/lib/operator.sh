@@ -59,7 +59,8 @@ operator_up() {
   }
   (
     cd "$_OPERATOR_ROOT" &&
-      SANDBOX_KEYCLOAK_DIST="$(keycloak_dist_dir 2>/dev/null)" exec setsid "$node" "$main" --kubeconfig "$dir/admin.kubeconfig" --dbms "$dir/dbms.json" \
+      SANDBOX_KEYCLOAK_DIST="$(keycloak_dist_dir 2>/dev/null)" \
+        SANDBOX_KEYCLOAK_DISTS="$(keycloak_other_dists 2>/dev/null)" exec setsid "$node" "$main" --kubeconfig "$dir/admin.kubeconfig" --dbms "$dir/dbms.json" \
         </dev/null >>"$dir/logs/operator.log" 2>&1
   ) &
   echo $! >"$dir/run/operator.pid"

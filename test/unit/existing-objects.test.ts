@@ -55,4 +55,24 @@ describe('restore: objects already in the target', () => {
       'EntandoDeBundle qs2-ecr/standard-demo: already exists in the target: pass --existing skip or --existing update',
     ]);
   });
+
+  it("the target's Entando installation config is kept, in every --existing mode, without an error", async () => {
+    const cm = (name: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: 'qs' },
+      data: { 'entando-keycloak': '{"version":"7.1.1"}' },
+    });
+    const { errors, steps } = await refusals([
+      cm('entando-docker-image-info'),
+      cm('entando-operator-config'),
+    ]);
+    expect(errors).to.deep.equal([]);
+    const kept = steps.filter((s) => s.object?.kind === 'ConfigMap');
+    expect(kept.map((s) => [s.object!.name, s.action, s.run])).to.deep.equal([
+      ['entando-docker-image-info', 'exists', undefined],
+      ['entando-operator-config', 'exists', undefined],
+    ]);
+    expect(kept[0].reason).to.match(/the target's Entando installation's/);
+  });
 });

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { EntandoKind } from '../../entando/kinds.js';
+import { EntandoKind, IMAGE_INFO, OPERATOR_CONFIG } from '../../entando/kinds.js';
 import { apiErrorMessage, isStatus } from '../../kube/client.js';
 import { describeRef, refOf, type KubeObject } from '../../kube/object.js';
 import { phase as phaseNamed, phaseOfKind } from '../../contract/order.js';
@@ -10,6 +10,11 @@ import type { PlanContext } from '../component.js';
 import { adoptSteps } from './adopt.js';
 
 const COMPONENT = 'resources';
+
+/** What an Entando install puts in the namespace beside its operator: the target's, if there. */
+function isInstallationConfig(o: KubeObject): boolean {
+  return o.kind === 'ConfigMap' && [IMAGE_INFO, OPERATOR_CONFIG].includes(o.metadata.name);
+}
 
 /** One step per archived object (plus the namespace), each placed by its kind's phase. */
 export async function planObjectSteps(
@@ -47,6 +52,16 @@ export async function planObjectSteps(
       continue;
     }
     const existing = await ctx.target.get(ref);
+    if (existing && isInstallationConfig(object)) {
+      // The target's own Entando install (e.g. 7.3 receiving a 7.1 app): its operator must keep
+      // deploying its own images, not the archived release's.
+      steps.push({
+        ...base,
+        action: 'exists',
+        reason: `the target's Entando installation's, which says what its operator deploys: kept, not the archive's`,
+      });
+      continue;
+    }
     if (!existing) {
       steps.push({
         ...base,
