@@ -24,6 +24,7 @@ import { KubeClient } from '../../kube/client.js';
 import { verifyArchive } from '../../archive/verify.js';
 import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
 import { importRealmInPod } from './realm-import.js';
+import { EXPORT_USERS_PER_FILE } from './side-server-scripts.js';
 import { Results } from '../../report/results.js';
 
 const { values } = parseArgs({
@@ -35,6 +36,8 @@ const { values } = parseArgs({
     'target-namespace': { type: 'string' },
     runs: { type: 'string', default: '3' },
     cli: { type: 'string' },
+    /** Other export page sizes to time beside the default, e.g. 500,2000. */
+    'export-pages': { type: 'string', default: '' },
   },
 });
 const runs = Number(values.runs);
@@ -54,9 +57,9 @@ async function session(context: string, ns: string): Promise<KeycloakSession> {
   return connectKeycloak(k, where);
 }
 
-function timeCli(args: string[]): number {
+function timeCli(args: string[], env: NodeJS.ProcessEnv = {}): number {
   const t = performance.now();
-  const r = spawnSync(values.cli!, args, { encoding: 'utf8' });
+  const r = spawnSync(values.cli!, args, { encoding: 'utf8', env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
   return (performance.now() - t) / 1000;
 }
@@ -99,6 +102,8 @@ async function main(): Promise<void> {
   ];
   const full: number[] = [];
   const skip: number[] = [];
+  const pages = values['export-pages']!.split(',').filter(Boolean).map(Number);
+  const paged = new Map<number, number[]>(pages.map((p) => [p, []]));
   const rest: number[] = [];
   let restBytes = 0;
   let archive = '';
@@ -107,6 +112,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < runs; i++) {
       archive = join(dir, `full-${i}.tar`);
       full.push(timeCli(['backup', ...base, '-f', archive]));
+      for (const p of pages) {
+        const file = join(dir, `page-${p}-${i}.tar`);
+        paged
+          .get(p)!
+          .push(
+            timeCli(['backup', ...base, '-f', file], { KUBECTL_ENTANDO_KC_EXPORT_PAGE: String(p) }),
+          );
+      }
       skip.push(
         timeCli(['backup', ...base, '--keycloak', 'skip', '-f', join(dir, `skip-${i}.tar`)]),
       );
@@ -193,6 +206,10 @@ async function main(): Promise<void> {
   const lines = [
     `realm entando: ${c.users - c.serviceAccounts} users, ${c.clients} clients, ${c.groups} groups, ${c.realmRoles + c.clientRoles} roles; export ${(entry.size / 1e6).toFixed(1)} MB, REST partial export ${(restBytes / 1e6).toFixed(2)} MB (no users, secrets masked); ${runs} runs`,
     `backup with the realm                 ${stats(full)}`,
+    ...pages.map(
+      (p) =>
+        `  same, export pages of ${String(p).padEnd(6)}       ${stats(paged.get(p)!)} (default ${EXPORT_USERS_PER_FILE})`,
+    ),
     `backup with --keycloak skip           ${stats(skip)}`,
     `  full-fidelity export (difference)   ${stats(exportCost)}`,
     `REST partial export                   ${stats(rest)}`,

@@ -174,7 +174,16 @@ function command(name: string, body: string, p: SideServerParams, perFile: numbe
  * realm-assembler.ts joins them).
  */
 export function exportCommand(p: SideServerParams): string[] {
-  return command('kubectl-entando-keycloak-export', EXPORT, p, EXPORT_USERS_PER_FILE);
+  return command('kubectl-entando-keycloak-export', EXPORT, p, exportUsersPerFile());
+}
+
+/**
+ * The export's page size; KUBECTL_ENTANDO_KC_EXPORT_PAGE overrides it for scripts/bench-keycloak,
+ * which times page sizes side by side (docs/keycloak-scale.md).
+ */
+export function exportUsersPerFile(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.KUBECTL_ENTANDO_KC_EXPORT_PAGE);
+  return Number.isInteger(v) && v > 0 ? v : EXPORT_USERS_PER_FILE;
 }
 
 /** Import: a tar of each realm's `<realm>-realm.json` and `<realm>-users-<n>.json` pages on stdin. */
