@@ -27,6 +27,31 @@ const secretValue = async (context: string, ns: string, name: string, key: strin
   return Buffer.from((s!.data as Record<string, string>)[key], 'base64').toString('utf8');
 };
 
+/** A namespace as a namespace-scoped Entando install leaves it: its image info beside it. */
+const entandoInstall = (
+  context: string,
+  ns: string,
+  imageInfo: Record<string, string>,
+  labels: Record<string, string> = {},
+) =>
+  kubectl(
+    context,
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'entando-docker-image-info', namespace: ns },
+          data: imageInfo,
+        },
+      ],
+    }),
+  );
+
 describe('e2e: Keycloak across Entando versions (7.1 on Keycloak 15 into 7.3 on 18, and back refused)', function () {
   this.timeout(20 * 60_000);
   const suffix = randomSuffix();
@@ -75,23 +100,7 @@ describe('e2e: Keycloak across Entando versions (7.1 on Keycloak 15 into 7.3 on 
 
   it('the plan says the realm is migrated forward to the target Keycloak', async () => {
     // The target namespace holds an Entando 7.3 install (its image info: Keycloak 18.0.2).
-    await kubectl(
-      TARGET,
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: targetNs } },
-          {
-            apiVersion: 'v1',
-            kind: 'ConfigMap',
-            metadata: { name: 'entando-docker-image-info', namespace: targetNs },
-            data: DOCKER_IMAGE_INFO,
-          },
-        ],
-      }),
-    );
+    await entandoInstall(TARGET, targetNs, DOCKER_IMAGE_INFO);
     const r = await scenario.restore(archive, TARGET, targetNs, ['--dry-run']);
     expect(r.code, r.stderr + r.stdout).to.equal(0);
     expect(r.stdout).to.include('will be migrated forward: Keycloak 15.0.2 -> 18.0.2');
@@ -144,27 +153,9 @@ describe('e2e: Keycloak across Entando versions (7.1 on Keycloak 15 into 7.3 on 
     const b = await scenario.backup(TARGET, targetNs, newer, ['--progress', 'none']);
     expect(b.code, b.stderr + b.stdout).to.equal(0);
     // A 7.1 install: its image info (Keycloak 15.1.1), and the sandbox runs 15.0.2 there.
-    await kubectl(
-      SOURCE,
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          {
-            apiVersion: 'v1',
-            kind: 'Namespace',
-            metadata: { name: downNs, labels: { [KEYCLOAK_VERSION_LABEL]: '15.0.2' } },
-          },
-          {
-            apiVersion: 'v1',
-            kind: 'ConfigMap',
-            metadata: { name: 'entando-docker-image-info', namespace: downNs },
-            data: DOCKER_IMAGE_INFO_7_1_6,
-          },
-        ],
-      }),
-    );
+    await entandoInstall(SOURCE, downNs, DOCKER_IMAGE_INFO_7_1_6, {
+      [KEYCLOAK_VERSION_LABEL]: '15.0.2',
+    });
     const before = await kubectl(SOURCE, [
       '-n',
       downNs,
