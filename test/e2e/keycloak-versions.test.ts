@@ -91,9 +91,9 @@ describe('e2e: Keycloak across Entando versions (7.1 on Keycloak 15 into 7.3 on 
     expect(inspect.code, inspect.stderr).to.equal(0);
     const versions = (
       JSON.parse(inspect.stdout) as {
-        manifest: { versions: { entando: { version: string }; keycloak: { version: string } } };
+        versions: { entando: { version: string }; keycloak: { version: string } };
       }
-    ).manifest.versions;
+    ).versions;
     expect(versions.keycloak.version).to.equal('15.0.2');
     expect(versions.entando.version).to.equal('7.1.6');
   });
