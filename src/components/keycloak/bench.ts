@@ -38,6 +38,8 @@ const { values } = parseArgs({
     cli: { type: 'string' },
     /** Other export page sizes to time beside the default, e.g. 500,2000. */
     'export-pages': { type: 'string', default: '' },
+    /** Also time the export in Hibernate's AUTO flush mode (as before COMMIT was used). */
+    'flush-auto': { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
   const skip: number[] = [];
   const pages = values['export-pages']!.split(',').filter(Boolean).map(Number);
   const paged = new Map<number, number[]>(pages.map((p) => [p, []]));
+  const auto: number[] = [];
   const rest: number[] = [];
   let restBytes = 0;
   let archive = '';
@@ -112,6 +115,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < runs; i++) {
       archive = join(dir, `full-${i}.tar`);
       full.push(timeCli(['backup', ...base, '-f', archive]));
+      if (values['flush-auto']) {
+        const file = join(dir, `auto-${i}.tar`);
+        auto.push(
+          timeCli(['backup', ...base, '-f', file], { KUBECTL_ENTANDO_KC_EXPORT_FLUSH_AUTO: '1' }),
+        );
+      }
       for (const p of pages) {
         const file = join(dir, `page-${p}-${i}.tar`);
         paged
@@ -206,6 +215,7 @@ async function main(): Promise<void> {
   const lines = [
     `realm entando: ${c.users - c.serviceAccounts} users, ${c.clients} clients, ${c.groups} groups, ${c.realmRoles + c.clientRoles} roles; export ${(entry.size / 1e6).toFixed(1)} MB, REST partial export ${(restBytes / 1e6).toFixed(2)} MB (no users, secrets masked); ${runs} runs`,
     `backup with the realm                 ${stats(full)}`,
+    ...(auto.length ? [`  same, AUTO flush mode (before)     ${stats(auto)}`] : []),
     ...pages.map(
       (p) =>
         `  same, export pages of ${String(p).padEnd(6)}       ${stats(paged.get(p)!)} (default ${EXPORT_USERS_PER_FILE})`,

@@ -174,8 +174,19 @@ function command(name: string, body: string, p: SideServerParams, perFile: numbe
  * realm-assembler.ts joins them).
  */
 export function exportCommand(p: SideServerParams): string[] {
-  return command('kubectl-entando-keycloak-export', EXPORT, p, exportUsersPerFile());
+  // Hibernate's COMMIT flush mode: a read-only export has nothing to flush, and in the default
+  // AUTO mode every one of the ~6 queries per user dirty-checks every user the page's session
+  // holds, which made the export grow with the square of the users (docs/keycloak-scale.md:
+  // 5,000 users 171 s -> 24 s). KUBECTL_ENTANDO_KC_EXPORT_FLUSH_AUTO restores AUTO, for
+  // scripts/bench-keycloak to time both side by side.
+  const body = process.env.KUBECTL_ENTANDO_KC_EXPORT_FLUSH_AUTO
+    ? EXPORT
+    : EXPORT.replace('server -D', `server -D${EXPORT_FLUSH_MODE} -D`);
+  return command('kubectl-entando-keycloak-export', body, p, exportUsersPerFile());
 }
+
+/** Read by Hibernate from the system properties at bootstrap (AvailableSettings.FLUSH_MODE). */
+export const EXPORT_FLUSH_MODE = 'org.hibernate.flushMode=COMMIT';
 
 /**
  * The export's page size; KUBECTL_ENTANDO_KC_EXPORT_PAGE overrides it for scripts/bench-keycloak,
