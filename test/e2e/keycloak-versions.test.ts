@@ -156,28 +156,16 @@ describe('e2e: Keycloak across Entando versions (7.1 on Keycloak 15 into 7.3 on 
     await entandoInstall(SOURCE, downNs, DOCKER_IMAGE_INFO_7_1_6, {
       [KEYCLOAK_VERSION_LABEL]: '15.0.2',
     });
-    const before = await kubectl(SOURCE, [
-      '-n',
-      downNs,
-      'get',
-      'all,secrets,configmaps',
-      '-o',
-      'name',
-    ]);
+    const objects = () =>
+      kubectl(SOURCE, ['-n', downNs, 'get', 'all,secrets,configmaps', '-o', 'name']);
+    const before = await objects();
     const r = await scenario.restore(newer, SOURCE, downNs, ['--existing', 'update']);
     expect(r.code, r.stderr + r.stdout).to.equal(2);
     expect(r.stdout).to.match(
       /Keycloak: the archived realm was exported by Keycloak 18\.0\.2 and the target's Keycloak is 15\.1\.1/,
     );
     expect(r.stderr).to.match(/^error: restore refused/m);
-    const after = await kubectl(SOURCE, [
-      '-n',
-      downNs,
-      'get',
-      'all,secrets,configmaps',
-      '-o',
-      'name',
-    ]);
+    const after = await objects();
     expect(after).to.equal(before);
     const cm = await client(SOURCE).get({
       apiVersion: 'v1',
