@@ -121,22 +121,19 @@ export function compareObjects(
       );
     } else if (own) {
       rows.push({ ...base, verdict: 'expected', why: own.why });
-    } else if (tenantsSecretSetForTarget(s.object, t.object)) {
-      rows.push({
-        ...base,
-        verdict: 'expected',
-        why: tenantsSecretSetForTarget(s.object, t.object)!,
-      });
     } else {
       const paths = differingPaths(s.object, t.object);
+      const setForTarget = tenantsSecretSetForTarget(s.object, t.object);
       rows.push(
-        onlyInstallStamp(s.object, t.object, paths)
-          ? { ...base, verdict: 'expected', why: INSTALL_STAMP_WHY }
-          : {
-              ...base,
-              verdict: 'differs',
-              why: `differs at ${paths.join(', ')}${mapHint(key, paths)}`,
-            },
+        setForTarget
+          ? { ...base, verdict: 'expected', why: setForTarget }
+          : onlyInstallStamp(s.object, t.object, paths)
+            ? { ...base, verdict: 'expected', why: INSTALL_STAMP_WHY }
+            : {
+                ...base,
+                verdict: 'differs',
+                why: `differs at ${paths.join(', ')}${mapHint(key, paths)}`,
+              },
       );
     }
   }
