@@ -15,6 +15,7 @@ import {
   realmOf,
   type KeycloakSession,
 } from './locate.js';
+import { UserMeter } from './user-meter.js';
 import { RealmAssembler } from './realm-assembler.js';
 import { exportRuns } from './export-runs.js';
 import { discoverTenantRealms } from './tenant-realms.js';
@@ -133,10 +134,8 @@ async function exportRealms(
     r.localizationEntry = locEntry;
   }
   const needed = records.map((r) => r.realm);
-  const runs = exportRuns(
-    needed,
-    needed.length > 1 ? await otherRealms(session.admin, needed) : [],
-  );
+  const others = needed.length > 1 ? await otherRealms(session.admin, needed) : [];
+  const runs = exportRuns(needed, others);
   for (const run of runs) {
     ctx.output.debug(
       `exporting realm${run.length > 1 ? 's' : ''} ${run.join(', ')} in ${where} (${run.map((r) => `${r}: ${liveUsers.get(r)} users`).join(', ')})`,
@@ -147,6 +146,9 @@ async function exportRealms(
         session,
         run,
         `keycloak realm${run.length > 1 ? 's' : ''} ${run.join(', ')}`,
+        // A run of several realms exports every realm of the server (side-server-scripts.ts).
+        run.reduce((n, r) => n + (liveUsers.get(r) ?? 0), 0) +
+          (run.length > 1 ? others.reduce((n, o) => n + o.users, 0) : 0),
       ),
     );
     for (const r of records.filter((x) => run.includes(x.realm))) {
@@ -219,6 +221,7 @@ async function streamExport(
   session: KeycloakSession,
   realms: string[],
   label: string,
+  users: number,
 ): Promise<Map<string, { entry: ManifestEntry; counts: RealmCounts }>> {
   const entries = new Map<string, EntryWriter>();
   let archiveError: Error | undefined;
@@ -233,6 +236,11 @@ async function streamExport(
     entries.set(realm, entry);
     return entry;
   }, realms);
+  const meter = new UserMeter(label.replace(/^keycloak /, 'keycloak: '), 'exported', (line) =>
+    ctx.output.progress(line),
+  );
+  meter.expect(users);
+  tee.onProgress = (n) => meter.update(n);
   try {
     await runSideServer({
       config: ctx.kube.config,

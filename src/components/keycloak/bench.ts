@@ -13,7 +13,7 @@
  *        --target-context C -n NS --runs 3
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,7 +23,7 @@ import { entryStream } from '../../archive/entry-stream.js';
 import { KubeClient } from '../../kube/client.js';
 import { verifyArchive } from '../../archive/verify.js';
 import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
-import { importRealmInPod } from './realm-import.js';
+import { importRealmInPod, type RealmSource } from './realm-import.js';
 import { EXPORT_USERS_PER_FILE } from './side-server-scripts.js';
 import { Results } from '../../report/results.js';
 
@@ -40,6 +40,10 @@ const { values } = parseArgs({
     'export-pages': { type: 'string', default: '' },
     /** Also time the export in Hibernate's AUTO flush mode (as before COMMIT was used). */
     'flush-auto': { type: 'boolean', default: false },
+    /** Other import page sizes to time beside the default, e.g. 50,100. */
+    'import-pages': { type: 'string', default: '' },
+    /** Also time the import in Hibernate's COMMIT flush mode. */
+    'import-commit': { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -59,11 +63,25 @@ async function session(context: string, ns: string): Promise<KeycloakSession> {
   return connectKeycloak(k, where);
 }
 
-function timeCli(args: string[], env: NodeJS.ProcessEnv = {}): number {
+/** Peak resident memory (MB) of the CLI's runs, by what was run. */
+const peakRss = new Map<string, number>();
+const TIME = '/usr/bin/time';
+
+/** Runs the CLI; its peak RSS is read with GNU time when the machine has it. */
+function timeCli(args: string[], env: NodeJS.ProcessEnv = {}, what = args[0]): number {
+  const withTime = existsSync(TIME);
   const t = performance.now();
-  const r = spawnSync(values.cli!, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = withTime
+    ? spawnSync(TIME, ['-f', 'BENCH_RSS_KB %M', values.cli!, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+      })
+    : spawnSync(values.cli!, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+  const seconds = (performance.now() - t) / 1000;
   if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
-  return (performance.now() - t) / 1000;
+  const kb = /BENCH_RSS_KB (\d+)/.exec(r.stderr ?? '');
+  if (kb) peakRss.set(what, Math.max(peakRss.get(what) ?? 0, Number(kb[1]) / 1024));
+  return seconds;
 }
 
 function withoutIds(v: unknown): unknown {
@@ -77,6 +95,13 @@ function withoutIds(v: unknown): unknown {
   }
   return v;
 }
+
+const realmText = (realm: string, json: string): RealmSource => ({
+  realm,
+  chunks: async function* () {
+    yield Buffer.from(json);
+  },
+});
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t = performance.now();
@@ -118,7 +143,11 @@ async function main(): Promise<void> {
       if (values['flush-auto']) {
         const file = join(dir, `auto-${i}.tar`);
         auto.push(
-          timeCli(['backup', ...base, '-f', file], { KUBECTL_ENTANDO_KC_EXPORT_FLUSH_AUTO: '1' }),
+          timeCli(
+            ['backup', ...base, '-f', file],
+            { KUBECTL_ENTANDO_KC_EXPORT_FLUSH_AUTO: '1' },
+            'backup, AUTO flush',
+          ),
         );
       }
       for (const p of pages) {
@@ -126,11 +155,19 @@ async function main(): Promise<void> {
         paged
           .get(p)!
           .push(
-            timeCli(['backup', ...base, '-f', file], { KUBECTL_ENTANDO_KC_EXPORT_PAGE: String(p) }),
+            timeCli(
+              ['backup', ...base, '-f', file],
+              { KUBECTL_ENTANDO_KC_EXPORT_PAGE: String(p) },
+              `backup, pages of ${p}`,
+            ),
           );
       }
       skip.push(
-        timeCli(['backup', ...base, '--keycloak', 'skip', '-f', join(dir, `skip-${i}.tar`)]),
+        timeCli(
+          ['backup', ...base, '--keycloak', 'skip', '-f', join(dir, `skip-${i}.tar`)],
+          {},
+          'backup --keycloak skip',
+        ),
       );
       const [t, body] = await timed(() =>
         src.admin.call<unknown>(
@@ -176,23 +213,41 @@ async function main(): Promise<void> {
   const tgt = await session(values['target-context']!, tgtNs);
   const imports: number[] = [];
   const partialImports: number[] = [];
+  const importPages = values['import-pages']!.split(',').filter(Boolean).map(Number);
+  const importVariants = new Map<string, number[]>();
+  const importOnce = async (env: Record<string, string>) => {
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      const [t] = await timed(() =>
+        importRealmInPod(
+          kube(values['target-context']!).config,
+          tgt,
+          [realmText('entando', realmJson)],
+          { results: new Results() },
+        ),
+      );
+      return t;
+    } finally {
+      for (const k of Object.keys(env)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  };
+  const variant = (name: string, t: number) =>
+    importVariants.set(name, [...(importVariants.get(name) ?? []), t]);
   try {
     const partialRep = (await tgt.admin.call<Record<string, unknown>>(
       'POST',
       '/realms/entando/partial-export?exportClients=true&exportGroupsAndRoles=true',
     ))!;
     for (let i = 0; i < runs; i++) {
-      const [t] = await timed(() =>
-        importRealmInPod(
-          kube(values['target-context']!).config,
-          tgt,
-          [{ realm: 'entando', rep: JSON.parse(realmJson) as Record<string, unknown> }],
-          {
-            results: new Results(),
-          },
-        ),
-      );
-      imports.push(t);
+      imports.push(await importOnce({}));
+      for (const p of importPages) {
+        variant(`pages of ${p}`, await importOnce({ KUBECTL_ENTANDO_KC_IMPORT_PAGE: String(p) }));
+      }
+      if (values['import-commit']) {
+        variant('COMMIT flush', await importOnce({ KUBECTL_ENTANDO_KC_IMPORT_FLUSH_COMMIT: '1' }));
+      }
       // IDs are primary keys across realms: the partial export goes in without them.
       const [p] = await timed(async () => {
         if (await tgt.admin.realmExists('bench-partial'))
@@ -225,7 +280,11 @@ async function main(): Promise<void> {
     `REST partial export                   ${stats(rest)}`,
     `restore (app, its Keycloak, import)   ${restoreTime.toFixed(2)} s (once)`,
     `import: side-server dir import        ${stats(imports)}`,
+    ...[...importVariants].map(([name, ts]) => `  same, ${name.padEnd(28)} ${stats(ts)}`),
     `import: POST of the partial export    ${stats(partialImports)}`,
+    ...[...peakRss].map(
+      ([what, mb]) => `peak RSS of the CLI, ${what.padEnd(22)} ${mb.toFixed(0)} MB`,
+    ),
     `ratios (medians): export / partial export ${(med(exportCost) / med(rest)).toFixed(1)}x, import / partial import ${(med(imports) / med(partialImports)).toFixed(1)}x`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

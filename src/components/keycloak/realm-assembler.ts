@@ -1,6 +1,6 @@
 /**
  * Turns the export script's stdout — files of a `dir` realm export, each after a
- * `KCFILE <name> <bytes>` line: `<realm>-realm.json`, then `<realm>-users-<n>.json` pages, then
+ * `KCFILE <name> <bytes>` line (after `KCPROGRESS <users>` lines while it runs): `<realm>-realm.json`, then `<realm>-users-<n>.json` pages, then
  * `<realm>-federated-users-<n>.json`, realm after realm — into one realm representation per
  * realm (the shape of a `singleFile` export: users inline), each written to its own output as
  * it comes, with backpressure. Memory is one file at a time (a page of users, or the realm
@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { OperationError } from '../../errors.js';
 import type { RealmCounts } from '../../contract/manifest.js';
+import { PROGRESS_LINE } from './user-meter.js';
 
 export type { RealmCounts } from '../../contract/manifest.js';
 
@@ -38,6 +39,8 @@ export class RealmAssembler extends Writable {
   private current?: RealmWriter;
   private readonly realms: string[];
   private readonly open: (realm: string) => Writable;
+  /** Told of the script's `KCPROGRESS <users>` lines (users exported so far). */
+  onProgress?: (users: number) => void;
 
   /** `out` (one realm) or an output opened per realm as its file comes (several). */
   constructor(out: Writable | ((realm: string) => Writable), realms: string | string[]) {
@@ -89,6 +92,11 @@ export class RealmAssembler extends Writable {
         const line = Buffer.concat(this.header).toString('utf8');
         this.header = [];
         this.headerBytes = 0;
+        const progress = PROGRESS_LINE.exec(line);
+        if (progress) {
+          this.onProgress?.(Number(progress[1]));
+          continue;
+        }
         const m = HEADER.exec(line);
         if (!m)
           throw new OperationError(

@@ -13,6 +13,9 @@ import { syncSecrets } from './client-secrets.js';
 import { addHostToClients, importRefusal, type RealmClient } from './host-rewrite.js';
 import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
 import { readEntry } from './read-entry.js';
+import { entryStream } from '../../archive/entry-stream.js';
+import { realmPieces } from './realm-stream.js';
+import { UserMeter } from './user-meter.js';
 import {
   carriedTenantRealms,
   checkTenantClientSecrets,
@@ -21,7 +24,7 @@ import {
 import { TENANTS_SECRET } from '../../entando/kinds.js';
 import { tenantsOf } from '../resources/transforms/tenants-secret.js';
 import type { TenantRealmSummary } from '../../contract/manifest.js';
-import { IMPORT_USERS_PER_FILE, importCommand, sidePortOffset } from './side-server-scripts.js';
+import { importCommand, importUsersPerFile, sidePortOffset } from './side-server-scripts.js';
 import { runSideServer } from './side-server.js';
 import { END_OF_ARCHIVE, memberHeader, memberPadding } from '../../archive/tar-member.js';
 
@@ -72,19 +75,25 @@ export async function restoreRealm(
     const realm = summary.realm;
     const refusal = importRefusal(summary.keycloakVersion, await session.admin.serverVersion());
     if (refusal) throw new OperationError(refusal);
-    const rep = (await readRealm(ctx, summary.realmEntry!)) as RealmRep;
-    if (hostChanges(ctx.mapping)) {
-      addHostToClients(rep.clients ?? [], ctx.mapping.sourceHost!, ctx.mapping.targetHost!);
-    }
+    // Each realm is streamed from the archive into the pod's import (never held whole); its
+    // clients get the target's hosts as they pass, and are kept for the checks after.
+    const heads = new Map<string, RealmRep>();
+    const source = (name: string, entry: string, moves: [string, string][]): RealmSource => ({
+      realm: name,
+      chunks: () => entryChunks(ctx, entry),
+      head: (rep) => {
+        for (const [from, to] of moves) addHostToClients(rep.clients ?? [], from, to);
+        heads.set(name, rep);
+      },
+    });
+    const appMoves: [string, string][] = hostChanges(ctx.mapping)
+      ? [[ctx.mapping.sourceHost!, ctx.mapping.targetHost!]]
+      : [];
     // The tenants' realms go in the same run: one side server imports every realm it is sent.
     const tenants = carriedTenantRealms(summary.tenantRealms);
-    const realms = [{ realm, rep }];
+    const realms = [source(realm, summary.realmEntry!, appMoves)];
     for (const t of tenants) {
-      const tenantRep = (await readRealm(ctx, t.realmEntry!)) as RealmRep;
-      for (const [from, to] of tenantRealmMoves(ctx.archive, ctx.mapping, t)) {
-        addHostToClients(tenantRep.clients ?? [], from, to);
-      }
-      realms.push({ realm: t.realm, rep: tenantRep });
+      realms.push(source(t.realm, t.realmEntry!, tenantRealmMoves(ctx.archive, ctx.mapping, t)));
     }
     const names = realms.map((r) => r.realm).join(', ');
     s.progress(
@@ -94,6 +103,7 @@ export async function restoreRealm(
     await importRealmInPod(s.target.config, session, realms, {
       signal: s.signal,
       results: s.results,
+      progress: s.progress,
     }).catch((err: Error) => {
       throw new OperationError(
         `${err.message}; run the same restore with --existing update to import it again`,
@@ -104,21 +114,24 @@ export async function restoreRealm(
       await restoreLocalization(ctx, session.admin, r);
       await checkCounts(session.admin, r);
     }
-    await syncSecrets(s, session.admin, ns, realm, rep.clients ?? []);
+    await syncSecrets(s, session.admin, ns, realm, heads.get(realm)?.clients ?? []);
     if (tenants.length > 0) await checkTenantSecrets(s, session.admin, ns, tenants);
   } finally {
     await session.close();
   }
 }
 
-type RealmRep = {
+export type RealmRep = {
   realm: string;
   clients?: (RealmClient & { id: string; secret?: string; publicClient?: boolean })[];
   [key: string]: unknown;
 };
 
-const readRealm = async (ctx: PlanContext, entry: string) =>
-  JSON.parse((await readEntry(ctx, entry)).toString('utf8')) as Record<string, unknown>;
+async function* entryChunks(ctx: PlanContext, path: string): AsyncGenerator<Buffer> {
+  const entry = ctx.archive.manifest.entries.find((e) => e.path === path);
+  if (!entry) throw new OperationError(`the archive has no ${path}`);
+  for await (const chunk of entryStream(ctx.archive, entry)) yield chunk as Buffer;
+}
 
 /**
  * The tenants' clients must hold the secrets of the restored ENTANDO_TENANTS: with the realms
@@ -161,10 +174,20 @@ async function checkTenantSecrets(
 export async function importRealmInPod(
   config: KubeConfig,
   session: KeycloakSession,
-  realms: { realm: string; rep: Record<string, unknown> }[],
-  opts: { signal?: AbortSignal; results: Results; timeoutSeconds?: number },
+  realms: RealmSource[],
+  opts: {
+    signal?: AbortSignal;
+    results: Results;
+    timeoutSeconds?: number;
+    progress?: (line: string) => void;
+  },
 ): Promise<void> {
   const names = realms.map((r) => r.realm);
+  const meter = new UserMeter(
+    `keycloak: realm${names.length > 1 ? 's' : ''} ${names.join(', ')}`,
+    'imported',
+    opts.progress,
+  );
   await runSideServer({
     config,
     target: { namespace: session.namespace, pod: session.pod, container: session.container },
@@ -177,7 +200,8 @@ export async function importRealmInPod(
         timeoutSeconds: opts.timeoutSeconds ?? 1800,
         runId,
       }),
-    stdin: () => realmsTar(realms),
+    stdin: () => realmsTar(realms, meter),
+    stdout: meter.stdout(),
     signal: opts.signal,
     label: `keycloak realm${names.length > 1 ? 's' : ''} ${names.join(', ')}`,
     results: opts.results,
@@ -189,44 +213,79 @@ export async function importRealmInPod(
   }
 }
 
-/** Several realms laid out as `realmTar` does, in one tar. */
-export function* realmsTar(
-  realms: { realm: string; rep: Record<string, unknown> }[],
-): Generator<Buffer> {
-  for (const { realm, rep } of realms) yield* realmMembers(rep, realm);
-  yield END_OF_ARCHIVE;
+/** A realm to import: its archived JSON, read afresh per attempt, and what to do to its head. */
+export interface RealmSource {
+  realm: string;
+  chunks: () => AsyncIterable<Buffer>;
+  /** Sees (and may change) the realm without its users before it is sent. */
+  head?: (rep: RealmRep) => void;
+}
+
+/** A source over a realm representation in memory (tests, the bench). */
+export function realmInMemory(realm: string, rep: Record<string, unknown>): RealmSource {
+  return {
+    realm,
+    chunks: async function* () {
+      yield Buffer.from(JSON.stringify(rep));
+    },
+  };
 }
 
 /**
- * The realm as a `dir` export lays it out, as a tar: `<realm>-realm.json` without users, then
- * `<realm>-users-<n>.json` pages (and federated users), ready for a migration import.
+ * Several realms as a `dir` export lays them out, in one tar: `<realm>-users-<n>.json` pages
+ * (and federated users) as the users stream by, then `<realm>-realm.json` without them (the
+ * import unpacks the whole tar before it starts, so the order does not matter to it).
  */
-export function* realmTar(rep: Record<string, unknown>, realm: string): Generator<Buffer> {
-  yield* realmMembers(rep, realm);
+export async function* realmsTar(realms: RealmSource[], meter?: UserMeter): AsyncGenerator<Buffer> {
+  for (const src of realms) yield* realmMembers(src, importUsersPerFile(), meter);
   yield END_OF_ARCHIVE;
 }
 
-function* realmMembers(rep: Record<string, unknown>, realm: string): Generator<Buffer> {
-  const users = (rep.users as unknown[] | undefined) ?? [];
-  const federated = (rep.federatedUsers as unknown[] | undefined) ?? [];
-  const base = { ...rep };
-  delete base.users;
-  delete base.federatedUsers;
-  const files: [string, unknown][] = [[`${realm}-realm.json`, base]];
-  for (let i = 0; i * IMPORT_USERS_PER_FILE < users.length; i++) {
-    const page = users.slice(i * IMPORT_USERS_PER_FILE, (i + 1) * IMPORT_USERS_PER_FILE);
-    files.push([`${realm}-users-${i}.json`, { realm, users: page }]);
-  }
-  if (federated.length > 0) {
-    files.push([`${realm}-federated-users-0.json`, { realm, federatedUsers: federated }]);
-  }
+const STREAMED = new Set(['users', 'federatedUsers']);
+
+async function* realmMembers(
+  src: RealmSource,
+  per: number,
+  meter?: UserMeter,
+): AsyncGenerator<Buffer> {
   const now = new Date();
-  for (const [name, doc] of files) {
-    const body = Buffer.from(JSON.stringify(doc));
-    yield memberHeader(name, body.length, now);
-    yield body;
-    yield memberPadding(body.length);
+  const head: Record<string, unknown> = {};
+  const pages: Record<string, Buffer[]> = { users: [], federatedUsers: [] };
+  const numbers: Record<string, number> = { users: 0, federatedUsers: 0 };
+  const file = { users: 'users', federatedUsers: 'federated-users' } as Record<string, string>;
+  function* page(key: string): Generator<Buffer> {
+    const elements = pages[key];
+    if (elements.length === 0) return;
+    const name = `${src.realm}-${file[key]}-${numbers[key]++}.json`;
+    const parts: Buffer[] = [Buffer.from(`{"realm":${JSON.stringify(src.realm)},"${key}":[`)];
+    elements.forEach((e, i) => parts.push(i === 0 ? e : Buffer.concat([COMMA, e])));
+    parts.push(Buffer.from(']}'));
+    pages[key] = [];
+    yield* member(name, Buffer.concat(parts), now);
   }
+  for await (const piece of realmPieces(src.chunks(), STREAMED)) {
+    if (piece.kind === 'field') {
+      head[piece.key] = JSON.parse(piece.json.toString('utf8'));
+      continue;
+    }
+    pages[piece.key].push(piece.json);
+    if (piece.key === 'users') meter?.sent();
+    if (pages[piece.key].length === per) yield* page(piece.key);
+  }
+  yield* page('users');
+  yield* page('federatedUsers');
+  delete head.users;
+  delete head.federatedUsers;
+  src.head?.(head as RealmRep);
+  yield* member(`${src.realm}-realm.json`, Buffer.from(JSON.stringify(head)), now);
+}
+
+const COMMA = Buffer.from(',');
+
+function* member(name: string, body: Buffer, now: Date): Generator<Buffer> {
+  yield memberHeader(name, body.length, now);
+  yield body;
+  yield memberPadding(body.length);
 }
 
 type RealmRecord = Pick<KeycloakSummary, 'realm' | 'counts' | 'locales' | 'localizationEntry'>;

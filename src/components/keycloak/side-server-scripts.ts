@@ -25,8 +25,8 @@
 export const SIDE_DIR_PREFIX = '/tmp/kubectl-entando-kc';
 /** Users per page of an export (Keycloak's default). */
 export const EXPORT_USERS_PER_FILE = 50;
-/** Users per page of an import (pages are ours to cut; larger pages import faster here). */
-export const IMPORT_USERS_PER_FILE = 500;
+/** Users per page of an import (ours to cut: docs/keycloak-scale.md measures the sizes). */
+export const IMPORT_USERS_PER_FILE = 100;
 
 export interface SideServerParams {
   /** One realm, or several: all exported (imported) by one server. */
@@ -42,7 +42,6 @@ export interface SideServerParams {
 
 const PRELUDE = String.raw`
 set -u
-# shellcheck disable=SC2034 # per: only the export uses it (an import's pages come cut)
 offset=$1 heap=$2 limit=$3 run=$4 per=$5
 shift 5
 # The realms are the remaining arguments. One is named to Keycloak; several leave it to do all.
@@ -90,9 +89,13 @@ server() {
     > "$d/out" 2>&1 < /dev/null &
   pid=$!
 }
+# $1: the line that ends the run; $2: the line of each page done, counted as KCPROGRESS <users>
+# on stdout as they grow (the export's files follow only at the end, so stdout is free before).
 await_log() {
-  started=$(date +%s)
+  started=$(date +%s) pages=0
   while ! grep -q "$1" "$d/out"; do
+    n=$(grep -c "$2" "$d/out")
+    if [ "$n" -gt "$pages" ]; then pages=$n; echo "KCPROGRESS $((n * per))"; fi
     elapsed=$(($(date +%s) - started))
     if ! kill -0 "$pid" 2>/dev/null || grep -q -e 'Error during startup' -e 'WFLYSRV0026' "$d/out" || [ "$elapsed" -ge "$limit" ]; then
       if [ "$elapsed" -ge "$limit" ]; then echo "Keycloak did not finish within $limit s" >&2; fi
@@ -107,7 +110,7 @@ await_log() {
 const EXPORT = String.raw`
 server -Dkeycloak.migration.action=export \
   -Dkeycloak.migration.usersExportStrategy=DIFFERENT_FILES -Dkeycloak.migration.usersPerFile="$per"
-await_log KC-SERVICES0035
+await_log KC-SERVICES0035 'Users [0-9]*-[0-9]* exported'
 emit() {
   printf 'KCFILE %s %s\n' "$1" "$(wc -c < "$d/data/$1" | tr -d ' ')"
   cat "$d/data/$1"
@@ -149,7 +152,7 @@ for realm in "$@"; do
   [ -f "$d/data/$realm-realm.json" ] || { echo "no $realm-realm.json was received" >&2; exit 1; }
 done
 server -Dkeycloak.migration.action=import -Dkeycloak.migration.strategy=OVERWRITE_EXISTING
-await_log KC-SERVICES0032
+await_log KC-SERVICES0032 'Imported users from'
 exit 0
 `;
 
@@ -199,7 +202,16 @@ export function exportUsersPerFile(env: NodeJS.ProcessEnv = process.env): number
 
 /** Import: a tar of each realm's `<realm>-realm.json` and `<realm>-users-<n>.json` pages on stdin. */
 export function importCommand(p: SideServerParams): string[] {
-  return command('kubectl-entando-keycloak-import', IMPORT, p, IMPORT_USERS_PER_FILE);
+  const body = process.env.KUBECTL_ENTANDO_KC_IMPORT_FLUSH_COMMIT
+    ? IMPORT.replace('server -D', `server -D${EXPORT_FLUSH_MODE} -D`)
+    : IMPORT;
+  return command('kubectl-entando-keycloak-import', body, p, importUsersPerFile());
+}
+
+/** The import's page size; KUBECTL_ENTANDO_KC_IMPORT_PAGE overrides it for scripts/bench-keycloak. */
+export function importUsersPerFile(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.KUBECTL_ENTANDO_KC_IMPORT_PAGE);
+  return Number.isInteger(v) && v > 0 ? v : IMPORT_USERS_PER_FILE;
 }
 
 /** Stops this run's side server (its script traps TERM and stops it) and removes its files. */
