@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { RealmSplitter, type RealmPiece } from '../../src/components/keycloak/realm-stream.js';
 import { realmInMemory, realmsTar } from '../../src/components/keycloak/realm-import.js';
+import { importUsersPerFile } from '../../src/components/keycloak/side-server-scripts.js';
 import { UserMeter } from '../../src/components/keycloak/user-meter.js';
 
 const STREAMED = new Set(['users', 'federatedUsers']);
@@ -120,7 +121,7 @@ describe('streamed realm reading', () => {
 
   it('cuts the users into import pages and sends the head after its change', async () => {
     const realm = randomRealm(7);
-    realm.users = Array.from({ length: 1203 }, (_, i) => ({ username: `u${i}` }));
+    realm.users = Array.from({ length: 2 * importUsersPerFile() + 3 }, (_, i) => ({ username: `u${i}` }));
     const seen: string[] = [];
     const src = realmInMemory('r', realm);
     src.head = (head) => {

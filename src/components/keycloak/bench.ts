@@ -42,8 +42,6 @@ const { values } = parseArgs({
     'flush-auto': { type: 'boolean', default: false },
     /** Other import page sizes to time beside the default, e.g. 50,100. */
     'import-pages': { type: 'string', default: '' },
-    /** Also time the import in Hibernate's COMMIT flush mode. */
-    'import-commit': { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -244,9 +242,6 @@ async function main(): Promise<void> {
       imports.push(await importOnce({}));
       for (const p of importPages) {
         variant(`pages of ${p}`, await importOnce({ KUBECTL_ENTANDO_KC_IMPORT_PAGE: String(p) }));
-      }
-      if (values['import-commit']) {
-        variant('COMMIT flush', await importOnce({ KUBECTL_ENTANDO_KC_IMPORT_FLUSH_COMMIT: '1' }));
       }
       // IDs are primary keys across realms: the partial export goes in without them.
       const [p] = await timed(async () => {

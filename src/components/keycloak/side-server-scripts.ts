@@ -23,10 +23,14 @@
  */
 
 export const SIDE_DIR_PREFIX = '/tmp/kubectl-entando-kc';
-/** Users per page of an export (Keycloak's default). */
-export const EXPORT_USERS_PER_FILE = 50;
+/**
+ * Users per page of an export. Keycloak's default is 50, but each page re-reads every user before
+ * it (offset paging), so small pages cost more as the realm grows: at 20,000 users the realm's
+ * share was 93 s with pages of 50, 53 s with 500, 42 s with 2,000 (docs/keycloak-scale.md).
+ */
+export const EXPORT_USERS_PER_FILE = 2000;
 /** Users per page of an import (ours to cut: docs/keycloak-scale.md measures the sizes). */
-export const IMPORT_USERS_PER_FILE = 100;
+export const IMPORT_USERS_PER_FILE = 50;
 
 export interface SideServerParams {
   /** One realm, or several: all exported (imported) by one server. */
@@ -202,10 +206,9 @@ export function exportUsersPerFile(env: NodeJS.ProcessEnv = process.env): number
 
 /** Import: a tar of each realm's `<realm>-realm.json` and `<realm>-users-<n>.json` pages on stdin. */
 export function importCommand(p: SideServerParams): string[] {
-  const body = process.env.KUBECTL_ENTANDO_KC_IMPORT_FLUSH_COMMIT
-    ? IMPORT.replace('server -D', `server -D${EXPORT_FLUSH_MODE} -D`)
-    : IMPORT;
-  return command('kubectl-entando-keycloak-import', body, p, importUsersPerFile());
+  // Not in COMMIT flush mode: the realm's import then fails (`Unable to find composite client
+  // role: view-profile`, a query that must see roles persisted earlier in its transaction).
+  return command('kubectl-entando-keycloak-import', IMPORT, p, importUsersPerFile());
 }
 
 /** The import's page size; KUBECTL_ENTANDO_KC_IMPORT_PAGE overrides it for scripts/bench-keycloak. */
