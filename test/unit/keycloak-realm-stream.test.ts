@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { RealmSplitter, type RealmPiece } from '../../src/components/keycloak/realm-stream.js';
 import { realmInMemory, realmsTar } from '../../src/components/keycloak/realm-import.js';
-import { importUsersPerFile } from '../../src/components/keycloak/side-server-scripts.js';
+import {
+  exportUsersPerFile,
+  importUsersPerFile,
+} from '../../src/components/keycloak/side-server-scripts.js';
 import { UserMeter } from '../../src/components/keycloak/user-meter.js';
 
 const STREAMED = new Set(['users', 'federatedUsers']);
@@ -216,3 +219,13 @@ function tarFiles(tar: Buffer): Map<string, unknown> {
   }
   return out;
 }
+
+describe('export pages', () => {
+  it('at least 2,000 users, about ten pages for a large realm, at most 20,000 a page', () => {
+    const per = (users: number, env: NodeJS.ProcessEnv = {}) => exportUsersPerFile(env, users);
+    expect([per(0), per(5_000), per(20_000), per(50_000), per(100_000), per(1e6)]).to.deep.equal([
+      2_000, 2_000, 2_000, 5_000, 10_000, 20_000,
+    ]);
+    expect(per(100_000, { KUBECTL_ENTANDO_KC_EXPORT_PAGE: '50' })).to.equal(50);
+  });
+});

@@ -150,7 +150,7 @@ describe('tenant realms at backup: which are carried', () => {
 
   it('the side-server scripts name one realm to Keycloak, or none for several', () => {
     const p = { portOffset: 2505, heap: '512m', timeoutSeconds: 60, runId: 'r' };
-    const one = exportCommand({ ...p, realms: ['entando'] });
+    const one = exportCommand({ ...p, realms: ['entando'], largestRealmUsers: 10 });
     const two = importCommand({ ...p, realms: ['entando', 't1'] });
     expect(one.slice(-1)).to.deep.equal(['entando']);
     expect(two.slice(-2)).to.deep.equal(['entando', 't1']);

@@ -50,7 +50,7 @@ const SCRIPTS: Record<string, string> = {
   'databases PG_SCRIPT': PG_SCRIPT,
   'databases MY_SCRIPT': MY_SCRIPT,
   'databases writeCredentialsCommand': scriptOf(writeCredentialsCommand('/tmp/.kubectl-entando-x')),
-  'keycloak exportCommand': scriptOf(exportCommand(side)),
+  'keycloak exportCommand': scriptOf(exportCommand({ ...side, largestRealmUsers: 0 })),
   'keycloak importCommand': scriptOf(importCommand(side)),
   'keycloak cleanupCommand': scriptOf(cleanupCommand('r1')),
   'keycloak reapCommand': scriptOf(reapCommand(3600)),

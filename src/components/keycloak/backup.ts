@@ -147,8 +147,10 @@ async function exportRealms(
         run,
         `keycloak realm${run.length > 1 ? 's' : ''} ${run.join(', ')}`,
         // A run of several realms exports every realm of the server (side-server-scripts.ts).
-        run.reduce((n, r) => n + (liveUsers.get(r) ?? 0), 0) +
-          (run.length > 1 ? others.reduce((n, o) => n + o.users, 0) : 0),
+        [
+          ...run.map((r) => liveUsers.get(r) ?? 0),
+          ...(run.length > 1 ? others.map((o) => o.users) : []),
+        ],
       ),
     );
     for (const r of records.filter((x) => run.includes(x.realm))) {
@@ -221,7 +223,8 @@ async function streamExport(
   session: KeycloakSession,
   realms: string[],
   label: string,
-  users: number,
+  /** The users of each realm the run exports. */
+  users: number[],
 ): Promise<Map<string, { entry: ManifestEntry; counts: RealmCounts }>> {
   const entries = new Map<string, EntryWriter>();
   let archiveError: Error | undefined;
@@ -239,7 +242,7 @@ async function streamExport(
   const meter = new UserMeter(label.replace(/^keycloak /, 'keycloak: '), 'exported', (line) =>
     ctx.output.progress(line),
   );
-  meter.expect(users);
+  meter.expect(users.reduce((a, b) => a + b, 0));
   tee.onProgress = (n) => meter.update(n);
   try {
     await runSideServer({
@@ -253,6 +256,7 @@ async function streamExport(
           heap: ctx.options.keycloakHeap ?? '512m',
           timeoutSeconds: ctx.options.keycloakTimeoutSeconds ?? 1800,
           runId,
+          largestRealmUsers: Math.max(0, ...users),
         }),
       stdout: tee,
       signal: ctx.signal,

@@ -24,11 +24,17 @@
 
 export const SIDE_DIR_PREFIX = '/tmp/kubectl-entando-kc';
 /**
- * Users per page of an export. Keycloak's default is 50, but each page re-reads every user before
- * it (offset paging), so small pages cost more as the realm grows: at 20,000 users the realm's
- * share was 93 s with pages of 50, 53 s with 500, 42 s with 2,000 (docs/keycloak-scale.md).
+ * Users per page of an export, at least. Keycloak's default is 50, but each page re-reads every
+ * user before it (offset paging), so the number of pages is what costs as the realm grows: at
+ * 20,000 users the realm's share was 93 s with pages of 50, 53 s with 500, 42 s with 2,000; at
+ * 100,000 users pages of 2,000 still grew with the offset (docs/keycloak-scale.md). So a large
+ * realm is cut into EXPORT_PAGES pages (users re-read: ~EXPORT_PAGES/2 times the realm, linear),
+ * up to EXPORT_PAGE_MAX users a page (the side JVM holds a page's users at once).
  */
 export const EXPORT_USERS_PER_FILE = 2000;
+export const EXPORT_PAGES = 10;
+export const EXPORT_PAGE_MAX = 20_000;
+
 /** Users per page of an import (ours to cut: docs/keycloak-scale.md measures the sizes). */
 export const IMPORT_USERS_PER_FILE = 50;
 
@@ -180,7 +186,7 @@ function command(name: string, body: string, p: SideServerParams, perFile: numbe
  * line, realm by realm in the order given (realm first, then its users pages in order;
  * realm-assembler.ts joins them).
  */
-export function exportCommand(p: SideServerParams): string[] {
+export function exportCommand(p: SideServerParams & { largestRealmUsers: number }): string[] {
   // Hibernate's COMMIT flush mode: a read-only export has nothing to flush, and in the default
   // AUTO mode every one of the ~6 queries per user dirty-checks every user the page's session
   // holds, which made the export grow with the square of the users (docs/keycloak-scale.md:
@@ -189,19 +195,25 @@ export function exportCommand(p: SideServerParams): string[] {
   const body = process.env.KUBECTL_ENTANDO_KC_EXPORT_FLUSH_AUTO
     ? EXPORT
     : EXPORT.replace('server -D', `server -D${EXPORT_FLUSH_MODE} -D`);
-  return command('kubectl-entando-keycloak-export', body, p, exportUsersPerFile());
+  return command(
+    'kubectl-entando-keycloak-export',
+    body,
+    p,
+    exportUsersPerFile(process.env, p.largestRealmUsers),
+  );
 }
 
 /** Read by Hibernate from the system properties at bootstrap (AvailableSettings.FLUSH_MODE). */
 export const EXPORT_FLUSH_MODE = 'org.hibernate.flushMode=COMMIT';
 
 /**
- * The export's page size; KUBECTL_ENTANDO_KC_EXPORT_PAGE overrides it for scripts/bench-keycloak,
- * which times page sizes side by side (docs/keycloak-scale.md).
+ * The export's page size for a realm of `users` (the largest of the run); KUBECTL_ENTANDO_KC_EXPORT_PAGE
+ * overrides it for scripts/bench-keycloak, which times page sizes side by side.
  */
-export function exportUsersPerFile(env: NodeJS.ProcessEnv = process.env): number {
+export function exportUsersPerFile(env: NodeJS.ProcessEnv, users: number): number {
   const v = Number(env.KUBECTL_ENTANDO_KC_EXPORT_PAGE);
-  return Number.isInteger(v) && v > 0 ? v : EXPORT_USERS_PER_FILE;
+  if (Number.isInteger(v) && v > 0) return v;
+  return Math.min(EXPORT_PAGE_MAX, Math.max(EXPORT_USERS_PER_FILE, Math.ceil(users / EXPORT_PAGES)));
 }
 
 /** Import: a tar of each realm's `<realm>-realm.json` and `<realm>-users-<n>.json` pages on stdin. */
