@@ -101,6 +101,9 @@ const realmText = (realm: string, json: string): RealmSource => ({
   },
 });
 
+/** Each figure as it is taken (stderr), so that a run that fails later still leaves them. */
+const note = (line: string) => process.stderr.write(`bench-keycloak: ${line}\n`);
+
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t = performance.now();
   const v = await fn();
@@ -133,40 +136,41 @@ async function main(): Promise<void> {
   const rest: number[] = [];
   let restBytes = 0;
   let archive = '';
-  const src = await session(values['source-context']!, ns);
-  try {
-    for (let i = 0; i < runs; i++) {
-      archive = join(dir, `full-${i}.tar`);
-      full.push(timeCli(['backup', ...base, '-f', archive]));
-      if (values['flush-auto']) {
-        const file = join(dir, `auto-${i}.tar`);
-        auto.push(
-          timeCli(
-            ['backup', ...base, '-f', file],
-            { KUBECTL_ENTANDO_KC_EXPORT_FLUSH_AUTO: '1' },
-            'backup, AUTO flush',
-          ),
-        );
-      }
-      for (const p of pages) {
-        const file = join(dir, `page-${p}-${i}.tar`);
-        paged
-          .get(p)!
-          .push(
-            timeCli(
-              ['backup', ...base, '-f', file],
-              { KUBECTL_ENTANDO_KC_EXPORT_PAGE: String(p) },
-              `backup, pages of ${p}`,
-            ),
-          );
-      }
-      skip.push(
+  for (let i = 0; i < runs; i++) {
+    archive = join(dir, `full-${i}.tar`);
+    full.push(timeCli(['backup', ...base, '-f', archive]));
+    if (values['flush-auto']) {
+      const file = join(dir, `auto-${i}.tar`);
+      auto.push(
         timeCli(
-          ['backup', ...base, '--keycloak', 'skip', '-f', join(dir, `skip-${i}.tar`)],
-          {},
-          'backup --keycloak skip',
+          ['backup', ...base, '-f', file],
+          { KUBECTL_ENTANDO_KC_EXPORT_FLUSH_AUTO: '1' },
+          'backup, AUTO flush',
         ),
       );
+    }
+    for (const p of pages) {
+      const file = join(dir, `page-${p}-${i}.tar`);
+      paged
+        .get(p)!
+        .push(
+          timeCli(
+            ['backup', ...base, '-f', file],
+            { KUBECTL_ENTANDO_KC_EXPORT_PAGE: String(p) },
+            `backup, pages of ${p}`,
+          ),
+        );
+    }
+    skip.push(
+      timeCli(
+        ['backup', ...base, '--keycloak', 'skip', '-f', join(dir, `skip-${i}.tar`)],
+        {},
+        'backup --keycloak skip',
+      ),
+    );
+    // A session per run: a port-forward held across many minutes of backups can break.
+    const src = await session(values['source-context']!, ns);
+    try {
       const [t, body] = await timed(() =>
         src.admin.call<unknown>(
           'POST',
@@ -175,9 +179,12 @@ async function main(): Promise<void> {
       );
       rest.push(t);
       restBytes = JSON.stringify(body).length;
+    } finally {
+      await src.close();
     }
-  } finally {
-    await src.close();
+    note(
+      `run ${i + 1}: backup ${full[i].toFixed(1)} s, --keycloak skip ${skip[i].toFixed(1)} s, REST partial export ${rest[i].toFixed(2)} s`,
+    );
   }
   const keys = decryptionKeys({}, { env: {} });
   const read = await verifyArchive(archive, keys, undefined, { authenticatedSuffices: true });
@@ -207,8 +214,17 @@ async function main(): Promise<void> {
       '-q',
     ]),
   );
+  note(`restore ${restoreTime.toFixed(1)} s`);
   const tgtNs = values['target-namespace'] ?? ns;
-  const tgt = await session(values['target-context']!, tgtNs);
+  // A session per use: a port-forward held across many minutes of imports can break.
+  const withTarget = async <T>(fn: (tgt: KeycloakSession) => Promise<T>): Promise<T> => {
+    const tgt = await session(values['target-context']!, tgtNs);
+    try {
+      return await fn(tgt);
+    } finally {
+      await tgt.close();
+    }
+  };
   const imports: number[] = [];
   const partialImports: number[] = [];
   const importPages = values['import-pages']!.split(',').filter(Boolean).map(Number);
@@ -218,12 +234,17 @@ async function main(): Promise<void> {
     Object.assign(process.env, env);
     try {
       const [t] = await timed(() =>
-        importRealmInPod(
-          kube(values['target-context']!).config,
-          tgt,
-          [realmText('entando', realmJson)],
-          { results: new Results() },
+        withTarget((tgt) =>
+          importRealmInPod(
+            kube(values['target-context']!).config,
+            tgt,
+            [realmText('entando', realmJson)],
+            { results: new Results() },
+          ),
         ),
+      );
+      note(
+        `import${env.KUBECTL_ENTANDO_KC_IMPORT_PAGE ? `, pages of ${env.KUBECTL_ENTANDO_KC_IMPORT_PAGE}` : ''} ${t.toFixed(1)} s`,
       );
       return t;
     } finally {
@@ -233,31 +254,32 @@ async function main(): Promise<void> {
   };
   const variant = (name: string, t: number) =>
     importVariants.set(name, [...(importVariants.get(name) ?? []), t]);
-  try {
-    const partialRep = (await tgt.admin.call<Record<string, unknown>>(
-      'POST',
-      '/realms/entando/partial-export?exportClients=true&exportGroupsAndRoles=true',
-    ))!;
-    for (let i = 0; i < runs; i++) {
-      imports.push(await importOnce({}));
-      for (const p of importPages) {
-        variant(`pages of ${p}`, await importOnce({ KUBECTL_ENTANDO_KC_IMPORT_PAGE: String(p) }));
-      }
-      // IDs are primary keys across realms: the partial export goes in without them.
-      const [p] = await timed(async () => {
+  const partialRep = await withTarget(
+    async (tgt) =>
+      (await tgt.admin.call<Record<string, unknown>>(
+        'POST',
+        '/realms/entando/partial-export?exportClients=true&exportGroupsAndRoles=true',
+      ))!,
+  );
+  for (let i = 0; i < runs; i++) {
+    imports.push(await importOnce({}));
+    for (const p of importPages) {
+      variant(`pages of ${p}`, await importOnce({ KUBECTL_ENTANDO_KC_IMPORT_PAGE: String(p) }));
+    }
+    // IDs are primary keys across realms: the partial export goes in without them.
+    const [p] = await timed(() =>
+      withTarget(async (tgt) => {
         if (await tgt.admin.realmExists('bench-partial'))
           await tgt.admin.call('DELETE', '/realms/bench-partial');
         await tgt.admin.call('POST', '/realms', {
           ...(withoutIds(partialRep) as Record<string, unknown>),
           realm: 'bench-partial',
         });
-      });
-      partialImports.push(p);
-    }
-    await tgt.admin.call('DELETE', '/realms/bench-partial');
-  } finally {
-    await tgt.close();
+      }),
+    );
+    partialImports.push(p);
   }
+  await withTarget((tgt) => tgt.admin.call('DELETE', '/realms/bench-partial'));
   rmSync(dir, { recursive: true, force: true });
   const c = summary.counts!;
   const exportCost = full.map((f, i) => f - skip[i]);
