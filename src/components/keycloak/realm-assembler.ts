@@ -3,14 +3,15 @@
  * `KCFILE <name> <bytes>` line (after `KCPROGRESS <users>` lines while it runs): `<realm>-realm.json`, then `<realm>-users-<n>.json` pages, then
  * `<realm>-federated-users-<n>.json`, realm after realm — into one realm representation per
  * realm (the shape of a `singleFile` export: users inline), each written to its own output as
- * it comes, with backpressure. Memory is one file at a time (a page of users, or the realm
- * without its users). Counts what it wrote, per realm.
+ * it comes, with backpressure. Memory is the realm without its users, then one user at a time
+ * (pages are split as they stream, realm-stream.ts). Counts what it wrote, per realm.
  */
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { OperationError } from '../../errors.js';
 import type { RealmCounts } from '../../contract/manifest.js';
 import { PROGRESS_LINE } from './user-meter.js';
+import { RealmSplitter } from './realm-stream.js';
 
 export type { RealmCounts } from '../../contract/manifest.js';
 
@@ -34,7 +35,13 @@ interface RealmRep {
 export class RealmAssembler extends Writable {
   private header: Buffer[] = [];
   private headerBytes = 0;
-  private file?: { name: string; size: number; parts: Buffer[]; have: number };
+  private file?: {
+    name: string;
+    size: number;
+    parts: Buffer[];
+    have: number;
+    splitter?: RealmSplitter;
+  };
   private readonly writers = new Map<string, RealmWriter>();
   private current?: RealmWriter;
   private readonly realms: string[];
@@ -103,32 +110,49 @@ export class RealmAssembler extends Writable {
             `the realm export stream is not framed as expected: ${line.slice(0, 80)}`,
           );
         this.file = { name: m[1], size: Number(m[2]), parts: [], have: 0 };
+        // A page of users is read as it streams, a user at a time (pages can hold 20,000).
+        if (!this.realmOf(m[1])) {
+          if (!this.current)
+            throw new OperationError(`the realm export sent ${m[1]} before the realm`);
+          await this.current.beginPage(m[1]);
+          this.file.splitter = new RealmSplitter(PAGE_ARRAYS);
+        }
       }
       const f = this.file;
       const take = Math.min(f.size - f.have, chunk.length - off);
-      f.parts.push(chunk.subarray(off, off + take));
+      const slice = chunk.subarray(off, off + take);
+      if (f.splitter) {
+        for (const piece of f.splitter.push(slice)) {
+          if (piece.kind === 'element')
+            await this.current!.addElement(f.name, piece.key, piece.json);
+        }
+      } else f.parts.push(slice);
       f.have += take;
       off += take;
       if (f.have === f.size) {
         this.file = undefined;
-        await this.route(f.name, Buffer.concat(f.parts));
+        if (f.splitter) f.splitter.end();
+        else await this.startRealm(f.name, Buffer.concat(f.parts));
       }
     }
   }
 
+  private realmOf(name: string): string | undefined {
+    return this.realms.find((r) => name === `${r}-realm.json`);
+  }
+
   /** A realm file starts that realm (ending the one before); pages go to the current one. */
-  private async route(name: string, body: Buffer): Promise<void> {
-    const realm = this.realms.find((r) => name === `${r}-realm.json`);
-    if (realm !== undefined) {
-      if (this.writers.has(realm)) throw new OperationError(`the realm export holds ${name} twice`);
-      await this.current?.finish();
-      this.current = new RealmWriter(this.open(realm), realm);
-      this.writers.set(realm, this.current);
-    }
-    if (!this.current) throw new OperationError(`the realm export sent ${name} before the realm`);
-    await this.current.handle(name, body);
+  private async startRealm(name: string, body: Buffer): Promise<void> {
+    const realm = this.realmOf(name)!;
+    if (this.writers.has(realm)) throw new OperationError(`the realm export holds ${name} twice`);
+    await this.current?.finish();
+    this.current = new RealmWriter(this.open(realm), realm);
+    this.writers.set(realm, this.current);
+    await this.current.handleRealm(name, body);
   }
 }
+
+const PAGE_ARRAYS = new Set(['users', 'federatedUsers']);
 
 const zeroCounts = (): RealmCounts => ({
   users: 0,
@@ -167,49 +191,55 @@ class RealmWriter {
     if (!this.out.write(text)) await once(this.out, 'drain');
   }
 
-  async handle(name: string, body: Buffer): Promise<void> {
+  async handleRealm(name: string, body: Buffer): Promise<void> {
     const rep = JSON.parse(body.toString('utf8')) as RealmRep;
-    if (name === `${this.realm}-realm.json`) {
-      if (this.section !== 'none') throw new OperationError(`the realm export holds ${name} twice`);
-      const c = this.counts;
-      c.realm = rep.realm;
-      c.id = rep.id;
-      c.keycloakVersion = rep.keycloakVersion;
-      c.clients = rep.clients?.length ?? 0;
-      c.groups = rep.groups?.length ?? 0;
-      c.realmRoles = rep.roles?.realm?.length ?? 0;
-      c.clientRoles = Object.values(rep.roles?.client ?? {}).reduce((n, r) => n + r.length, 0);
-      c.clientScopes = rep.clientScopes?.length ?? 0;
-      c.identityProviders = rep.identityProviders?.length ?? 0;
-      c.keyProviders = rep.components?.['org.keycloak.keys.KeyProvider']?.length ?? 0;
-      const inline = rep.users ?? [];
-      delete rep.users;
-      delete rep.federatedUsers;
-      await this.put(`${JSON.stringify(rep).slice(0, -1)},"users":[`);
-      this.section = 'users';
-      await this.addUsers(inline);
-      return;
-    }
+    if (this.section !== 'none') throw new OperationError(`the realm export holds ${name} twice`);
+    const c = this.counts;
+    c.realm = rep.realm;
+    c.id = rep.id;
+    c.keycloakVersion = rep.keycloakVersion;
+    c.clients = rep.clients?.length ?? 0;
+    c.groups = rep.groups?.length ?? 0;
+    c.realmRoles = rep.roles?.realm?.length ?? 0;
+    c.clientRoles = Object.values(rep.roles?.client ?? {}).reduce((n, r) => n + r.length, 0);
+    c.clientScopes = rep.clientScopes?.length ?? 0;
+    c.identityProviders = rep.identityProviders?.length ?? 0;
+    c.keyProviders = rep.components?.['org.keycloak.keys.KeyProvider']?.length ?? 0;
+    const inline = rep.users ?? [];
+    delete rep.users;
+    delete rep.federatedUsers;
+    await this.put(`${JSON.stringify(rep).slice(0, -1)},"users":[`);
+    this.section = 'users';
+    await this.addUsers(inline);
+  }
+
+  /** A page file of this realm starts: users pages first, then federated users. */
+  async beginPage(name: string): Promise<void> {
     if (this.section === 'none')
       throw new OperationError(`the realm export sent ${name} before the realm`);
     if (name.startsWith(`${this.realm}-users-`)) {
       if (this.section !== 'users')
         throw new OperationError(`the realm export sent ${name} out of order`);
-      await this.addUsers(rep.users ?? []);
     } else if (name.startsWith(`${this.realm}-federated-users-`)) {
       if (this.section === 'users') {
         await this.put('],"federatedUsers":[');
         this.section = 'federatedUsers';
         this.first = true;
       }
-      for (const u of rep.federatedUsers ?? []) {
-        await this.put(`${this.first ? '' : ','}${JSON.stringify(u)}`);
-        this.first = false;
-        this.counts.federatedUsers++;
-      }
     } else {
       throw new OperationError(`the realm export holds an unexpected file ${name}`);
     }
+  }
+
+  /** One element of a page's `users` or `federatedUsers` array, as its JSON text. */
+  async addElement(name: string, key: string, json: Buffer): Promise<void> {
+    if (key !== this.section)
+      throw new OperationError(`the realm export's ${name} holds ${key} out of order`);
+    const u = JSON.parse(json.toString('utf8')) as { serviceAccountClientId?: string };
+    if (key === 'users') return this.addUsers([u]);
+    await this.put(`${this.first ? '' : ','}${JSON.stringify(u)}`);
+    this.first = false;
+    this.counts.federatedUsers++;
   }
 
   private async addUsers(users: { serviceAccountClientId?: string }[]): Promise<void> {
