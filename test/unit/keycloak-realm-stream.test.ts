@@ -5,6 +5,7 @@ import {
   exportUsersPerFile,
   importUsersPerFile,
 } from '../../src/components/keycloak/side-server-scripts.js';
+import { tarMembers } from '../helpers/tar-members.js';
 import { UserMeter } from '../../src/components/keycloak/user-meter.js';
 
 const STREAMED = new Set(['users', 'federatedUsers']);
@@ -124,7 +125,9 @@ describe('streamed realm reading', () => {
 
   it('cuts the users into import pages and sends the head after its change', async () => {
     const realm = randomRealm(7);
-    realm.users = Array.from({ length: 2 * importUsersPerFile() + 3 }, (_, i) => ({ username: `u${i}` }));
+    realm.users = Array.from({ length: 2 * importUsersPerFile() + 3 }, (_, i) => ({
+      username: `u${i}`,
+    }));
     const seen: string[] = [];
     const src = realmInMemory('r', realm);
     src.head = (head) => {
@@ -201,22 +204,7 @@ function withoutEmptyArrays(realm: Record<string, unknown>): Record<string, unkn
 
 function tarFiles(tar: Buffer): Map<string, unknown> {
   const out = new Map<string, unknown>();
-  for (let off = 0; off + 512 <= tar.length;) {
-    const name = tar
-      .subarray(off, off + 100)
-      .toString('utf8')
-      .replace(/\0.*$/s, '');
-    if (!name) break;
-    const size = parseInt(
-      tar
-        .subarray(off + 124, off + 136)
-        .toString('utf8')
-        .trim(),
-      8,
-    );
-    out.set(name, JSON.parse(tar.subarray(off + 512, off + 512 + size).toString('utf8')));
-    off += 512 + Math.ceil(size / 512) * 512;
-  }
+  for (const [name, body] of tarMembers(tar)) out.set(name, JSON.parse(body.toString('utf8')));
   return out;
 }
 

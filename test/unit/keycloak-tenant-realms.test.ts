@@ -4,6 +4,7 @@ import type { TenantRealmSummary } from '../../src/contract/manifest.js';
 import { describeTenantRealms } from '../../src/components/keycloak/describe.js';
 import { exportRuns, SPARE_USERS_PER_BOOT } from '../../src/components/keycloak/export-runs.js';
 import { RealmAssembler } from '../../src/components/keycloak/realm-assembler.js';
+import { tarMembers } from '../helpers/tar-members.js';
 import { realmInMemory, realmsTar } from '../../src/components/keycloak/realm-import.js';
 import { exportCommand, importCommand } from '../../src/components/keycloak/side-server-scripts.js';
 import {
@@ -226,23 +227,7 @@ describe('tenant realms: one export stream, one realm JSON each', () => {
     ]))
       parts.push(b);
     const tar = Buffer.concat(parts);
-    const names: string[] = [];
-    for (let off = 0; off + 512 <= tar.length;) {
-      const name = tar
-        .subarray(off, off + 100)
-        .toString('utf8')
-        .replace(/\0.*$/s, '');
-      if (!name) break;
-      names.push(name);
-      const size = parseInt(
-        tar
-          .subarray(off + 124, off + 136)
-          .toString('utf8')
-          .trim(),
-        8,
-      );
-      off += 512 + Math.ceil(size / 512) * 512;
-    }
+    const names = [...tarMembers(tar).keys()];
     // Pages as the users stream by, then the realm (the import unpacks the whole tar first).
     expect(names).to.deep.equal(['entando-users-0.json', 'entando-realm.json', 't1-realm.json']);
   });

@@ -153,8 +153,6 @@ export class RealmSplitter {
           }
           this.begin('field', b);
           start = i;
-          if (!this.container && b === QUOTE) this.inString = true;
-          if (this.container) this.depth = 1;
           break;
         case 'after':
           if (b === COMMA) this.phase = 'key';
@@ -168,8 +166,6 @@ export class RealmSplitter {
           }
           this.begin('element', b);
           start = i;
-          if (!this.container && b === QUOTE) this.inString = true;
-          if (this.container) this.depth = 1;
           break;
         case 'element-after':
           if (b === COMMA) this.phase = 'elements';
@@ -190,10 +186,12 @@ export class RealmSplitter {
     if (this.phase !== 'end' || this.capturing) throw notRealm('it ends early');
   }
 
+  /** A value starts with byte `first` (consumed): a container, a string or another scalar. */
   private begin(what: 'field' | 'element', first: number): void {
     this.capturing = what;
     this.container = first === OPEN_OBJ || first === OPEN_ARR;
-    this.depth = 0;
+    this.depth = this.container ? 1 : 0;
+    this.inString = first === QUOTE;
     this.parts = [];
   }
 
