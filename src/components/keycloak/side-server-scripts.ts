@@ -213,7 +213,10 @@ export const EXPORT_FLUSH_MODE = 'org.hibernate.flushMode=COMMIT';
 export function exportUsersPerFile(env: NodeJS.ProcessEnv, users: number): number {
   const v = Number(env.KUBECTL_ENTANDO_KC_EXPORT_PAGE);
   if (Number.isInteger(v) && v > 0) return v;
-  return Math.min(EXPORT_PAGE_MAX, Math.max(EXPORT_USERS_PER_FILE, Math.ceil(users / EXPORT_PAGES)));
+  return Math.min(
+    EXPORT_PAGE_MAX,
+    Math.max(EXPORT_USERS_PER_FILE, Math.ceil(users / EXPORT_PAGES)),
+  );
 }
 
 /** Import: a tar of each realm's `<realm>-realm.json` and `<realm>-users-<n>.json` pages on stdin. */
