@@ -23,7 +23,7 @@ import { entryStream } from '../../archive/entry-stream.js';
 import { KubeClient } from '../../kube/client.js';
 import { verifyArchive } from '../../archive/verify.js';
 import { connectKeycloak, locateKeycloak, type KeycloakSession } from './locate.js';
-import { importRealmInPod, type RealmSource } from './realm-import.js';
+import { importRealmInPod, realmInMemory } from './realm-import.js';
 import { EXPORT_USERS_PER_FILE } from './side-server-scripts.js';
 import { Results } from '../../report/results.js';
 
@@ -93,13 +93,6 @@ function withoutIds(v: unknown): unknown {
   }
   return v;
 }
-
-const realmText = (realm: string, json: string): RealmSource => ({
-  realm,
-  chunks: async function* () {
-    yield Buffer.from(json);
-  },
-});
 
 /** Each figure as it is taken (stderr), so that a run that fails later still leaves them. */
 const note = (line: string) => process.stderr.write(`bench-keycloak: ${line}\n`);
@@ -238,7 +231,7 @@ async function main(): Promise<void> {
           importRealmInPod(
             kube(values['target-context']!).config,
             tgt,
-            [realmText('entando', realmJson)],
+            [realmInMemory('entando', realmJson)],
             { results: new Results() },
           ),
         ),

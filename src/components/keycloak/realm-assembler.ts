@@ -1,9 +1,9 @@
 /**
- * Turns the export script's stdout — files of a `dir` realm export, each after a
- * `KCFILE <name> <bytes>` line (after `KCPROGRESS <users>` lines while it runs): `<realm>-realm.json`, then `<realm>-users-<n>.json` pages, then
- * `<realm>-federated-users-<n>.json`, realm after realm — into one realm representation per
- * realm (the shape of a `singleFile` export: users inline), each written to its own output as
- * it comes, with backpressure. Memory is the realm without its users, then one user at a time
+ * Turns the export script's stdout — `KCPROGRESS <users>` lines while the export runs, then the
+ * files of a `dir` realm export, each after a `KCFILE <name> <bytes>` line: `<realm>-realm.json`,
+ * then `<realm>-users-<n>.json` pages, then `<realm>-federated-users-<n>.json`, realm after
+ * realm — into one realm representation per realm (the shape of a `singleFile` export: users
+ * inline), each written to its own output as it comes, with backpressure. Memory is the realm without its users, then one user at a time
  * (pages are split as they stream, realm-stream.ts). Counts what it wrote, per realm.
  */
 import { once } from 'node:events';

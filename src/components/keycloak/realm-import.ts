@@ -221,12 +221,13 @@ export interface RealmSource {
   head?: (rep: RealmRep) => void;
 }
 
-/** A source over a realm representation in memory (tests, the bench). */
-export function realmInMemory(realm: string, rep: Record<string, unknown>): RealmSource {
+/** A source over a realm in memory, as an object or its JSON text (tests, the bench). */
+export function realmInMemory(realm: string, rep: Record<string, unknown> | string): RealmSource {
+  const json = Buffer.from(typeof rep === 'string' ? rep : JSON.stringify(rep));
   return {
     realm,
     chunks: async function* () {
-      yield Buffer.from(JSON.stringify(rep));
+      yield json;
     },
   };
 }
